@@ -1,0 +1,111 @@
+"""The app's typed errors: what can go wrong, in words an attendee can act on.
+
+Registration errors carry an HTTP status and a message per form field (`form` for the form as a
+whole), so the page and the JSON API render the same outcome. Store errors are raised by the storage
+adapters (files, the Kubernetes API) and never reach an attendee as such.
+"""
+
+from __future__ import annotations
+
+FORM = "form"
+
+UNAVAILABLE = "We could not create your account right now. Please try again in a minute."
+
+
+class SettingsError(Exception):
+    """The environment holds an invalid setting; the message names the variable."""
+
+
+class RegistrationError(Exception):
+    """A registration that did not happen, with a message per field."""
+
+    status = 400
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+    @property
+    def reason(self) -> str:
+        """A short, secret-free reason for the log line."""
+        return type(self).__name__
+
+
+class InvalidRegistration(RegistrationError):
+    """The form has one or more fields that break the rules."""
+
+    status = 400
+
+
+class WrongAccessCode(InvalidRegistration):
+    """The event's access code is missing or wrong (other field problems may come with it)."""
+
+    status = 403
+
+
+class AlreadyTaken(RegistrationError):
+    """The username or the email address belongs to someone already."""
+
+    status = 409
+
+
+class RegistrationClosed(RegistrationError):
+    """The instructor closed registration."""
+
+    status = 503
+
+    def __init__(self):
+        super().__init__({FORM: "Registration is closed. Ask your instructor if you still need an account."})
+
+
+class RegistrationFull(RegistrationError):
+    """The event reached MAX_USERS, or the htpasswd Secret has no room left."""
+
+    status = 503
+
+    def __init__(self):
+        super().__init__({FORM: "Registration is full: this event has no more places."})
+
+
+class ServiceUnavailable(RegistrationError):
+    """The account could not be stored; nothing was created."""
+
+    status = 503
+
+    def __init__(self, cause: str = "unavailable"):
+        super().__init__({FORM: UNAVAILABLE})
+        self.cause = cause
+
+    @property
+    def reason(self) -> str:
+        return f"unavailable ({self.cause})"
+
+
+class RateLimited(RegistrationError):
+    """Too many attempts from one client address."""
+
+    status = 429
+
+    def __init__(self, retry_after: int):
+        wait = f"{retry_after} seconds" if retry_after != 1 else "1 second"
+        super().__init__({FORM: f"Too many attempts from your network. Please wait {wait} and try again."})
+        self.retry_after = retry_after
+
+
+class StoreError(Exception):
+    """A storage adapter failed; `cause` is short and secret-free, for logs and /readyz."""
+
+    def __init__(self, cause: str):
+        super().__init__(cause)
+        self.cause = cause
+
+
+class Conflict(StoreError):
+    """The document changed since it was read (HTTP 409, or another process's write)."""
+
+    def __init__(self, cause: str = "conflict"):
+        super().__init__(cause)
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be read or written right now (timeout, 5xx, 403, missing Secret)."""

@@ -1,0 +1,75 @@
+"""htpasswd content as OpenShift's OAuth server reads it: pure functions on bytes.
+
+The file is shared with people and other tools, so it is never re-serialised: lines this app did not
+add are kept byte for byte, in order, and new entries are appended. Parsing follows the OAuth server:
+a line is split at its first `:`, lines without one are skipped, the last line for a name wins.
+"""
+
+from __future__ import annotations
+
+from passlib.hash import bcrypt
+
+# OpenShift accepts $2y$ and $2a$ but rejects $2b$, the bcrypt package's default.
+BCRYPT_IDENT = "2y"
+
+
+def make_entry(username: str, password: str, rounds: int) -> bytes:
+    """One htpasswd line (without newline) holding a bcrypt $2y$ hash of the password."""
+    hashed = bcrypt.using(rounds=rounds, ident=BCRYPT_IDENT).hash(password)
+    return f"{username}:{hashed}".encode("ascii")
+
+
+def verify(entry: bytes, password: str) -> bool:
+    """True when the password matches the entry's hash (a bcrypt entry; other schemes never match)."""
+    _, _, hashed = entry.partition(b":")
+    try:
+        return bcrypt.verify(password, hashed.decode("ascii"))
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return False
+
+
+def entries(content: bytes) -> dict[str, bytes]:
+    """Map each user name (case-folded) to its effective line, as the OAuth server would read it."""
+    found: dict[str, bytes] = {}
+    for line in content.split(b"\n"):
+        line = line.removesuffix(b"\r")
+        name, colon, _ = line.partition(b":")
+        if colon and name:
+            found[name.decode("utf-8", "surrogateescape").casefold()] = line
+    return found
+
+
+def append(content: bytes, new_entries: list[bytes]) -> bytes:
+    """The content with the entries added at the end, every existing byte kept."""
+    if not new_entries:
+        return content
+    if content and not content.endswith(b"\n"):
+        content += b"\n"
+    return content + b"".join(entry + b"\n" for entry in new_entries)
+
+
+def remove(content: bytes, username: str) -> bytes:
+    """The content without the lines of one user name; every other line kept byte for byte."""
+    key = username.casefold()
+    kept = [
+        line
+        for line in content.split(b"\n")
+        if line.removesuffix(b"\r").partition(b":")[0].decode("utf-8", "surrogateescape").casefold() != key
+        or b":" not in line
+    ]
+    return b"\n".join(kept)
+
+
+def replace(content: bytes, username: str, entry: bytes) -> bytes:
+    """The content with one user's line(s) replaced by `entry` in place of the first one."""
+    key = username.casefold()
+    lines, done = [], False
+    for line in content.split(b"\n"):
+        name, colon, _ = line.removesuffix(b"\r").partition(b":")
+        if colon and name.decode("utf-8", "surrogateescape").casefold() == key:
+            if not done:
+                lines.append(entry)
+                done = True
+            continue
+        lines.append(line)
+    return b"\n".join(lines) if done else append(content, [entry])

@@ -1,0 +1,164 @@
+"""The registration rules: pure checks of a submitted form, no I/O.
+
+`validate` returns the cleaned application or raises with every problem at once, one message per field,
+in words an attendee can act on. Cheap length checks come before anything costly, so a hostile 1 MB
+value costs microseconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import re
+import unicodedata
+from collections.abc import Mapping
+
+import email_validator
+import zxcvbn
+
+from app.errors import InvalidRegistration, WrongAccessCode
+from app.settings import Settings, digest
+
+USERNAME_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+USERNAME_MIN, USERNAME_MAX = 3, 32
+FULL_NAME_MAX = 100
+EMAIL_MAX = 254
+BCRYPT_MAX_BYTES = 72
+MIN_PASSWORD_SCORE = 2  # zxcvbn: 0 "too guessable" … 4 "very unguessable"
+# Bidirectional overrides and isolates reorder text on screen ("Trojan Source"): never in a name.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+@dataclasses.dataclass(frozen=True)
+class Application:
+    """A form that passed every rule, with its values cleaned."""
+
+    username: str
+    password: str = dataclasses.field(repr=False)
+    full_name: str
+    email: str
+
+
+def validate(form: Mapping[str, object], settings: Settings) -> Application:
+    """Check every field of a submitted form; raise InvalidRegistration/WrongAccessCode with all problems."""
+    errors: dict[str, str] = {}
+    username, problem = check_username(form.get("username"), settings)
+    if problem:
+        errors["username"] = problem
+    password = form.get("password")
+    problem = check_password(password, username or "", settings.min_password_length)
+    if problem:
+        errors["password"] = problem
+    if "password_confirm" in form and form.get("password_confirm") != password and "password" not in errors:
+        errors["password_confirm"] = "The two passwords do not match. Type the same password twice."
+    full_name, problem = check_full_name(form.get("full_name"))
+    if problem:
+        errors["full_name"] = problem
+    email, problem = check_email(form.get("email"))
+    if problem:
+        errors["email"] = problem
+    code_ok = access_code_matches(form.get("access_code"), settings)
+    if not code_ok:
+        errors["access_code"] = "This access code is not right. Ask your instructor for the event's code."
+    if errors:
+        raise (InvalidRegistration if code_ok else WrongAccessCode)(errors)
+    return Application(username=username, password=password, full_name=full_name, email=email)
+
+
+def check_username(value: object, settings: Settings) -> tuple[str | None, str | None]:
+    """Return (cleaned username, None) or (None, problem)."""
+    if not isinstance(value, str) or not value.strip():
+        return None, "Choose a username."
+    name = value.strip()
+    if len(name) > USERNAME_MAX:
+        return None, f"Use at most {USERNAME_MAX} characters."
+    if not name.isascii():
+        return None, "Use only the letters a–z, digits and hyphens (-)."
+    name = name.lower()
+    if len(name) < USERNAME_MIN:
+        return None, f"Use at least {USERNAME_MIN} characters."
+    if not USERNAME_PATTERN.fullmatch(name):
+        if name[0] == "-" or name[-1] == "-":
+            return None, "Start and end with a letter or a digit."
+        return None, "Use only the letters a–z, digits and hyphens (-)."
+    if settings.is_reserved(name):
+        return None, "This name is reserved. Please choose another."
+    return name, None
+
+
+def check_password(value: object, username: str, min_length: int) -> str | None:
+    """Return a problem with the password, or None."""
+    if not isinstance(value, str) or value == "":
+        return "Choose a password."
+    if len(value) > BCRYPT_MAX_BYTES:  # characters ≤ bytes: a cheap first cut for huge input
+        return f"Use at most {BCRYPT_MAX_BYTES} bytes (OpenShift's password hashing uses only that many)."
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "This password has characters that cannot be used. Please type it again."
+    if size > BCRYPT_MAX_BYTES:
+        return (
+            f"Use at most {BCRYPT_MAX_BYTES} bytes: this one is {size} bytes in UTF-8 "
+            "(accented letters and symbols take 2–4 bytes each)."
+        )
+    if len(value) < min_length:
+        return f"Use at least {min_length} characters."
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        return "Do not use line breaks, tabs or other control characters."
+    if username and username in value.lower():
+        return "Your password must not contain your username."
+    strength = zxcvbn.zxcvbn(value, user_inputs=[username] if username else [])
+    if strength["score"] < MIN_PASSWORD_SCORE:
+        hint = strength["feedback"].get("warning") or "It would be easy to guess."
+        return f"This password is too easy to guess. {hint.rstrip('.')}. Try a few uncommon words together."
+    return None
+
+
+def check_full_name(value: object) -> tuple[str | None, str | None]:
+    """Return (cleaned full name, None) or (None, problem)."""
+    if not isinstance(value, str) or not value.strip():
+        return None, "Enter your name."
+    if len(value) > 4 * FULL_NAME_MAX:
+        return None, f"Use at most {FULL_NAME_MAX} characters."
+    name = unicodedata.normalize("NFC", value.strip())
+    if len(name) > FULL_NAME_MAX:
+        return None, f"Use at most {FULL_NAME_MAX} characters."
+    if any(_is_hidden_control(c) for c in name):
+        return None, "Use only printable characters: no line breaks, tabs or hidden control characters."
+    return name, None
+
+
+def check_email(value: object) -> tuple[str | None, str | None]:
+    """Return (normalized email, None) or (None, problem). Syntax only: no DNS look-up."""
+    if not isinstance(value, str) or not value.strip():
+        return None, "Enter your email address."
+    text = value.strip()
+    if len(text) > EMAIL_MAX:
+        return None, f"Use at most {EMAIL_MAX} characters."
+    if any(_is_hidden_control(c) for c in text):
+        return None, "This does not look like an email address."
+    try:
+        result = email_validator.validate_email(text, check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        return None, f"This does not look like an email address: {error}"
+    except (UnicodeError, ValueError):
+        return None, "This does not look like an email address."
+    return result.normalized, None
+
+
+def access_code_matches(value: object, settings: Settings) -> bool:
+    """True when no code is configured, or the given one matches (compared in constant time)."""
+    if settings.access_code_digest is None:
+        return True
+    given = value if isinstance(value, str) else ""
+    return hmac.compare_digest(digest(given.strip()), settings.access_code_digest)
+
+
+def email_key(email: str) -> str:
+    """The form of an email address used to decide that two are the same person's."""
+    return email.casefold()
+
+
+def _is_hidden_control(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category in ("Cc", "Cs", "Co", "Cn", "Zl", "Zp") or char in BIDI_CONTROLS

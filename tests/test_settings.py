@@ -1,0 +1,80 @@
+"""Settings from the environment: defaults, parsing, and start-up errors that name the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.errors import SettingsError
+from app.settings import Settings, digest
+
+
+def test_defaults(tmp_path):
+    settings = Settings.from_env({"SERVICE_ACCOUNT_DIR": str(tmp_path)})
+    assert settings.data_dir == Path("data")
+    assert settings.bcrypt_rounds == 10 and settings.min_password_length == 8
+    assert settings.rate_limit == "10/minute" and settings.registration_open
+    assert settings.cluster_sync is False and settings.commit_interval == 0.0
+    assert settings.htpasswd_secret_name == "htpass-secret"
+    assert settings.htpasswd_secret_namespace == "openshift-config"
+    assert not settings.access_code_required
+
+
+def test_values_are_parsed(tmp_path):
+    settings = Settings.from_env({
+        "DATA_DIR": "/srv/data", "EVENT_NAME": "Kubernetes 101", "ACCESS_CODE": "wonderland",
+        "BCRYPT_ROUNDS": "12", "MIN_PASSWORD_LENGTH": "10", "RESERVED_USERNAMES": "Trainer, helper ,",
+        "MAX_USERS": "300", "REGISTRATION_OPEN": "false", "RATE_LIMIT": "off", "TRUSTED_PROXY_HOPS": "1",
+        "CONSOLE_URL": "https://console.apps.example.com/", "API_URL": "https://api.example.com:6443",
+        "LOG_LEVEL": "debug", "CLUSTER_SYNC": "off", "SERVICE_ACCOUNT_DIR": str(tmp_path),
+    })
+    assert settings.event_name == "Kubernetes 101"
+    assert settings.access_code_digest == digest("wonderland")
+    assert "wonderland" not in repr(settings)
+    assert {"trainer", "helper", "admin"} <= settings.reserved_usernames
+    assert settings.max_users == 300 and not settings.registration_open and settings.rate_limit is None
+    assert settings.console_url == "https://console.apps.example.com" and settings.log_level == "DEBUG"
+
+
+def test_cluster_sync_auto_follows_the_service_account_token(tmp_path):
+    (tmp_path / "token").write_text("t")
+    (tmp_path / "namespace").write_text("workshop\n")
+    settings = Settings.from_env({"SERVICE_ACCOUNT_DIR": str(tmp_path)})
+    assert settings.cluster_sync and settings.registrations_secret_namespace == "workshop"
+    assert settings.commit_interval == 1.0  # every htpasswd write rolls out the OAuth server
+    assert not Settings.from_env({"SERVICE_ACCOUNT_DIR": str(tmp_path), "CLUSTER_SYNC": "off"}).cluster_sync
+
+
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("BCRYPT_ROUNDS", "3", "BCRYPT_ROUNDS must be a whole number from 4 to 16"),
+        ("BCRYPT_ROUNDS", "ten", "BCRYPT_ROUNDS must be a whole number from 4 to 16"),
+        ("MIN_PASSWORD_LENGTH", "80", "MIN_PASSWORD_LENGTH must be a whole number from 1 to 72"),
+        ("MAX_USERS", "-1", "MAX_USERS must be a whole number"),
+        ("REGISTRATION_OPEN", "maybe", "REGISTRATION_OPEN must be true or false"),
+        ("RATE_LIMIT", "lots", "RATE_LIMIT must be a rate such as 10/minute, or off"),
+        ("CONSOLE_URL", "console.example.com", "CONSOLE_URL must be an http(s) URL"),
+        ("API_URL", "javascript:alert(1)", "API_URL must be an http(s) URL"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR"),
+        ("CLUSTER_SYNC", "sometimes", "CLUSTER_SYNC must be one of auto, on, off"),
+        ("COMMIT_INTERVAL", "-1", "COMMIT_INTERVAL must be a number of seconds from 0 to 60"),
+        ("EVENT_NAME", "x" * 101, "EVENT_NAME must be one line of at most 100 characters"),
+    ],
+)
+def test_invalid_values_stop_start_up_naming_the_variable(tmp_path, name, value, words):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value, "SERVICE_ACCOUNT_DIR": str(tmp_path)})
+    assert words in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"BCRYPT_ROUNDS": "0", "MAX_USERS": "x", "SERVICE_ACCOUNT_DIR": str(tmp_path)})
+    assert "BCRYPT_ROUNDS" in str(caught.value) and "MAX_USERS" in str(caught.value)
+
+
+def test_cluster_sync_on_outside_a_pod_needs_a_namespace(tmp_path):
+    with pytest.raises(SettingsError, match="REGISTRATIONS_SECRET_NAMESPACE"):
+        Settings.from_env({"CLUSTER_SYNC": "on", "SERVICE_ACCOUNT_DIR": str(tmp_path)})
