@@ -1,0 +1,247 @@
+"""Group commit of registrations to the two documents (see app.ledger for the two steps).
+
+One thread per process. Requests hand it a candidate and wait. Arrivals are reserved in the roster at
+once (a cheap write that OpenShift does not react to); logins are published at most once per
+COMMIT_INTERVAL across every process and replica, because the interval is measured from the time the
+logins were last written, which the documents record. Whoever publishes writes every fresh pending
+login, so processes that lose the race find their lines already there. A request is answered once its
+line is in the logins document, or with a clear error by its deadline; nothing is reported as created
+that is not there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from app import ledger, roster
+from app.errors import AlreadyTaken, Conflict, RegistrationError, ServiceUnavailable, StoreUnavailable
+from app.files import Snapshot
+from app.roster import Registration
+from app.store import records_of
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = 2.0
+
+
+@dataclasses.dataclass
+class Stats:
+    """Counters of this process's commits (exported as metrics)."""
+
+    logins_writes: int = 0
+    roster_writes: int = 0
+    conflicts: int = 0
+    failures: int = 0
+    last_write: float | None = None
+    last_error: str | None = None
+    published: int = 0  # logins appended by this process's writes (published / logins_writes = group size)
+
+
+@dataclasses.dataclass(eq=False)
+class _Waiter:
+    candidate: Registration
+    deadline: float
+    future: Future = dataclasses.field(default_factory=Future)
+
+    def succeed(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+    def fail(self, error: RegistrationError) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
+class Committer:
+    """Commits candidates (registrations carrying their htpasswd line) in groups."""
+
+    def __init__(
+        self,
+        logins,
+        roster_document,
+        limits: ledger.Limits,
+        interval: float,
+        timeout: float,
+        on_publish: Callable[[Snapshot, list[Registration]], None] | None = None,
+    ):
+        self.logins = logins
+        self.roster = roster_document
+        self.limits = limits
+        self.interval = interval
+        self.timeout = timeout
+        self.on_publish = on_publish or (lambda logins, records: None)
+        self.stats = Stats()
+        self._next_publish = 0.0
+        self._backoff = 0.0
+        self._start_lock = threading.Lock()
+        self._pid: int | None = None
+
+    def submit(self, candidate: Registration) -> None:
+        """Block until the candidate's login is in the logins document; raise RegistrationError if not."""
+        waiter = _Waiter(candidate, deadline=time.monotonic() + self.timeout)
+        self._start()
+        self._queue.put(waiter)
+        try:
+            waiter.future.result(timeout=self.timeout + self.interval + 5)
+        except FutureTimeout:
+            raise ServiceUnavailable("commit timed out") from None
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._pid != os.getpid():  # first use, or a forked child: threads do not survive fork
+                self._queue: queue.SimpleQueue[_Waiter] = queue.SimpleQueue()
+                threading.Thread(target=self._run, name="committer", daemon=True).start()
+                self._pid = os.getpid()
+
+    def _run(self) -> None:
+        inflight: list[_Waiter] = []
+        while True:
+            wait = max(0.0, self._next_publish - time.monotonic()) if inflight else None
+            arrivals = self._collect(wait)
+            try:
+                if arrivals:
+                    inflight += self._reserve(arrivals)
+                if inflight and time.monotonic() >= self._next_publish:
+                    inflight = self._publish(inflight)
+            except Exception:  # a bug, not a store failure: answer everyone, keep the thread alive
+                log.exception("event=commit_failed reason=internal_error")
+                for waiter in arrivals + inflight:
+                    waiter.fail(ServiceUnavailable("internal error"))
+                inflight = []
+            inflight = self._expire(inflight)
+
+    def _collect(self, wait: float | None) -> list[_Waiter]:
+        try:
+            first = self._queue.get(timeout=wait) if wait is None or wait > 0 else self._queue.get_nowait()
+        except queue.Empty:
+            return []
+        arrivals = [first]
+        while True:
+            try:
+                arrivals.append(self._queue.get_nowait())
+            except queue.Empty:
+                return arrivals
+
+    def _reserve(self, arrivals: list[_Waiter]) -> list[_Waiter]:
+        """Write the arrivals' rows to the roster; answer the refused; return the reserved."""
+        deadline = min(w.deadline for w in arrivals)
+        while True:
+            try:
+                logins = self.logins.read()
+                snapshot = self.roster.read()
+                records = records_of(snapshot)
+                plan = ledger.plan_roster(
+                    logins.content, records, [w.candidate for w in arrivals], roster.now(), self.limits
+                )
+                if plan.changed:
+                    self.roster.write(snapshot, roster.render_store(plan.records).encode())
+                    self.stats.roster_writes += 1
+                break
+            except Conflict:
+                self.stats.conflicts += 1
+                time.sleep(random.uniform(0, 0.01))
+            except StoreUnavailable as error:
+                if not self._retry_until(deadline, error):
+                    for waiter in arrivals:
+                        waiter.fail(ServiceUnavailable(error.cause))
+                    return []
+        self._succeeded()
+        self._learn(logins)
+        for number, error in plan.refused.items():
+            arrivals[number].fail(error)
+        for number in plan.published:
+            arrivals[number].succeed()
+        return [arrivals[number] for number in plan.reserved]
+
+    def _publish(self, inflight: list[_Waiter]) -> list[_Waiter]:
+        """Publish pending logins when the interval allows; return the waiters still waiting."""
+        try:
+            logins = self.logins.read()
+            waiting = self._settle(inflight, logins)
+            if not waiting or self._learn(logins) > 0:
+                return waiting
+            snapshot = self.roster.read()
+            records = records_of(snapshot)
+            content = ledger.plan_logins(logins.content, records, roster.now(), self.limits)
+            if content == logins.content:
+                return waiting
+            written = self.logins.write(logins, content)
+        except Conflict:
+            self.stats.conflicts += 1
+            self._next_publish = time.monotonic() + random.uniform(0, 0.05)
+            return inflight
+        except StoreUnavailable as error:
+            self._retry_until(None, error)
+            self._next_publish = time.monotonic() + self._backoff
+            return inflight
+        self._succeeded()
+        self.stats.logins_writes += 1
+        self.stats.last_write = time.time()
+        self.stats.published += content.count(b"\n") - logins.content.count(b"\n")
+        self._next_publish = time.monotonic() + self.interval
+        self.on_publish(written, records)
+        self._tidy(snapshot, records, written)
+        return self._settle(waiting, written)
+
+    def _tidy(self, snapshot: Snapshot, records: list[Registration], logins: Snapshot) -> None:
+        """Drop the published hashes from the roster now; if the roster moved on, its next writer will."""
+        tidy = ledger.normalise(logins.content, records, roster.now(), self.limits)
+        if tidy == records:
+            return
+        try:
+            self.roster.write(snapshot, roster.render_store(tidy).encode())
+            self.stats.roster_writes += 1
+        except (Conflict, StoreUnavailable):
+            pass
+
+    def _settle(self, waiters: list[_Waiter], logins: Snapshot) -> list[_Waiter]:
+        waiting = []
+        for waiter in waiters:
+            state = ledger.outcome(logins.content, waiter.candidate)
+            if state == "published":
+                waiter.succeed()
+            elif state == "taken":
+                waiter.fail(AlreadyTaken({"username": ledger.USERNAME_TAKEN}))
+            else:
+                waiting.append(waiter)
+        return waiting
+
+    def _learn(self, logins: Snapshot) -> float:
+        """Schedule the next publish from when the logins were last written; return the wait."""
+        wait = 0.0
+        if self.interval and logins.written_at is not None:
+            wait = min(self.interval, max(0.0, logins.written_at + self.interval - time.time()))
+        self._next_publish = time.monotonic() + wait
+        return wait
+
+    def _retry_until(self, deadline: float | None, error: StoreUnavailable) -> bool:
+        """Back off after a store failure; False when the deadline leaves no time for another try."""
+        self.stats.failures += 1
+        self.stats.last_error = error.cause
+        self._backoff = min(MAX_BACKOFF, max(0.1, self._backoff * 2))
+        log.warning("event=store_unavailable cause=%r retry_in=%.1fs", error.cause, self._backoff)
+        if deadline is not None:
+            if time.monotonic() + self._backoff >= deadline:
+                return False
+            time.sleep(self._backoff)
+        return True
+
+    def _succeeded(self) -> None:
+        self._backoff = 0.0
+        self.stats.last_error = None
+
+    def _expire(self, inflight: list[_Waiter]) -> list[_Waiter]:
+        now = time.monotonic()
+        for waiter in inflight:
+            if now >= waiter.deadline:
+                waiter.fail(ServiceUnavailable("timed out waiting for the logins to be written"))
+        return [w for w in inflight if not w.future.done()]
+

@@ -1,0 +1,140 @@
+"""The data files: the only module that writes to DATA_DIR.
+
+Every write holds a cross-process lock (gunicorn runs several workers) and replaces the file atomically:
+a temporary file in the same folder, fsync, rename, fsync of the folder. A crash leaves the old file or
+the new one, never a torn one. `FileDocument` adds compare-and-swap on top (the version is the content's
+SHA-256), so the same commit algorithm serves local files and Kubernetes Secrets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import filelock
+
+from app.errors import Conflict, StoreUnavailable
+
+RUNTIME = ".runtime"  # lock files and the rate-limit counters; not attendee data
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """A document's content as read, with the version to write against and when it was last written."""
+
+    content: bytes = dataclasses.field(repr=False)
+    version: str
+    written_at: float | None = None
+    source: object = dataclasses.field(default=None, repr=False, compare=False)
+
+
+def runtime_dir(data_dir: Path) -> Path:
+    """The folder for locks and counters shared by a pod's worker processes."""
+    path = data_dir / RUNTIME
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def lock_for(data_dir: Path) -> filelock.FileLock:
+    """The one lock that every writer of DATA_DIR holds (re-entrant within a thread)."""
+    return filelock.FileLock(str(runtime_dir(data_dir) / "files.lock"), timeout=30)
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    """Replace path's content in one step; the caller holds the lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, 0o640)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's content; a missing file reads as empty."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def write_if_changed(path: Path, content: bytes, lock: filelock.FileLock) -> bool:
+    """Atomically write content unless the file already holds it; True when written."""
+    with lock:
+        if path.exists() and read_bytes(path) == content:
+            return False
+        write_atomic(path, content)
+        return True
+
+
+def remove_stale_temporaries(data_dir: Path, lock: filelock.FileLock) -> int:
+    """Delete temporary files a crashed writer left behind (no writer holds the lock meanwhile)."""
+    removed = 0
+    with lock:
+        for temp in data_dir.glob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                temp.unlink()
+                removed += 1
+    return removed
+
+
+def is_writable(folder: Path) -> str | None:
+    """None when a file can be created in folder, else the reason."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe."):
+            pass
+    except OSError as error:
+        return f"{folder} is not writable: {error.strerror}"
+    return None
+
+
+class FileDocument:
+    """One file in DATA_DIR as a versioned document (local mode's source of truth)."""
+
+    def __init__(self, path: Path, lock: filelock.FileLock):
+        self.path = path
+        self.lock = lock
+        self.label = path.name
+
+    def read(self) -> Snapshot:
+        """The file's content and version."""
+        try:
+            with self.lock:
+                content = read_bytes(self.path)
+                written_at = self.path.stat().st_mtime if content else None
+        except (OSError, filelock.Timeout) as error:
+            raise StoreUnavailable(f"cannot read {self.path}: {error}") from error
+        return Snapshot(content, _version(content), written_at)
+
+    def write(self, base: Snapshot, content: bytes) -> Snapshot:
+        """Replace the content if the file is still as `base` read it; raise Conflict otherwise."""
+        try:
+            with self.lock:
+                if _version(read_bytes(self.path)) != base.version:
+                    raise Conflict(f"{self.label} changed since it was read")
+                write_atomic(self.path, content)
+        except (OSError, filelock.Timeout) as error:
+            raise StoreUnavailable(f"cannot write {self.path}: {error}") from error
+        return Snapshot(content, _version(content), time.time())
+
+
+def _version(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()

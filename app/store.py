@@ -1,0 +1,145 @@
+"""Where registrations live: the two documents of this deployment and the files mirrored from them.
+
+Local mode (no cluster): DATA_DIR/htpasswd and DATA_DIR/registrations.csv are the documents.
+Cluster mode: the htpasswd Secret and the registrations Secret are; DATA_DIR/htpasswd is their mirror,
+rebuilt at start-up and refreshed every REFRESH_INTERVAL and after every publish. In both modes
+DATA_DIR/users.csv shows the registrations whose login exists, for `oc rsync`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from app import files, ledger, roster
+from app.errors import StoreError, StoreUnavailable
+from app.files import FileDocument, Snapshot
+from app.roster import Registration, RosterError
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+ROSTER_FILE = "registrations.csv"
+
+
+class Store:
+    """The logins and roster documents, with the latest known state of both."""
+
+    def __init__(self, settings: Settings, logins, roster_document, cluster: bool):
+        self.settings = settings
+        self.logins = logins
+        self.roster = roster_document
+        self.cluster = cluster
+        self.lock = files.lock_for(settings.data_dir)
+        self._latest: tuple[Snapshot, list[Registration]] | None = None
+        self._refreshed_at: float | None = None
+        self._error: str | None = None
+        self._started = False
+        self._start_lock = threading.Lock()
+
+    def current(self) -> tuple[bytes, list[Registration]]:
+        """The latest logins content and roster (read now in local mode, kept fresh in cluster mode)."""
+        if self.cluster and self._latest is not None:
+            logins, records = self._latest
+            return logins.content, records
+        logins, records = self._read()
+        return logins.content, records
+
+    def refresh(self) -> None:
+        """Read both documents, keep them as the latest state and rewrite the mirrors."""
+        try:
+            logins, records = self._read()
+        except StoreError as error:
+            if self._error != error.cause:
+                log.error("event=refresh_failed cause=%r", error.cause)
+            self._error = error.cause
+            raise
+        if self._error:
+            log.info("event=refresh_recovered")
+        self._error = None
+        self.published(logins, records)
+
+    def published(self, logins: Snapshot, records: list[Registration]) -> None:
+        """Record a new state of the documents (after a publish or a read) and mirror it to DATA_DIR."""
+        self._latest = (logins, records)
+        self._refreshed_at = time.time()
+        self.write_mirrors(logins.content, records)
+
+    def write_mirrors(self, logins: bytes, records: list[Registration]) -> None:
+        """Rewrite DATA_DIR/users.csv (and, in cluster mode, DATA_DIR/htpasswd) if they changed."""
+        data_dir = self.settings.data_dir
+        try:
+            if self.cluster:
+                files.write_if_changed(data_dir / "htpasswd", logins, self.lock)
+            users = roster.render(ledger.active(logins, records)).encode()
+            files.write_if_changed(data_dir / "users.csv", users, self.lock)
+        except OSError as error:
+            log.error("event=mirror_failed cause=%r", str(error))
+
+    def readiness(self) -> str | None:
+        """None when registrations can be stored, else why not."""
+        problem = files.is_writable(self.settings.data_dir)
+        if problem or not self.cluster:
+            return problem
+        self.start()
+        if self._error:
+            return self._error
+        if self._refreshed_at is None:
+            return "the registration Secrets have not been read yet"
+        age = time.time() - self._refreshed_at
+        if age > 3 * self.settings.refresh_interval + 10:
+            return f"the registration Secrets were last read {age:.0f}s ago"
+        return None
+
+    def start(self) -> None:
+        """Start the refresher in cluster mode (once per process, after gunicorn's fork)."""
+        if not self.cluster or self._started:
+            return
+        with self._start_lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._refresh_forever, name="refresher", daemon=True).start()
+
+    def _refresh_forever(self) -> None:
+        while True:
+            try:
+                self.refresh()
+            except StoreError:
+                pass
+            except Exception:  # keep refreshing whatever happens; the log says what
+                log.exception("event=refresh_failed reason=internal_error")
+            time.sleep(self.settings.refresh_interval)
+
+    def _read(self) -> tuple[Snapshot, list[Registration]]:
+        logins = self.logins.read()
+        return logins, records_of(self.roster.read())
+
+
+def records_of(snapshot: Snapshot) -> list[Registration]:
+    """The registrations in a roster snapshot; an unreadable roster makes the store unavailable."""
+    try:
+        return roster.parse_store(snapshot.content.decode("utf-8"))
+    except (RosterError, UnicodeDecodeError) as error:
+        raise StoreUnavailable(f"the stored roster cannot be read ({error}); fix or restore it") from error
+
+
+def make_store(settings: Settings) -> Store:
+    """The store for the settings: Secrets when cluster sync is on, files in DATA_DIR otherwise."""
+    data_dir = settings.data_dir
+    files.runtime_dir(data_dir)
+    files.remove_stale_temporaries(data_dir, files.lock_for(data_dir))
+    if settings.cluster_sync:
+        from app import cluster  # the kubernetes client is imported only when it is used
+
+        client = cluster.make_client(settings)
+        logins = cluster.SecretDocument(
+            client, settings.htpasswd_secret_namespace, settings.htpasswd_secret_name, "htpasswd"
+        )
+        registrations = cluster.SecretDocument(
+            client, settings.registrations_secret_namespace, settings.registrations_secret_name, ROSTER_FILE
+        )
+        return Store(settings, logins, registrations, cluster=True)
+    lock = files.lock_for(data_dir)
+    return Store(
+        settings, FileDocument(data_dir / "htpasswd", lock), FileDocument(data_dir / ROSTER_FILE, lock), cluster=False
+    )

@@ -1,0 +1,58 @@
+"""A fake of our own document adapter (read / compare-and-swap write), for unit tests of the committer.
+
+Only our adapter interface is faked; the real adapters (files, Secrets) are tested against real files
+and a real Kubernetes API server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from app.errors import Conflict, StoreUnavailable
+from app.files import Snapshot
+
+
+class MemoryDocument:
+    """A versioned document in memory, with faults that tests can schedule."""
+
+    def __init__(self, content: bytes = b""):
+        self.content = content
+        self.version = 0
+        self.written_at: float | None = None
+        self.writes = 0
+        self.lock = threading.Lock()
+        self.read_faults: list[Exception] = []
+        self.write_faults: list[Exception] = []
+        self.before_write: Callable[[MemoryDocument], None] | None = None
+        self.apply_then_fail: int = 0  # writes that land but whose answer is lost
+
+    def read(self) -> Snapshot:
+        with self.lock:
+            if self.read_faults:
+                raise self.read_faults.pop(0)
+            return Snapshot(self.content, str(self.version), self.written_at)
+
+    def write(self, base: Snapshot, content: bytes) -> Snapshot:
+        if self.before_write:
+            self.before_write(self)
+        with self.lock:
+            if self.write_faults:
+                raise self.write_faults.pop(0)
+            if base.version != str(self.version):
+                raise Conflict()
+            self.content = content
+            self.version += 1
+            self.written_at = time.time()
+            self.writes += 1
+            if self.apply_then_fail:
+                self.apply_then_fail -= 1
+                raise StoreUnavailable("connection reset after the write")
+            return Snapshot(content, str(self.version), self.written_at)
+
+    def external_write(self, content: bytes) -> None:
+        """Someone else (a person with oc, another tool) writes the document."""
+        with self.lock:
+            self.content = content
+            self.version += 1
