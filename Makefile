@@ -1,0 +1,47 @@
+# Two commands for a newcomer: `make run` serves the app on http://localhost:8080 with data in ./data;
+# `make test` installs everything the tests need (Python packages, Debian packages, the test cluster)
+# and runs every test. Both create the virtual environment .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test venv dev-venv system-deps test-cluster cluster clean
+
+run: venv
+	@mkdir -p data
+	@echo "Serving http://localhost:$${PORT:-8080} (data in $${DATA_DIR:-./data}); Ctrl-C stops."
+	DATA_DIR=$${DATA_DIR:-./data} $(BIN)/gunicorn --config config.py wsgi:application
+
+test: system-deps dev-venv test-cluster
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+venv: $(BIN)/.installed
+
+dev-venv: $(BIN)/.dev-installed
+
+$(BIN)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.dev-installed: requirements-dev.txt $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Debian's chromium/chromium-driver (browser tests) and apache2-utils (htpasswd -vb).
+system-deps:
+	hack/install-system-deps.sh
+
+# kube-apiserver and etcd built from Go modules, cached under ~/.cache/workshop-registration.
+test-cluster:
+	hack/build-test-cluster.sh >/dev/null
+
+# The tests' API server, started by hand for debugging: prints how to point kubectl at it.
+cluster: dev-venv test-cluster
+	$(BIN)/python -m tests.kube
+
+clean:
+	rm -rf $(VENV) .pytest_cache

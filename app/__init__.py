@@ -1,0 +1,67 @@
+"""The workshop self-registration app for OpenShift.
+
+`create_app(settings)` builds the Dash app with everything wired: the store (local files or cluster
+Secrets), the group committer, the rate limiter, the service, the page and the HTTP routes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dash
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import files, logs
+from app.committer import Committer
+from app.ledger import Limits
+from app.ratelimit import RegistrationLimiter
+from app.service import RegistrationService
+from app.settings import Settings
+from app.store import make_store
+from app.web import callbacks, http, page
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    """Build the Dash app; settings default to the environment's."""
+    settings = settings or Settings.from_env()
+    logs.configure(settings.log_level)
+    store = make_store(settings)
+    limits = Limits(
+        max_users=settings.max_users,
+        # Another process publishes a pending login only while its owner still waits for it...
+        publish_window=timedelta(seconds=max(1.0, settings.commit_timeout - 2)),
+        # ...and the reservation outlives every request that could still be waiting on it.
+        reservation_ttl=timedelta(seconds=max(120.0, 3 * settings.commit_timeout)),
+    )
+    committer = Committer(
+        store.logins,
+        store.roster,
+        limits,
+        interval=settings.commit_interval,
+        timeout=settings.commit_timeout,
+        on_publish=store.published,
+    )
+    limiter = RegistrationLimiter(settings.rate_limit, files.runtime_dir(settings.data_dir) / "ratelimit.sqlite3")
+    service = RegistrationService(settings, store, committer, limiter)
+
+    app = dash.Dash(
+        __name__,
+        assets_folder=str(ASSETS),
+        external_stylesheets=[],  # Bootstrap is served from assets/: the page works air-gapped
+        serve_locally=True,
+        compress=True,
+        title=settings.event_name,
+        update_title=None,
+    )
+    app.layout = page.layout(settings)
+    callbacks.register_callbacks(app, settings, service)
+    http.add_routes(app.server, settings, service, store)
+    if settings.trusted_proxy_hops:
+        hops = settings.trusted_proxy_hops
+        app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=hops, x_proto=hops)
+    app.server.extensions["workshop_registration"] = service
+    store.start()
+    return app

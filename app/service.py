@@ -1,0 +1,143 @@
+"""Running a registration from start to end: the one path shared by the page and the JSON API.
+
+Order matters for cost: the rate limit, the rules and the uniqueness pre-check are cheap and come
+before the bcrypt hash (deliberately slow); the committer then decides for good against the stored
+documents. One log line per outcome, never with a password, hash or access code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from app import htpasswd, ledger, roster, rules
+from app.committer import Committer
+from app.errors import (
+    AlreadyTaken,
+    RegistrationClosed,
+    RegistrationError,
+    ServiceUnavailable,
+    StoreError,
+)
+from app.ratelimit import RegistrationLimiter
+from app.roster import Registration
+from app.settings import Settings
+from app.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Registered:
+    """A registration whose login is in the htpasswd document."""
+
+    username: str
+    registered_at: datetime
+    again: bool = False  # the same attendee registered again with the same details
+
+
+class RegistrationService:
+    """Validates, hashes and commits registrations."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        committer: Committer,
+        limiter: RegistrationLimiter,
+        make_entry: Callable[[str, str, int], bytes] = htpasswd.make_entry,
+    ):
+        self.settings = settings
+        self.store = store
+        self.committer = committer
+        self.limiter = limiter
+        self.make_entry = make_entry
+        self.limits = committer.limits
+
+    def is_open(self) -> bool:
+        """True while attendees may register."""
+        return self.settings.registration_open
+
+    def register(self, form: Mapping[str, object], client: str) -> Registered:
+        """Register the attendee described by the form; raise RegistrationError with what went wrong."""
+        started = time.monotonic()
+        username = "-"
+        try:
+            self.limiter.check(client)
+            if not self.is_open():
+                raise RegistrationClosed()
+            application = self._validate(form)
+            username = application.username
+            result = self._precheck(application) or self._commit(application)
+        except RegistrationError as error:
+            _log_outcome(username, "refused" if error.status < 500 else "failed", error.reason, started)
+            raise
+        _log_outcome(username, "registered_again" if result.again else "created", "-", started)
+        return result
+
+    def _validate(self, form: Mapping[str, object]) -> rules.Application:
+        """The rules, plus "taken" for a valid username or email, so every problem shows at once."""
+        try:
+            return rules.validate(form, self.settings)
+        except RegistrationError as error:
+            username, _ = rules.check_username(form.get("username"), self.settings)
+            email, _ = rules.check_email(form.get("email"))
+            if username or email:
+                with contextlib.suppress(StoreError):
+                    logins, records = self.store.current()
+                    taken = ledger.taken(logins, records, username, email, roster.now(), self.limits)
+                    error.errors.update({k: v for k, v in taken.items() if k not in error.errors})
+            raise
+
+    def _precheck(self, application: rules.Application) -> Registered | None:
+        """Refuse a taken name or email, or a full event, before paying for a hash.
+
+        The same attendee registering again with the same username, email and password (a retry after a
+        lost answer, a double click) gets their existing account back instead of "taken".
+        """
+        try:
+            logins, records = self.store.current()
+        except StoreError as error:
+            raise ServiceUnavailable(error.cause) from None
+        probe = _candidate(application, pending_login="")
+        plan = ledger.plan_roster(logins, records, [probe], roster.now(), self.limits)
+        if not plan.refused:
+            return None
+        error = plan.refused[0]
+        existing = self._same_attendee(application, logins, records)
+        if isinstance(error, AlreadyTaken) and "username" in error.errors and existing:
+            return Registered(existing.username, existing.registered_at, again=True)
+        raise error
+
+    def _same_attendee(self, application: rules.Application, logins: bytes, records: list[Registration]):
+        line = htpasswd.entries(logins).get(application.username)
+        for record in ledger.active(logins, records):
+            if (
+                record.username == application.username
+                and rules.email_key(record.email) == rules.email_key(application.email)
+                and line is not None
+                and htpasswd.verify(line, application.password)
+            ):
+                return record
+        return None
+
+    def _commit(self, application: rules.Application) -> Registered:
+        entry = self.make_entry(application.username, application.password, self.settings.bcrypt_rounds)
+        candidate = _candidate(application, pending_login=entry.decode("ascii"))
+        self.committer.submit(candidate)
+        return Registered(candidate.username, candidate.registered_at)
+
+
+def _candidate(application: rules.Application, pending_login: str) -> Registration:
+    return Registration(
+        application.username, application.full_name, application.email, roster.now(), pending_login=pending_login
+    )
+
+
+def _log_outcome(username: str, outcome: str, reason: str, started: float) -> None:
+    took = (time.monotonic() - started) * 1000
+    log.info("event=registration outcome=%s username=%s reason=%r duration_ms=%.0f", outcome, username, reason, took)

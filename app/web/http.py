@@ -1,0 +1,100 @@
+"""Plain HTTP routes on the Flask server: the JSON API, health endpoints, errors and security headers."""
+
+from __future__ import annotations
+
+import logging
+
+import flask
+from werkzeug.exceptions import HTTPException
+
+from app.errors import FORM, RateLimited, RegistrationError, ServiceUnavailable
+from app.service import RegistrationService
+from app.settings import Settings
+from app.store import Store
+from app.web import page
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 64 * 1024
+REGISTRATIONS_PATH = "/api/v1/registrations"
+API_FIELDS = ("username", "password", "password_confirm", "full_name", "email", "access_code")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'"
+)
+
+
+def add_routes(server: flask.Flask, settings: Settings, service: RegistrationService, store: Store) -> None:
+    """Register the API, health endpoints, error handlers and response headers on the server."""
+    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    @server.post(REGISTRATIONS_PATH)
+    def create_registration():
+        body = flask.request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return _errors(400, {FORM: "Send a JSON object with username, password, full_name, email."})
+        form = {name: body[name] for name in API_FIELDS if name in body}
+        try:
+            result = service.register(form, client=flask.request.remote_addr or "unknown")
+        except RegistrationError as error:
+            response = _errors(error.status, error.errors)
+            if isinstance(error, RateLimited):
+                response.headers["Retry-After"] = str(error.retry_after)
+            return response
+        except Exception:
+            log.exception("event=registration outcome=failed reason=internal_error")
+            return _errors(503, ServiceUnavailable().errors)
+        return flask.jsonify(
+            username=result.username,
+            registered_at=result.registered_at.isoformat().replace("+00:00", "Z"),
+            again=result.again,
+            console_url=settings.console_url,
+            api_url=settings.api_url,
+            login_command=page.login_command(result.username, settings),
+        ), (200 if result.again else 201)
+
+    @server.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def unknown_api_route(rest):  # without it, Dash's catch-all route would answer with the page
+        if f"/api/{rest}" == REGISTRATIONS_PATH:
+            response = _errors(405, {FORM: "Use POST with a JSON object."})
+            response.headers["Allow"] = "POST"
+            return response
+        return _errors(404, {FORM: "No such API endpoint."})
+
+    @server.get("/healthz")
+    def healthz():
+        return flask.jsonify(status="ok")
+
+    @server.get("/readyz")
+    def readyz():
+        problem = store.readiness()
+        if problem:
+            return flask.jsonify(status="not ready", reason=problem), 503
+        return flask.jsonify(status="ready", cluster_sync=settings.cluster_sync)
+
+    @server.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code == 413:
+            return _errors(413, {FORM: f"The request is too large (at most {MAX_BODY_BYTES // 1024} KiB)."})
+        return _errors(error.code or 500, {FORM: error.description or error.name})
+
+    @server.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("event=request_failed path=%r", flask.request.path)
+        return _errors(500, {FORM: "Something went wrong on our side. Please try again."})
+
+    @server.after_request
+    def security_headers(response: flask.Response) -> flask.Response:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if flask.request.path.startswith("/api/") or flask.request.path.startswith("/_dash-update"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _errors(status: int, errors: dict[str, str]) -> flask.Response:
+    response = flask.jsonify(errors=errors)
+    response.status_code = status
+    return response

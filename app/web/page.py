@@ -1,0 +1,126 @@
+"""The registration page's layout and its result views: pure builders of Dash components.
+
+Element ids are a contract with tests and automation: username, password, password-confirm, full-name,
+email, access-code (only when an access code is configured), the button register, and register-result.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from app.errors import FORM
+from app.settings import Settings
+
+# Form element id -> field name in the service and the JSON API.
+FIELDS = {
+    "username": "username",
+    "password": "password",
+    "password-confirm": "password_confirm",
+    "full-name": "full_name",
+    "email": "email",
+    "access-code": "access_code",
+}
+
+
+def field_ids(settings: Settings) -> list[str]:
+    """The form's input ids, in page order (the access code only when one is configured)."""
+    return [i for i in FIELDS if i != "access-code" or settings.access_code_required]
+
+
+def layout(settings: Settings) -> html.Main:
+    """The whole page: a heading, the form, and the place where the outcome appears."""
+    return html.Main(
+        className="container py-4 registration",
+        children=[
+            html.H1(settings.event_name, className="h3 mb-1"),
+            html.P("Create your OpenShift login for this event.", className="text-body-secondary mb-4"),
+            html.Div(id="register-result", role="status", **{"aria-live": "polite"}),
+            dbc.Form(id="registration-form", children=_fields(settings) + [_submit()]),
+        ],
+    )
+
+
+def _fields(settings: Settings) -> list:
+    specs = [
+        ("username", "Username", "text", "username", 32,
+         "3–32 characters: lowercase letters, digits and hyphens. This is your OpenShift login."),
+        ("password", "Password", "password", "new-password", 72,
+         f"At least {settings.min_password_length} characters. A few uncommon words work well."),
+        ("password-confirm", "Confirm password", "password", "new-password", 72, None),
+        ("full-name", "Full name", "text", "name", 100, None),
+        ("email", "Email", "text", "email", 254, None),
+    ]
+    if settings.access_code_required:
+        specs.append(("access-code", "Event access code", "text", "off", 200, "Your instructor gives you this code."))
+    return [_field(*spec) for spec in specs]
+
+
+def _field(field_id: str, label: str, kind: str, autocomplete: str, max_length: int, hint: str | None):
+    children = [
+        dbc.Label(label, html_for=field_id),
+        dbc.Input(
+            id=field_id,
+            type=kind,
+            autoComplete=autocomplete,
+            maxLength=max_length,
+            inputMode="email" if field_id == "email" else None,
+            debounce=False,
+        ),
+        dbc.FormFeedback(id=f"{field_id}-feedback", type="invalid"),
+    ]
+    if hint:
+        children.append(dbc.FormText(hint, id=f"{field_id}-hint"))
+    return html.Div(children, className="mb-3")
+
+
+def _submit():
+    return dbc.Button("Register", id="register", type="submit", color="primary", className="w-100 mt-2")
+
+
+def success_view(username: str, settings: Settings, again: bool = False) -> dbc.Alert:
+    """What an attendee sees once their login is stored: the username and how to log in."""
+    heading = f"Welcome back, {username}: your account exists." if again else f"Account {username} created."
+    items = [
+        html.H2(heading, className="h5 alert-heading"),
+        html.P(
+            "OpenShift usually accepts a new login within one to two minutes: if your first login "
+            "attempt fails, wait a moment and try again."
+        ),
+        html.P(["Username: ", html.Strong(username, id="result-username")]),
+    ]
+    if settings.console_url:
+        items.append(
+            html.P(
+                [
+                    "Web console: ",
+                    html.A(settings.console_url, href=settings.console_url, id="console-url", target="_blank",
+                           rel="noopener noreferrer"),
+                    dcc.Clipboard(target_id="console-url", title="Copy the console address", className="copy"),
+                ]
+            )
+        )
+    if settings.api_url:
+        items.append(
+            html.Div(
+                [
+                    html.Span("Command line: "),
+                    html.Code(login_command(username, settings), id="login-command"),
+                    dcc.Clipboard(target_id="login-command", title="Copy the oc login command", className="copy"),
+                ]
+            )
+        )
+    return dbc.Alert(items, color="success", id="register-success")
+
+
+def error_view(errors: dict[str, str]) -> dbc.Alert:
+    """The form-level message: the error for the whole form, or a pointer to the fields."""
+    message = errors.get(FORM) or "Please correct the fields marked below."
+    return dbc.Alert(message, color="danger", id="register-error")
+
+
+def login_command(username: str, settings: Settings) -> str | None:
+    """The `oc login` command for this user (the password is asked for by oc, never shown)."""
+    if not settings.api_url:
+        return None
+    return f"oc login --username={username} {settings.api_url}"

@@ -1,0 +1,15 @@
+"""gunicorn's configuration (APP_CONFIG in .s2i/environment); settings of the app itself are read by app.settings."""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads let one worker hash (bcrypt releases the GIL) and wait for a group commit at the same time.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+timeout = 60
+graceful_timeout = 30
+accesslog = "-"
+errorlog = "-"
+# gunicorn 27's control socket lives under $HOME, which may not be writable under restricted-v2.
+control_socket_disable = True
