@@ -16,6 +16,7 @@ from app.web import page
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 REGISTRATIONS_PATH = "/api/v1/registrations"
+CALLBACK_PATH = "/_dash-update-component"
 API_FIELDS = ("username", "password", "password_confirm", "full_name", "email", "access_code")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
@@ -80,6 +81,11 @@ def add_routes(server: flask.Flask, settings: Settings, service: RegistrationSer
 
     @server.errorhandler(Exception)
     def unexpected(error: Exception):
+        if flask.request.path == CALLBACK_PATH:
+            # The page's callback catches everything itself, so what escapes Dash's dispatcher is a
+            # request the page never sends (a missing key, a list for an object): the client's fault.
+            log.warning("event=bad_callback_request cause=%s", type(error).__name__)
+            return _errors(400, {FORM: "This request is not one the page sends."})
         log.exception("event=request_failed path=%r", flask.request.path)
         return _errors(500, {FORM: "Something went wrong on our side. Please try again."})
 
@@ -89,7 +95,7 @@ def add_routes(server: flask.Flask, settings: Settings, service: RegistrationSer
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if flask.request.path.startswith("/api/") or flask.request.path.startswith("/_dash-update"):
+        if flask.request.path.startswith("/api/") or flask.request.path == CALLBACK_PATH:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -1,0 +1,61 @@
+"""Starting the app under gunicorn for tests: loopback only, a free port, waits for /readyz."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None, ready_timeout: float = 60):
+    """Serve wsgi:application with config.py on 127.0.0.1; yield the base URL; stop it at the end."""
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_", "KUBECONFIG"))}
+    full_env.update({"WEB_CONCURRENCY": str(workers), "PORT": str(port), "CLUSTER_SYNC": "off"})
+    full_env.update(env)
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "config.py", "--bind", f"127.0.0.1:{port}",
+         "wsgi:application"],
+        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, process, ready_timeout)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log_path:
+            log.close()
+
+
+def wait_ready(base: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode} before it was ready")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"{base} was not ready within {timeout}s")

@@ -1,0 +1,151 @@
+"""The registration page in a real browser: Debian's Chromium driven by Playwright, against gunicorn."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import person
+from tests.servers import gunicorn
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+CONSOLE = "https://console-openshift-console.apps.example.com"
+API = "https://api.example.com:6443"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
+    # Without the background-networking flags Chromium keeps trying hosts this machine cannot reach.
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run", "--disable-quic"]
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": flags}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900},
+            "permissions": ["clipboard-read", "clipboard-write"]}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    env = {"DATA_DIR": str(data), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "EVENT_NAME": "Kubernetes 101",
+           "CONSOLE_URL": CONSOLE, "API_URL": API}
+    with gunicorn(env, workers=2) as base:
+        yield base, data
+
+
+@pytest.fixture
+def watched(page: Page, site):
+    """The page, with every console error and every request's host recorded and checked at the end."""
+    base, _ = site
+    errors, hosts = [], set()
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).netloc))
+    yield page
+    assert errors == [], errors
+    assert hosts <= {urlsplit(base).netloc}, hosts
+
+
+def fill(page: Page, form: dict) -> None:
+    for field_id, key in [("username", "username"), ("password", "password"),
+                          ("password-confirm", "password_confirm"), ("full-name", "full_name"), ("email", "email")]:
+        page.fill(f"#{field_id}", form[key])
+
+
+def test_the_form_registers_a_user_and_shows_how_to_log_in(watched: Page, site):
+    base, data = site
+    watched.goto(base)
+    expect(watched).to_have_title("Kubernetes 101")
+    fill(watched, person(1, username="Browser-User"))
+    watched.click("#register")
+    result = watched.locator("#register-result")
+    expect(result).to_contain_text("browser-user", timeout=20_000)
+    expect(watched.locator("#register-success")).to_be_visible()
+    expect(watched.locator("#registration-form")).to_be_hidden()
+    expect(watched.locator("#login-command")).to_have_text(f"oc login --username=browser-user {API}")
+    expect(watched.locator("#console-url")).to_have_attribute("href", CONSOLE)
+    assert (data / "htpasswd").read_text().startswith("browser-user:$2y$04$")
+    assert "browser-user,Attendee 1," in (data / "users.csv").read_text()
+
+    watched.locator("#login-command ~ .copy").click()
+    assert clipboard(watched) == f"oc login --username=browser-user {API}"
+
+
+def clipboard(page: Page, timeout: float = 5.0) -> str:
+    """What the page put on the clipboard (polled: the copy happens asynchronously)."""
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = page.evaluate("navigator.clipboard.readText()")
+        if text:
+            break
+        page.wait_for_timeout(100)
+    return text
+
+
+def test_bad_input_shows_a_message_at_each_field_and_writes_nothing(watched: Page, site):
+    base, data = site
+    before = (data / "htpasswd").read_bytes() if (data / "htpasswd").exists() else b""
+    watched.goto(base)
+    fill(watched, {"username": "-bad-", "password": "short", "password_confirm": "other",
+                   "full_name": "", "email": "not-an-email"})
+    watched.click("#register")
+    expect(watched.locator("#register-error")).to_contain_text("Please correct the fields marked below",
+                                                               timeout=20_000)
+    for field_id, words in [("username", "Start and end with a letter"), ("password", "at least 8 characters"),
+                            ("full-name", "Enter your name"), ("email", "does not look like an email")]:
+        expect(watched.locator(f"#{field_id}")).to_have_class(re.compile(r"\bis-invalid\b"))
+        expect(watched.locator(f"#{field_id}-feedback")).to_contain_text(words)
+    expect(watched.locator("#registration-form")).to_be_visible()
+    after = (data / "htpasswd").read_bytes() if (data / "htpasswd").exists() else b""
+    assert after == before
+
+
+def test_the_whole_form_works_from_the_keyboard(watched: Page, site):
+    base, data = site
+    watched.goto(base)
+    watched.focus("#username")
+    form = person(2)
+    for value in [form["username"], form["password"], form["password_confirm"], form["full_name"]]:
+        watched.keyboard.type(value)
+        watched.keyboard.press("Tab")
+        if watched.evaluate("document.activeElement.tagName") != "INPUT":
+            watched.keyboard.press("Tab")  # skip past a hint or feedback if focusable
+    watched.keyboard.type(form["email"])
+    watched.keyboard.press("Enter")
+    expect(watched.locator("#register-result")).to_contain_text(form["username"], timeout=20_000)
+
+
+def test_bootstrap_is_served_by_the_app_itself(watched: Page, site, tmp_path):
+    base, _ = site
+    watched.goto(base)
+    watched.wait_for_selector("#register")
+    colour = watched.eval_on_selector("#register", "e => getComputedStyle(e).backgroundColor")
+    assert colour == "rgb(13, 110, 253)"  # Bootstrap's primary blue: the stylesheet loaded, offline
+    # `make screenshots` sets SCREENSHOT_DIR=docs to refresh the picture in the README.
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    watched.screenshot(path=str(shots / "registration-form.png"), full_page=True)
+    assert (shots / "registration-form.png").stat().st_size > 10_000
+
+
+def test_the_rate_limit_message_shows_on_the_page(page: Page, tmp_path):
+    env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "1/minute", "BCRYPT_ROUNDS": "4"}
+    with gunicorn(env, workers=2) as base:
+        page.goto(base)
+        fill(page, person(3, password="short"))
+        page.click("#register")
+        expect(page.locator("#register-error")).to_be_visible(timeout=20_000)
+        page.click("#register")
+        expect(page.locator("#register-error")).to_contain_text("Too many attempts", timeout=20_000)
