@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +54,50 @@ def client(make_app):
 def _quiet_root_logger():
     yield
     logging.getLogger().handlers = [h for h in logging.getLogger().handlers if not getattr(h, "_workshop", False)]
+
+
+# --- The test cluster tier -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def kube(tmp_path_factory):
+    """A real kube-apiserver (with etcd) for the whole session; the build never skips silently."""
+    from tests import kube as kube_module
+
+    try:
+        cache = kube_module.build()
+    except kube_module.BuildError as error:
+        pytest.fail(f"the test cluster could not be built:\n{error}", pytrace=False)
+    cluster = kube_module.TestCluster(cache, tmp_path_factory.mktemp("kube"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def deployment(kube, tmp_path):
+    """openshift/ rendered for a fresh namespace and htpasswd Secret name and applied, as an admin would."""
+    from tests.deploy import Deployment
+
+    return Deployment.apply(kube, tmp_path)
+
+
+# --- The real browser ------------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, headless; Playwright downloads no browser."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does)", pytrace=False)
+    # Without the background-networking flags Chromium keeps trying hosts this machine cannot reach.
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run", "--disable-quic"]
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": flags}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900},
+            "permissions": ["clipboard-read", "clipboard-write"]}

@@ -22,8 +22,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None, ready_timeout: float = 60):
-    """Serve wsgi:application with config.py on 127.0.0.1; yield the base URL; stop it at the end."""
+def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None, ready_timeout: float = 60,
+             ready_path: str = "/readyz"):
+    """Serve wsgi:application with config.py on 127.0.0.1; yield the base URL once ready_path answers 200."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_", "KUBECONFIG"))}
     full_env.update({"WEB_CONCURRENCY": str(workers), "PORT": str(port), "CLUSTER_SYNC": "off"})
@@ -36,7 +37,7 @@ def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(base, process, ready_timeout)
+        wait_ready(base, process, ready_timeout, ready_path)
         yield base
     finally:
         process.terminate()
@@ -49,13 +50,14 @@ def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None
             log.close()
 
 
-def wait_ready(base: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
+def wait_ready(base: str, process: subprocess.Popen | None = None, timeout: float = 60,
+               path: str = "/readyz") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode} before it was ready")
         with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
+            if requests.get(f"{base}{path}", timeout=2).status_code == 200:
                 return
         time.sleep(0.2)
     raise TimeoutError(f"{base} was not ready within {timeout}s")

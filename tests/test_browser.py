@@ -15,25 +15,8 @@ from tests.conftest import person
 from tests.servers import gunicorn
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 CONSOLE = "https://console-openshift-console.apps.example.com"
 API = "https://api.example.com:6443"
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
-    # Without the background-networking flags Chromium keeps trying hosts this machine cannot reach.
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--no-first-run", "--disable-quic"]
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": flags}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1280, "height": 900},
-            "permissions": ["clipboard-read", "clipboard-write"]}
 
 
 @pytest.fixture(scope="module")

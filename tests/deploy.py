@@ -1,0 +1,80 @@
+"""openshift/ applied to the test cluster, the way a cluster admin would, plus helpers around it."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+from kubernetes import client
+
+from tests.kube import KUBECTL, ROOT, TestCluster
+
+NAMESPACE_LINE = "namespace: workshop-registration"
+SECRET_LINE = "HTPASSWD_SECRET_NAME: htpass-secret"
+
+
+def render(namespace: str, secret_name: str, folder: Path) -> list[dict]:
+    """Copy openshift/, change the namespace and the Secret name in their one place each, render it."""
+    copy = folder / "openshift"
+    shutil.copytree(ROOT / "openshift", copy)
+    app = copy / "app" / "kustomization.yaml"
+    settings = copy / "app" / "settings.yaml"
+    assert app.read_text().count(NAMESPACE_LINE) == 1 and settings.read_text().count(SECRET_LINE) == 1
+    app.write_text(app.read_text().replace(NAMESPACE_LINE, f"namespace: {namespace}"))
+    settings.write_text(settings.read_text().replace(SECRET_LINE, f"HTPASSWD_SECRET_NAME: {secret_name}"))
+    rendered = subprocess.run([str(KUBECTL), "kustomize", str(copy)], capture_output=True, text=True, check=True)
+    (folder / "rendered.yaml").write_text(rendered.stdout)
+    return [d for d in yaml.safe_load_all(rendered.stdout) if d]
+
+
+class Deployment:
+    """The app's objects in a fresh namespace of the test cluster."""
+
+    def __init__(self, kube: TestCluster, folder: Path, namespace: str, secret_name: str, objects: list[dict]):
+        self.kube = kube
+        self.folder = folder
+        self.namespace = namespace
+        self.secret_name = secret_name
+        self.objects = objects
+        self.core = client.CoreV1Api(kube.admin())
+
+    @classmethod
+    def apply(cls, kube: TestCluster, folder: Path) -> Deployment:
+        suffix = secrets.token_hex(3)
+        namespace, secret_name = f"workshop-{suffix}", f"htpass-{suffix}"
+        objects = render(namespace, secret_name, folder)
+        result = kube.kubectl("apply", "-f", str(folder / "rendered.yaml"), check=False)
+        assert result.returncode == 0, result.stderr
+        return cls(kube, folder, namespace, secret_name, objects)
+
+    def sa_dir(self, name: str = "workshop-registration") -> Path:
+        """The app's service-account folder, as mounted in its pod."""
+        return self.kube.service_account_dir(self.namespace, name, self.folder / f"sa-{name}")
+
+    def app_env(self, data_dir: Path, **extra: str) -> dict[str, str]:
+        """The environment of an app process running as the app's ServiceAccount (in-cluster loading)."""
+        env = self.kube.pod_env(self.sa_dir())
+        env.update({"DATA_DIR": str(data_dir), "HTPASSWD_SECRET_NAME": self.secret_name, "RATE_LIMIT": "off",
+                    "BCRYPT_ROUNDS": "4", "REFRESH_INTERVAL": "1"})
+        env.update(extra)
+        return env
+
+    def create_htpasswd(self, content: bytes = b"") -> None:
+        self.core.create_namespaced_secret("openshift-config", {
+            "metadata": {"name": self.secret_name}, "type": "Opaque",
+            "data": {"htpasswd": base64.b64encode(content).decode()}})
+
+    def htpasswd(self) -> bytes:
+        secret = self.core.read_namespaced_secret(self.secret_name, "openshift-config")
+        return base64.b64decode((secret.data or {}).get("htpasswd", ""))
+
+    def registrations(self) -> str:
+        secret = self.core.read_namespaced_secret("workshop-registrations", self.namespace)
+        return base64.b64decode((secret.data or {}).get("registrations.csv", "")).decode()
+
+    def htpasswd_version(self) -> int:
+        return int(self.core.read_namespaced_secret(self.secret_name, "openshift-config").metadata.resource_version)

@@ -1,0 +1,102 @@
+"""The Secret adapter (app.cluster) against a real kube-apiserver, with the app's own RBAC."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+
+import pytest
+from kubernetes.config import incluster_config
+
+from app import cluster
+from app.errors import Conflict, StoreUnavailable
+from app.settings import Settings
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+def api(deployment, monkeypatch):
+    """A CoreV1Api built by the app's own loader from the pod's service-account folder."""
+    sa_dir = deployment.sa_dir()
+    for name, value in deployment.kube.pod_env(sa_dir).items():
+        monkeypatch.setenv(name, value)
+    return cluster.make_client(Settings(cluster_sync=True, service_account_dir=sa_dir))
+
+
+def document(deployment, api, name=None):
+    return cluster.SecretDocument(api, "openshift-config", name or deployment.secret_name, "htpasswd")
+
+
+def test_read_and_write_carry_the_resource_version(deployment, api):
+    deployment.create_htpasswd(b"# by hand\nadmin:{SHA}x\n")
+    doc = document(deployment, api)
+    first = doc.read()
+    assert first.content == b"# by hand\nadmin:{SHA}x\n" and first.written_at is None
+    written = doc.write(first, first.content + b"alice:$2y$04$x\n")
+    assert deployment.htpasswd() == b"# by hand\nadmin:{SHA}x\nalice:$2y$04$x\n"
+    assert int(written.version) > int(first.version) and written.written_at is not None
+    with pytest.raises(Conflict):
+        doc.write(first, b"stale\n")  # a write from the old version must not land
+    assert deployment.htpasswd().endswith(b"alice:$2y$04$x\n")
+
+
+def test_other_keys_labels_and_annotations_are_kept(deployment, api):
+    deployment.core.create_namespaced_secret("openshift-config", {
+        "metadata": {"name": deployment.secret_name, "labels": {"team": "infra"},
+                     "annotations": {"note": "keep me"}},
+        "data": {"htpasswd": base64.b64encode(b"bob:x\n").decode(), "other": base64.b64encode(b"\x00\xff").decode()},
+    })
+    doc = document(deployment, api)
+    doc.write(doc.read(), b"bob:x\ncarol:y\n")
+    secret = deployment.core.read_namespaced_secret(deployment.secret_name, "openshift-config")
+    assert secret.metadata.labels == {"team": "infra"}
+    assert secret.metadata.annotations["note"] == "keep me" and cluster.WRITTEN_AT in secret.metadata.annotations
+    assert base64.b64decode(secret.data["other"]) == b"\x00\xff"
+
+
+def test_a_missing_secret_is_named_with_the_fix(deployment, api):
+    with pytest.raises(StoreUnavailable) as caught:
+        document(deployment, api).read()
+    assert f"secret openshift-config/{deployment.secret_name} does not exist" in caught.value.cause
+    assert "oc create secret generic" in caught.value.cause
+
+
+def test_a_missing_permission_is_named_with_the_fix(deployment, api):
+    with pytest.raises(StoreUnavailable) as caught:
+        document(deployment, api, name="some-other-secret").read()
+    assert "may not get secret openshift-config/some-other-secret (HTTP 403)" in caught.value.cause
+    assert "oc apply -k openshift/" in caught.value.cause
+
+
+def test_an_unreachable_api_is_unavailable(deployment, monkeypatch, tmp_path):
+    sa_dir = deployment.sa_dir()
+    for name, value in deployment.kube.pod_env(sa_dir).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "1")  # nothing listens there
+    api = cluster.make_client(Settings(cluster_sync=True, service_account_dir=sa_dir))
+    with pytest.raises(StoreUnavailable, match="unreachable"):
+        document(deployment, api).read()
+
+
+def test_the_token_file_is_reread_when_it_rotates(deployment, monkeypatch):
+    deployment.create_htpasswd(b"")
+    sa_dir = deployment.sa_dir()
+    valid = (sa_dir / "token").read_text()
+    (sa_dir / "token").write_text("not-a-valid-token")  # what the pod had before the kubelet rotated it
+    for name, value in deployment.kube.pod_env(sa_dir).items():
+        monkeypatch.setenv(name, value)
+    doc = document(deployment, cluster.make_client(Settings(cluster_sync=True, service_account_dir=sa_dir)))
+    with pytest.raises(StoreUnavailable, match="HTTP 401"):
+        doc.read()
+    (sa_dir / "token").write_text(valid)  # the kubelet writes the new token into the same file
+    with pytest.raises(StoreUnavailable, match="HTTP 401"):
+        doc.read()  # the loader re-reads the file once a minute, not on every call
+    later = datetime.datetime.now() + datetime.timedelta(minutes=2)
+
+    class Clock(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return later
+    monkeypatch.setattr(incluster_config.datetime, "datetime", Clock)
+    assert doc.read().content == b""

@@ -1,0 +1,290 @@
+"""Cluster sync against a real kube-apiserver: the app under gunicorn, as its ServiceAccount, in-cluster.
+
+The app gets a TokenRequest token bound by the Role and RoleBinding that openshift/ ships, and finds the
+API server through KUBERNETES_SERVICE_HOST/PORT and the token folder, as in a pod.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from kubernetes import watch
+from playwright.sync_api import Page, expect
+
+from app import htpasswd, roster
+from tests.conftest import person
+from tests.servers import gunicorn
+
+pytestmark = pytest.mark.cluster
+API = "/api/v1/registrations"
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def register_together(bases: list[str], forms: list[dict], stagger: float = 0.0) -> list[requests.Response | None]:
+    """Send the forms at once (or staggered), alternating between app instances; None for no answer."""
+    barrier = threading.Barrier(len(forms))
+
+    def one(item):
+        number, form = item
+        barrier.wait()
+        time.sleep(number * stagger)
+        try:
+            return requests.post(bases[number % len(bases)] + API, json=form, timeout=90)
+        except requests.RequestException:
+            return None
+
+    with ThreadPoolExecutor(len(forms)) as pool:
+        return list(pool.map(one, enumerate(forms)))
+
+
+class WriteCounter:
+    """Counts writes of one Secret by watching it: each MODIFIED event is one write."""
+
+    def __init__(self, deployment):
+        self.count = 0
+        self._watch = watch.Watch()
+        version = deployment.core.read_namespaced_secret(deployment.secret_name, "openshift-config") \
+            .metadata.resource_version
+        self._thread = threading.Thread(target=self._run, args=(deployment, version), daemon=True)
+        self._thread.start()
+
+    def _run(self, deployment, version):
+        stream = self._watch.stream(
+            deployment.core.list_namespaced_secret, "openshift-config",
+            field_selector=f"metadata.name={deployment.secret_name}", resource_version=version, timeout_seconds=300)
+        try:
+            for event in stream:
+                if event["type"] == "MODIFIED":
+                    self.count += 1
+        except Exception:  # the stream ends when a later test stops the API server; the count is done
+            pass
+
+    def stop(self) -> int:
+        time.sleep(1.0)  # let the last events arrive
+        self._watch.stop()
+        return self.count
+
+
+def users_in_secret(deployment) -> list[str]:
+    return [line.split(b":")[0].decode() for line in deployment.htpasswd().splitlines() if b":" in line]
+
+
+def test_a_registration_through_the_api_lands_in_the_secret_and_verifies(deployment, tmp_path):
+    deployment.create_htpasswd(b"# managed by hand\nadmin:{SHA}x\n")
+    data = tmp_path / "data"
+    with gunicorn(deployment.app_env(data, BCRYPT_ROUNDS="10"), workers=2) as base:
+        response = requests.post(base + API, json=person(1), timeout=60)
+        assert response.status_code == 201, response.text
+        content = deployment.htpasswd()
+        assert content.startswith(b"# managed by hand\nadmin:{SHA}x\nattendee-1:$2y$10$")
+        records = roster.parse_store(deployment.registrations())
+        assert [(r.username, r.email) for r in records] == [("attendee-1", "attendee1@example.com")]
+        wait_until(lambda: (data / "htpasswd").exists() and (data / "htpasswd").read_bytes() == content)
+        assert "attendee-1,Attendee 1," in (data / "users.csv").read_text()
+    if shutil.which("htpasswd"):
+        (tmp_path / "from-secret").write_bytes(content)
+        check = subprocess.run(["htpasswd", "-vb", str(tmp_path / "from-secret"), "attendee-1",
+                                person(1)["password"]], capture_output=True)
+        assert check.returncode == 0, check.stderr
+
+
+def test_a_registration_through_the_page_lands_in_the_secret(deployment, tmp_path, page: Page):
+    deployment.create_htpasswd(b"")
+    with gunicorn(deployment.app_env(tmp_path / "data"), workers=2) as base:
+        page.goto(base)
+        form = person(2)
+        for field_id, key in [("username", "username"), ("password", "password"),
+                              ("password-confirm", "password_confirm"), ("full-name", "full_name"),
+                              ("email", "email")]:
+            page.fill(f"#{field_id}", form[key])
+        page.click("#register")
+        expect(page.locator("#register-success")).to_contain_text("attendee-2", timeout=30_000)
+    line = htpasswd.entries(deployment.htpasswd())["attendee-2"]
+    assert line.startswith(b"attendee-2:$2y$") and htpasswd.verify(line, form["password"])
+
+
+def test_two_instances_and_a_hundred_simultaneous_registrations(deployment, tmp_path):
+    hand_line = b"added-by-hand:$apr1$Vx8mJ0Qn$0v7cVZ5m6V0rQJc4Yq1P.1"
+    deployment.create_htpasswd(b"# users made by hand stay\nadmin:{SHA}x\n")
+    counter = WriteCounter(deployment)
+    hand_writes = []
+
+    def add_by_hand():  # a person with oc edit, in the middle of the burst
+        time.sleep(1.0)
+        while True:
+            secret = deployment.core.read_namespaced_secret(deployment.secret_name, "openshift-config")
+            content = htpasswd.append(deployment.htpasswd(), [hand_line])
+            secret.data["htpasswd"] = base64.b64encode(content).decode()
+            try:
+                deployment.core.replace_namespaced_secret(deployment.secret_name, "openshift-config", secret)
+                hand_writes.append(1)
+                return
+            except Exception:  # 409: someone wrote since; read again
+                continue
+
+    with gunicorn(deployment.app_env(tmp_path / "a"), workers=4) as a, \
+            gunicorn(deployment.app_env(tmp_path / "b"), workers=4) as b:
+        editor = threading.Thread(target=add_by_hand)
+        editor.start()
+        started = time.monotonic()
+        responses = register_together([a, b], [person(i) for i in range(100)], stagger=0.02)
+        took = time.monotonic() - started
+        editor.join()
+        writes = counter.stop() - len(hand_writes)
+        codes = [r.status_code if r is not None else None for r in responses]
+        assert codes == [201] * 100, codes
+        names = users_in_secret(deployment)
+        expected = sorted(f"attendee-{i}" for i in range(100))
+        assert sorted(n for n in names if n.startswith("attendee-")) == expected  # each exactly once
+        assert deployment.htpasswd().startswith(b"# users made by hand stay\nadmin:{SHA}x\n")
+        assert deployment.htpasswd().count(hand_line + b"\n") == 1
+        records = roster.parse_store(deployment.registrations())
+        assert sorted(r.username for r in records) == expected
+        for data in (tmp_path / "a", tmp_path / "b"):  # oc rsync from either replica gets everyone
+            wait_until(lambda d=data: len(roster.parse((d / "users.csv").read_text())) == 100)
+    print(f"\n100 registrations from 2 instances x 4 workers in {took:.1f}s: {writes} htpasswd Secret writes")
+    assert writes <= 20
+
+
+def test_the_api_server_stopped_mid_burst_loses_no_one_and_sync_recovers(deployment, kube, tmp_path):
+    deployment.create_htpasswd(b"")
+    env = deployment.app_env(tmp_path / "data", COMMIT_TIMEOUT="12")
+    with gunicorn(env, workers=4, log_path=tmp_path / "app.log") as base:
+        outage = {}
+
+        def outage_window():
+            try:
+                time.sleep(1.0)
+                kube.stop_apiserver()
+                outage["down"] = time.monotonic()
+                outage["ready_during"] = wait_until(lambda: readyz(base), timeout=10)
+                time.sleep(max(0.0, 5.0 - (time.monotonic() - outage["down"])))
+            except Exception as error:  # reported by the main thread below
+                outage["error"] = error
+            finally:
+                kube.start_apiserver()
+                outage["up"] = time.monotonic()
+
+        breaker = threading.Thread(target=outage_window)
+        breaker.start()
+        responses = register_together([base], [person(i) for i in range(40)], stagger=0.1)
+        breaker.join()
+        assert "error" not in outage, outage.get("error")
+        created = [f"attendee-{i}" for i, r in enumerate(responses) if r is not None and r.status_code == 201]
+        refused = [r.status_code for r in responses if r is None or r.status_code != 201]
+        names = set(users_in_secret(deployment))
+        assert set(created) <= names  # nobody was told "created" for a login that is not in the Secret
+        assert all(code == 503 for code in refused), refused
+        assert "reason" in outage["ready_during"]
+        records = {r.username for r in roster.parse_store(deployment.registrations())}
+        assert set(created) <= records
+        wait_until(lambda: readyz(base) is None)
+        again = requests.post(base + API, json=person(99), timeout=60)  # no restart of the app
+        assert again.status_code == 201, again.text
+        assert "attendee-99" in users_in_secret(deployment)
+    print(f"\nAPI server down for {outage['up'] - outage['down']:.1f}s mid-burst: {len(created)} created, "
+          f"{len(refused)} told to try again")
+
+
+def test_least_privilege_with_the_apps_own_token(deployment, kube, tmp_path):
+    deployment.create_htpasswd(b"")
+    as_app = kube.kubeconfig_for(deployment.sa_dir(), tmp_path / "app-kubeconfig")
+
+    def kubectl(*args):
+        return kube.kubectl(*args, kubeconfig=as_app, check=False)
+
+    allowed = kubectl("get", "secret", deployment.secret_name, "-n", "openshift-config", "-o", "name")
+    assert allowed.returncode == 0, allowed.stderr
+    allowed = kubectl("get", "secret", "workshop-registrations", "-n", deployment.namespace, "-o", "name")
+    assert allowed.returncode == 0, allowed.stderr
+    denied = [
+        ("get", "secret", "some-other-secret", "-n", "openshift-config"),
+        ("get", "secrets", "-n", "openshift-config"),
+        ("get", "secrets", "-n", deployment.namespace),
+        ("get", "secrets", "--all-namespaces"),
+        ("create", "secret", "generic", "sneaky", "-n", "openshift-config"),
+        ("delete", "secret", deployment.secret_name, "-n", "openshift-config"),
+        ("patch", "oauth", "cluster", "--type=merge", "-p", '{"spec":{"identityProviders":[]}}'),
+        ("get", "oauth", "cluster"),
+        ("get", "users"),
+        ("create", "clusterrolebinding", "escalate", "--clusterrole=cluster-admin",
+         f"--serviceaccount={deployment.namespace}:workshop-registration"),
+    ]
+    for args in denied:
+        result = kubectl(*args)
+        assert result.returncode != 0 and "forbidden" in result.stderr.lower(), (args, result.stderr)
+
+
+def test_a_restarted_pod_rebuilds_its_files_from_the_cluster(deployment, tmp_path):
+    deployment.create_htpasswd(b"# by hand\nadmin:{SHA}x\n")
+    with gunicorn(deployment.app_env(tmp_path / "first"), workers=2) as base:
+        for i in range(3):
+            assert requests.post(base + API, json=person(i), timeout=60).status_code == 201
+    fresh = tmp_path / "after-restart"
+    with gunicorn(deployment.app_env(fresh), workers=2):
+        wait_until(lambda: (fresh / "users.csv").exists())
+        assert (fresh / "htpasswd").read_bytes() == deployment.htpasswd()
+        users = roster.parse((fresh / "users.csv").read_text())
+        assert sorted(u.username for u in users) == ["attendee-0", "attendee-1", "attendee-2"]
+
+
+def readyz(base: str) -> dict | None:
+    """The /readyz body when it says not ready, else None."""
+    response = requests.get(base + "/readyz", timeout=5)
+    return response.json() if response.status_code == 503 else None
+
+
+def test_readiness_and_logs_name_a_missing_secret_and_a_missing_permission(deployment, tmp_path):
+    log = tmp_path / "app.log"
+    env = deployment.app_env(tmp_path / "data", COMMIT_TIMEOUT="3")
+    with gunicorn(env, workers=1, log_path=log, ready_path="/healthz") as base:
+        missing = wait_until(lambda: (r := readyz(base)) and "does not exist" in r["reason"] and r)
+        assert deployment.secret_name in missing["reason"]
+        wait_until(lambda: "oc create secret generic" in log.read_text())
+        refused = requests.post(base + API, json=person(1), timeout=60)
+        assert refused.status_code == 503 and "try again" in refused.json()["errors"]["form"]
+
+        deployment.create_htpasswd(b"")
+        wait_until(lambda: readyz(base) is None)
+        assert requests.post(base + API, json=person(2), timeout=60).status_code == 201
+
+        binding = f"workshop-registration-htpasswd.{deployment.namespace}"
+        deployment.kube.kubectl("delete", "rolebinding", binding, "-n", "openshift-config")
+        forbidden = wait_until(lambda: (r := readyz(base)) and "may not get" in r["reason"] and r)
+        assert "HTTP 403" in forbidden["reason"]
+        wait_until(lambda: "oc apply -k openshift/" in log.read_text())
+        refused = requests.post(base + API, json=person(3), timeout=60)
+        assert refused.status_code == 503
+    assert users_in_secret(deployment) == ["attendee-2"]
+
+
+def test_a_full_secret_refuses_the_next_registration_as_full(deployment, tmp_path):
+    line = b"hand-made-user-%05d:$2y$10$abcdefghijklmnopqrstuuvwxyz0123456789ABCDEFGHIJKLMNOPQR\n"
+    filler = b"".join(line % i for i in range(13_000))[: 1024 * 1024 - 200]
+    filler = filler[: filler.rfind(b"\n") + 1]
+    filler += b"#" + b"-" * (1024 * 1024 - 50 - len(filler) - 2) + b"\n"  # a comment line pads it
+    assert len(filler) == 1024 * 1024 - 50  # less room than one more entry (about 70 bytes)
+    deployment.create_htpasswd(filler)
+    with gunicorn(deployment.app_env(tmp_path / "data"), workers=1) as base:
+        response = requests.post(base + API, json=person(1), timeout=60)
+        assert response.status_code == 503 and "full" in response.json()["errors"]["form"]
+    assert deployment.htpasswd() == filler
+    with pytest.raises(Exception, match="1048576"):  # the limit is Kubernetes' own, not a guess of ours
+        deployment.core.create_namespaced_secret("openshift-config", {
+            "metadata": {"name": "too-big"}, "data": {"x": base64.b64encode(b"x" * (1024 * 1024 + 1)).decode()}})
