@@ -2,13 +2,21 @@
 
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+def _number(name: str, default: int, low: int, high: int) -> int:
+    value = os.environ.get(name, "").strip() or str(default)
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise SystemExit(f"invalid settings:\n  {name} must be a whole number from {low} to {high}, got {value!r}")
+    return int(value)
+
+
+bind = f"0.0.0.0:{_number('PORT', 8080, 1, 65535)}"
+workers = _number("WEB_CONCURRENCY", 2, 1, 64)
 # Threads let one worker hash (bcrypt releases the GIL) and wait for a group commit at the same time.
 # Most of them wait (for a commit, or through an API outage of up to COMMIT_TIMEOUT) at no cost, and
 # enough must stay free to answer the kubelet's probes: hence many.
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "32"))
+threads = _number("GUNICORN_THREADS", 32, 1, 256)
 timeout = 60
 graceful_timeout = 30
 accesslog = "-"

@@ -35,7 +35,7 @@ class Settings:
     reserved_usernames: frozenset[str] = DEFAULT_RESERVED
     max_users: int = 0
     registration_open: bool = True
-    rate_limit: str | None = "10/minute"
+    rate_limit: str | None = "60/minute"
     trusted_proxy_hops: int = 0
     console_url: str | None = None
     api_url: str | None = None
@@ -46,6 +46,7 @@ class Settings:
     htpasswd_secret_namespace: str = "openshift-config"
     registrations_secret_name: str = "workshop-registrations"
     registrations_secret_namespace: str | None = None
+    identity_provider_name: str = "workshop"
     commit_interval: float = 0.0
     commit_timeout: float = 20.0
     refresh_interval: float = 5.0
@@ -77,7 +78,7 @@ class Settings:
             reserved_usernames=DEFAULT_RESERVED | env.names("RESERVED_USERNAMES"),
             max_users=env.integer("MAX_USERS", 0, 0, 1_000_000),
             registration_open=env.boolean("REGISTRATION_OPEN", True),
-            rate_limit=env.rate("RATE_LIMIT", "10/minute"),
+            rate_limit=env.rate("RATE_LIMIT", "60/minute"),
             trusted_proxy_hops=env.integer("TRUSTED_PROXY_HOPS", 0, 0, 10),
             console_url=env.url("CONSOLE_URL"),
             api_url=env.url("API_URL"),
@@ -89,6 +90,7 @@ class Settings:
             registrations_secret_name=env.text("REGISTRATIONS_SECRET_NAME", "workshop-registrations"),
             registrations_secret_namespace=env.text("REGISTRATIONS_SECRET_NAMESPACE", "")
             or _pod_namespace(sa_dir),
+            identity_provider_name=env.text("IDENTITY_PROVIDER_NAME", "workshop", max_length=100),
             commit_interval=env.number("COMMIT_INTERVAL", 1.0 if cluster_on else 0.0, 0.0, 60.0),
             commit_timeout=env.number("COMMIT_TIMEOUT", 20.0, 1.0, 300.0),
             refresh_interval=env.number("REFRESH_INTERVAL", 5.0, 0.5, 300.0),

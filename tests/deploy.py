@@ -47,7 +47,7 @@ class Deployment:
         suffix = secrets.token_hex(3)
         namespace, secret_name = f"workshop-{suffix}", f"htpass-{suffix}"
         objects = render(namespace, secret_name, folder)
-        result = kube.kubectl("apply", "-f", str(folder / "rendered.yaml"), check=False)
+        result = kube.kubectl("apply", "--validate=strict", "-f", str(folder / "rendered.yaml"), check=False)
         assert result.returncode == 0, result.stderr
         return cls(kube, folder, namespace, secret_name, objects)
 

@@ -111,7 +111,7 @@ def test_the_whole_form_works_from_the_keyboard(watched: Page, site):
     expect(watched.locator("#register-result")).to_contain_text(form["username"], timeout=20_000)
 
 
-def test_bootstrap_is_served_by_the_app_itself(watched: Page, site, tmp_path):
+def test_the_page_is_styled_offline_and_its_screenshot_taken(watched: Page, site, tmp_path):
     base, _ = site
     watched.goto(base)
     watched.wait_for_selector("#register")

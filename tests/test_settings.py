@@ -14,7 +14,7 @@ def test_defaults(tmp_path):
     settings = Settings.from_env({"SERVICE_ACCOUNT_DIR": str(tmp_path)})
     assert settings.data_dir == Path("data")
     assert settings.bcrypt_rounds == 10 and settings.min_password_length == 8
-    assert settings.rate_limit == "10/minute" and settings.registration_open
+    assert settings.rate_limit == "60/minute" and settings.registration_open
     assert settings.cluster_sync is False and settings.commit_interval == 0.0
     assert settings.htpasswd_secret_name == "htpass-secret"
     assert settings.htpasswd_secret_namespace == "openshift-config"

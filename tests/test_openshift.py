@@ -1,0 +1,249 @@
+"""openshift/: what `oc apply -k openshift/` sends, created on a real API server, and the setup step."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client
+
+from tests.kube import KUBECTL, ROOT
+
+pytestmark = pytest.mark.cluster
+SETUP = ROOT / "openshift" / "app" / "setup.sh"
+LDAP = {"name": "corp-ldap", "mappingMethod": "claim", "type": "LDAP",
+        "ldap": {"url": "ldap://ldap.example.com/ou=users,dc=example,dc=com?uid", "insecure": False,
+                 "attributes": {"id": ["dn"], "preferredUsername": ["uid"]}, "bindDN": "",
+                 "bindPassword": {"name": ""}, "ca": {"name": ""}}}
+GITHUB = {"name": "github", "mappingMethod": "claim", "type": "GitHub",
+          "github": {"clientID": "abc", "clientSecret": {"name": "github-secret"}, "organizations": ["example"],
+                     "hostname": "", "ca": {"name": ""}, "teams": []}}
+
+
+def kinds(deployment) -> set[tuple[str, str]]:
+    return {(o["apiVersion"], o["kind"]) for o in deployment.objects}
+
+
+def test_every_manifest_is_created_with_strict_validation(deployment):
+    expected = {("v1", "Namespace"), ("v1", "ServiceAccount"), ("v1", "ConfigMap"), ("v1", "Secret"),
+                ("v1", "Service"), ("apps/v1", "Deployment"), ("batch/v1", "Job"),
+                ("route.openshift.io/v1", "Route"), ("build.openshift.io/v1", "BuildConfig"),
+                ("image.openshift.io/v1", "ImageStream"), ("rbac.authorization.k8s.io/v1", "Role"),
+                ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+                ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")}
+    assert kinds(deployment) == expected
+    for obj in deployment.objects:  # each one exists on the server now (the fixture applied them)
+        group = obj["apiVersion"].rpartition("/")[0]
+        resource = f"{obj['kind'].lower()}.{group}" if group else obj["kind"].lower()
+        namespace = ["-n", obj["metadata"]["namespace"]] if "namespace" in obj["metadata"] else []
+        result = deployment.kube.kubectl("get", resource, obj["metadata"]["name"], "-o", "name", *namespace,
+                                         check=False)
+        assert result.returncode == 0, (obj["kind"], obj["metadata"]["name"], result.stderr)
+
+
+def test_strict_validation_would_catch_a_typo(deployment, tmp_path):
+    route = copy.deepcopy(next(o for o in deployment.objects if o["kind"] == "Route"))
+    route["spec"]["tls"]["terminaton"] = "edge"  # misspelt field
+    route["metadata"]["name"] = "typo"
+    path = tmp_path / "typo.yaml"
+    path.write_text(yaml.safe_dump(route))
+    result = deployment.kube.kubectl("apply", "--validate=strict", "-f", str(path), check=False)
+    assert result.returncode != 0 and "terminaton" in result.stderr
+    route = copy.deepcopy(next(o for o in deployment.objects if o["kind"] == "Route"))
+    route["spec"]["tls"]["termination"] = 42  # wrong type
+    route["metadata"]["name"] = "wrong-type"
+    path.write_text(yaml.safe_dump(route))
+    result = deployment.kube.kubectl("apply", "--validate=strict", "-f", str(path), check=False)
+    assert result.returncode != 0
+
+
+def test_the_route_is_edge_tls_redirecting_http(deployment):
+    route = next(o for o in deployment.objects if o["kind"] == "Route")
+    assert route["spec"]["tls"] == {"termination": "edge", "insecureEdgeTerminationPolicy": "Redirect"}
+
+
+def pod_specs(deployment):
+    for obj in deployment.objects:
+        if obj["kind"] in ("Deployment", "Job"):
+            yield obj["kind"], obj["spec"]["template"]["spec"]
+
+
+def test_pods_meet_restricted_v2(deployment):
+    specs = list(pod_specs(deployment))
+    assert sorted(kind for kind, _ in specs) == ["Deployment", "Job"]
+    for kind, spec in specs:
+        pod = spec.get("securityContext", {})
+        assert pod.get("runAsNonRoot") is True, kind
+        assert pod.get("seccompProfile") == {"type": "RuntimeDefault"}, kind
+        for key in ("runAsUser", "runAsGroup", "fsGroup", "supplementalGroups"):
+            assert key not in pod, (kind, key)  # restricted-v2 assigns the UID and groups itself
+        for forbidden in ("hostNetwork", "hostPID", "hostIPC"):
+            assert not spec.get(forbidden), (kind, forbidden)
+        assert all("hostPath" not in v for v in spec.get("volumes", [])), kind
+        for container in spec["containers"] + spec.get("initContainers", []):
+            sc = container.get("securityContext", {})
+            assert sc.get("allowPrivilegeEscalation") is False, (kind, container["name"])
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], (kind, container["name"])
+            assert not sc.get("capabilities", {}).get("add"), (kind, container["name"])
+            assert not sc.get("privileged"), (kind, container["name"])
+            assert "runAsUser" not in sc and "runAsGroup" not in sc, (kind, container["name"])
+            assert container.get("resources", {}).get("limits", {}).get("memory"), (kind, container["name"])
+
+
+def test_the_deployment_probes_mounts_and_settings(deployment):
+    app = next(o for o in deployment.objects if o["kind"] == "Deployment")
+    container = app["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    settings = next(o for o in deployment.objects if o["kind"] == "ConfigMap"
+                    and o["metadata"]["name"] == "workshop-registration-settings")
+    mount = container["volumeMounts"][0]
+    assert mount["mountPath"] == settings["data"]["DATA_DIR"]
+    assert {"name": mount["name"], "emptyDir": {}} in app["spec"]["template"]["spec"]["volumes"]
+    sources = container["envFrom"]
+    assert {"configMapRef": {"name": "workshop-registration-settings"}} in sources
+    assert {"secretRef": {"name": "workshop-registration-secrets", "optional": True}} in sources
+    assert app["spec"]["replicas"] >= 2
+    assert "image.openshift.io/triggers" in app["metadata"]["annotations"]
+
+
+def test_the_app_has_nothing_cluster_wide_and_only_named_secrets(deployment):
+    app_subject = {"kind": "ServiceAccount", "name": "workshop-registration", "namespace": deployment.namespace}
+    bindings = [o for o in deployment.objects if o["kind"] in ("RoleBinding", "ClusterRoleBinding")]
+    app_bindings = [b for b in bindings if app_subject in [
+        dict(s, namespace=s.get("namespace", b["metadata"].get("namespace"))) for s in b["subjects"]]]
+    assert {b["kind"] for b in app_bindings} == {"RoleBinding"}
+    roles = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in deployment.objects
+             if o["kind"] == "Role"}
+    for binding in app_bindings:
+        role = roles[(binding["metadata"]["namespace"], binding["roleRef"]["name"])]
+        for rule in role["rules"]:
+            assert rule["resources"] == ["secrets"] and rule["verbs"] == ["get", "update"]
+            assert rule["resourceNames"] in (["workshop-registrations"], [deployment.secret_name])
+
+
+def test_the_secrets_manifest_has_no_data_so_reapplying_never_wipes_records(deployment):
+    secret = next(o for o in deployment.objects if o["kind"] == "Secret")
+    assert "data" not in secret and "stringData" not in secret
+    deployment.core.patch_namespaced_secret("workshop-registrations", deployment.namespace,
+                                            {"data": {"registrations.csv": "eA=="}})
+    result = deployment.kube.kubectl("apply", "--validate=strict", "-f", str(deployment.folder / "rendered.yaml"),
+                                     check=False)
+    assert result.returncode == 0, result.stderr  # re-applying is safe, and keeps what the app wrote
+    kept = deployment.core.read_namespaced_secret("workshop-registrations", deployment.namespace)
+    assert kept.data == {"registrations.csv": "eA=="}
+
+
+# --- The setup step --------------------------------------------------------------------------------------
+
+def set_oauth(kube, providers: list[dict] | None) -> None:
+    api = client.CustomObjectsApi(kube.admin())
+    spec = {} if providers is None else {"identityProviders": providers}
+    body = {"apiVersion": "config.openshift.io/v1", "kind": "OAuth", "metadata": {"name": "cluster"}, "spec": spec}
+    try:
+        current = api.get_cluster_custom_object("config.openshift.io", "v1", "oauths", "cluster")
+        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        api.replace_cluster_custom_object("config.openshift.io", "v1", "oauths", "cluster", body)
+    except client.ApiException as error:
+        if error.status != 404:
+            raise
+        api.create_cluster_custom_object("config.openshift.io", "v1", "oauths", body)
+
+
+def oauth(kube) -> dict:
+    return client.CustomObjectsApi(kube.admin()).get_cluster_custom_object(
+        "config.openshift.io", "v1", "oauths", "cluster")
+
+
+def run_setup(deployment, tmp_path, provider: str = "workshop") -> subprocess.CompletedProcess:
+    """setup.sh as the Job runs it: with kubectl, as the setup ServiceAccount (its RBAC from openshift/)."""
+    sa_dir = deployment.kube.service_account_dir(deployment.namespace, "workshop-registration-setup",
+                                                 tmp_path / "setup-sa")
+    kubeconfig = deployment.kube.kubeconfig_for(sa_dir, tmp_path / "setup-kubeconfig")
+    env = dict(os.environ, KUBECONFIG=str(kubeconfig), KUBECTL=str(KUBECTL),
+               HTPASSWD_SECRET_NAME=deployment.secret_name, IDENTITY_PROVIDER_NAME=provider)
+    return subprocess.run(["sh", str(SETUP)], env=env, capture_output=True, text=True, timeout=120)
+
+
+def ours(deployment, provider="workshop") -> dict:
+    return {"name": provider, "mappingMethod": "claim", "type": "HTPasswd",
+            "htpasswd": {"fileData": {"name": deployment.secret_name}}}
+
+
+def test_setup_keeps_two_providers_adds_ours_once_and_changes_nothing_when_run_again(deployment, tmp_path):
+    set_oauth(deployment.kube, [LDAP, GITHUB])
+    first = run_setup(deployment, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "created (empty)" in first.stdout and "added" in first.stdout
+    after = oauth(deployment.kube)
+    assert after["spec"]["identityProviders"] == [LDAP, GITHUB, ours(deployment)]
+    assert deployment.htpasswd() == b""
+    secret_version = deployment.htpasswd_version()
+
+    second = run_setup(deployment, tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "left as it is" in second.stdout
+    again = oauth(deployment.kube)
+    assert again["metadata"]["resourceVersion"] == after["metadata"]["resourceVersion"]
+    assert deployment.htpasswd_version() == secret_version
+
+
+def test_setup_leaves_a_secret_full_of_users_untouched(deployment, tmp_path):
+    content = b"".join(b"user%04d:$2y$10$abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRS\n" % i
+                       for i in range(2000))
+    deployment.create_htpasswd(content)
+    version = deployment.htpasswd_version()
+    set_oauth(deployment.kube, [LDAP])
+    result = run_setup(deployment, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert deployment.htpasswd() == content and deployment.htpasswd_version() == version
+    assert oauth(deployment.kube)["spec"]["identityProviders"] == [LDAP, ours(deployment)]
+
+
+def test_setup_with_a_provider_already_reading_the_secret_changes_nothing(deployment, tmp_path):
+    deployment.create_htpasswd(b"existing:$apr1$x\n")
+    existing = {"name": "htpasswd_provider", "mappingMethod": "claim", "type": "HTPasswd",
+                "htpasswd": {"fileData": {"name": deployment.secret_name}}}
+    set_oauth(deployment.kube, [existing, GITHUB])
+    before = oauth(deployment.kube)
+    result = run_setup(deployment, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert oauth(deployment.kube)["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+
+def test_setup_on_a_cluster_without_providers(deployment, tmp_path):
+    set_oauth(deployment.kube, None)
+    result = run_setup(deployment, tmp_path, provider="event")
+    assert result.returncode == 0, result.stderr
+    assert oauth(deployment.kube)["spec"]["identityProviders"] == [ours(deployment, "event")]
+
+
+def test_the_setup_account_can_do_nothing_else(deployment, tmp_path):
+    deployment.create_htpasswd(b"keep:me\n")
+    sa_dir = deployment.kube.service_account_dir(deployment.namespace, "workshop-registration-setup",
+                                                 tmp_path / "setup-sa")
+    kubeconfig = deployment.kube.kubeconfig_for(sa_dir, tmp_path / "setup-kubeconfig")
+    for args in [("delete", "secret", deployment.secret_name, "-n", "openshift-config"),
+                 ("patch", "secret", deployment.secret_name, "-n", "openshift-config", "-p", '{"data":{}}'),
+                 ("get", "secrets", "-n", "openshift-config"),
+                 ("get", "secret", "some-other", "-n", "openshift-config"),
+                 ("delete", "oauth", "cluster"),
+                 ("get", "users")]:
+        result = deployment.kube.kubectl(*args, kubeconfig=kubeconfig, check=False)
+        assert result.returncode != 0 and "forbidden" in result.stderr.lower(), (args, result.stderr)
+    assert deployment.htpasswd() == b"keep:me\n"
+
+
+def test_the_setup_job_runs_this_very_script(deployment):
+    job = next(o for o in deployment.objects if o["kind"] == "Job")
+    script = next(o for o in deployment.objects if o["kind"] == "ConfigMap"
+                  and o["metadata"]["name"] == "workshop-registration-setup")
+    assert script["data"]["setup.sh"] == SETUP.read_text()
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["/bin/sh", "/setup/setup.sh"]
+    assert container["image"].endswith("/openshift/cli:latest")
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "workshop-registration-setup"

@@ -1,0 +1,27 @@
+"""Start-up: an invalid setting stops the server with a message naming the variable, not a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.servers import ROOT, free_port
+
+
+def test_gunicorn_stops_with_a_message_naming_the_variable(tmp_path):
+    env = dict(os.environ, DATA_DIR=str(tmp_path), BCRYPT_ROUNDS="99", MAX_USERS="many", CLUSTER_SYNC="off")
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--config", "config.py", "--bind", f"127.0.0.1:{free_port()}",
+         "wsgi:application"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3  # gunicorn's "worker failed to boot": it stops instead of retrying
+    assert "BCRYPT_ROUNDS must be a whole number from 4 to 16, got '99'" in result.stderr
+    assert "MAX_USERS must be a whole number" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_gunicorn_config_checks_its_own_numbers(tmp_path):
+    env = dict(os.environ, DATA_DIR=str(tmp_path), GUNICORN_THREADS="0", CLUSTER_SYNC="off")
+    result = subprocess.run([sys.executable, "-c", "import config"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0 and "GUNICORN_THREADS must be a whole number from 1 to 256" in result.stderr
