@@ -59,8 +59,11 @@ class RegistrationService:
         self.limits = committer.limits
 
     def is_open(self) -> bool:
-        """True while attendees may register."""
-        return self.settings.registration_open
+        """True while attendees may register (the instructor's switch, else REGISTRATION_OPEN)."""
+        try:
+            return self.store.registration_open()
+        except StoreError:
+            return self.settings.registration_open
 
     def register(self, form: Mapping[str, object], client: str) -> Registered:
         """Register the attendee described by the form; raise RegistrationError with what went wrong."""

@@ -1,35 +1,43 @@
-"""Where registrations live: the two documents of this deployment and the files mirrored from them.
+"""Where registrations live: the documents of this deployment and the files mirrored from them.
 
-Local mode (no cluster): DATA_DIR/htpasswd and DATA_DIR/registrations.csv are the documents.
-Cluster mode: the htpasswd Secret and the registrations Secret are; DATA_DIR/htpasswd is their mirror,
-rebuilt at start-up and refreshed every REFRESH_INTERVAL and after every publish. In both modes
-DATA_DIR/users.csv shows the registrations whose login exists, for `oc rsync`.
+Local mode (no cluster): DATA_DIR/htpasswd, DATA_DIR/registrations.csv and DATA_DIR/state.json are the
+documents. Cluster mode: the htpasswd Secret and the registrations Secret (keys registrations.csv and
+state.json) are; DATA_DIR/htpasswd is their mirror, rebuilt at start-up and refreshed every
+REFRESH_INTERVAL and after every publish. In both modes DATA_DIR/users.csv shows the registrations
+whose login exists, for `oc rsync`. state.json holds what the instructor switched (registration open or
+closed), so that every replica agrees.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from app import files, ledger, roster
-from app.errors import StoreError, StoreUnavailable
+from app.errors import Conflict, StoreError, StoreUnavailable
 from app.files import FileDocument, Snapshot
 from app.roster import Registration, RosterError
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 ROSTER_FILE = "registrations.csv"
+STATE_FILE = "state.json"
+UPDATE_ATTEMPTS = 20
 
 
 class Store:
     """The logins and roster documents, with the latest known state of both."""
 
-    def __init__(self, settings: Settings, logins, roster_document, cluster: bool):
+    def __init__(self, settings: Settings, logins, roster_document, state_document, cluster: bool):
         self.settings = settings
         self.logins = logins
         self.roster = roster_document
+        self.state = state_document
         self.cluster = cluster
+        self._state: dict | None = None
         self.lock = files.lock_for(settings.data_dir)
         self._latest: tuple[Snapshot, list[Registration]] | None = None
         self._refreshed_at: float | None = None
@@ -45,10 +53,24 @@ class Store:
         logins, records = self._read()
         return logins.content, records
 
+    def registration_open(self) -> bool:
+        """Whether attendees may register: the instructor's switch, else REGISTRATION_OPEN."""
+        state = self._state if self.cluster and self._state is not None else self._read_state()
+        return bool(state.get("registration_open", self.settings.registration_open))
+
+    def set_registration_open(self, value: bool) -> None:
+        """Record the instructor's switch where every replica reads it."""
+        def change(content: bytes) -> bytes:
+            state = _state_of(content)
+            state.update(registration_open=value, changed_at=roster.format_time(roster.now()))
+            return json.dumps(state, sort_keys=True).encode()
+        self._state = _state_of(update(self.state, change).content)
+
     def refresh(self) -> None:
-        """Read both documents, keep them as the latest state and rewrite the mirrors."""
+        """Read the documents, keep them as the latest state and rewrite the mirrors."""
         try:
             logins, records = self._read()
+            self._state = self._read_state()
         except StoreError as error:
             if self._error != error.cause:
                 log.error("event=refresh_failed cause=%r", error.cause)
@@ -114,6 +136,32 @@ class Store:
         logins = self.logins.read()
         return logins, records_of(self.roster.read())
 
+    def _read_state(self) -> dict:
+        return _state_of(self.state.read().content)
+
+
+def update(document, change: Callable[[bytes], bytes], attempts: int = UPDATE_ATTEMPTS) -> Snapshot:
+    """Read, change and write a document, again from a fresh read after each conflict."""
+    for _ in range(attempts):
+        snapshot = document.read()
+        content = change(snapshot.content)
+        if content == snapshot.content:
+            return snapshot
+        try:
+            return document.write(snapshot, content)
+        except Conflict:
+            time.sleep(0.05)
+    raise StoreUnavailable(f"{document.label} kept changing; try again")
+
+
+def _state_of(content: bytes) -> dict:
+    try:
+        state = json.loads(content or b"{}")
+    except ValueError:
+        log.error("event=state_unreadable fix='rewrite or delete state.json'")
+        return {}
+    return state if isinstance(state, dict) else {}
+
 
 def records_of(snapshot: Snapshot) -> list[Registration]:
     """The registrations in a roster snapshot; an unreadable roster makes the store unavailable."""
@@ -135,11 +183,10 @@ def make_store(settings: Settings) -> Store:
         logins = cluster.SecretDocument(
             client, settings.htpasswd_secret_namespace, settings.htpasswd_secret_name, "htpasswd"
         )
-        registrations = cluster.SecretDocument(
-            client, settings.registrations_secret_namespace, settings.registrations_secret_name, ROSTER_FILE
-        )
-        return Store(settings, logins, registrations, cluster=True)
+        namespace, name = settings.registrations_secret_namespace, settings.registrations_secret_name
+        registrations = cluster.SecretDocument(client, namespace, name, ROSTER_FILE)
+        state = cluster.SecretDocument(client, namespace, name, STATE_FILE)
+        return Store(settings, logins, registrations, state, cluster=True)
     lock = files.lock_for(data_dir)
-    return Store(
-        settings, FileDocument(data_dir / "htpasswd", lock), FileDocument(data_dir / ROSTER_FILE, lock), cluster=False
-    )
+    documents = [FileDocument(data_dir / name, lock) for name in ("htpasswd", ROSTER_FILE, STATE_FILE)]
+    return Store(settings, *documents, cluster=False)

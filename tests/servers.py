@@ -24,17 +24,26 @@ def free_port() -> int:
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None, ready_timeout: float = 60,
              ready_path: str = "/readyz"):
-    """Serve wsgi:application with config.py on 127.0.0.1; yield the base URL once ready_path answers 200."""
-    port = free_port()
+    """Serve wsgi:application with config.py on 127.0.0.1; yield the base URL once ready_path answers 200.
+
+    The listening socket is bound here and handed to gunicorn (fd://), so no other process can take the
+    port between choosing it and binding it.
+    """
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.set_inheritable(True)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_", "KUBECONFIG"))}
     full_env.update({"WEB_CONCURRENCY": str(workers), "PORT": str(port), "CLUSTER_SYNC": "off"})
     full_env.update(env)
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "config.py", "--bind", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "--config", "config.py", "--bind", f"fd://{listener.fileno()}",
          "wsgi:application"],
-        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
     )
+    listener.close()  # gunicorn holds its own copy
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, process, ready_timeout, ready_path)
