@@ -13,15 +13,17 @@ import dash
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import files, logs
+from app.admin import AdminService
 from app.committer import Committer
 from app.ledger import Limits
-from app.ratelimit import RegistrationLimiter
+from app.ratelimit import ClientLimiter
 from app.service import RegistrationService
 from app.settings import Settings
 from app.store import make_store
 from app.web import callbacks, http, page
 
 ASSETS = Path(__file__).parent / "assets"
+ADMIN_SIGN_IN_RATE = "10/minute"  # per client address: the admin token cannot be guessed by trying
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
@@ -44,8 +46,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         timeout=settings.commit_timeout,
         on_publish=store.published,
     )
-    limiter = RegistrationLimiter(settings.rate_limit, files.runtime_dir(settings.data_dir) / "ratelimit.sqlite3")
-    service = RegistrationService(settings, store, committer, limiter)
+    counters = files.runtime_dir(settings.data_dir) / "ratelimit.sqlite3"
+    service = RegistrationService(settings, store, committer, ClientLimiter(settings.rate_limit, counters))
 
     app = dash.Dash(
         __name__,
@@ -56,9 +58,16 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         title=settings.event_name,
         update_title=None,
     )
-    app.layout = page.layout(settings)
+    app.layout = lambda: page.layout(settings, registration_open=service.is_open())
     callbacks.register_callbacks(app, settings, service)
     http.add_routes(app.server, settings, service, store)
+    if settings.admin_token_digest:
+        from app.web.admin_page import create_admin_app
+
+        sign_ins = ClientLimiter(ADMIN_SIGN_IN_RATE, counters, scope="admin-sign-in")
+        create_admin_app(app.server, settings, AdminService.for_store(settings, store), sign_ins, str(ASSETS))
+    else:
+        http.disable_admin(app.server)
     if settings.trusted_proxy_hops:
         hops = settings.trusted_proxy_hops
         app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=hops, x_proto=hops)

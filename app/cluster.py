@@ -18,7 +18,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from app.errors import Conflict, SettingsError, StoreUnavailable
+from app.errors import Conflict, PermissionDenied, SettingsError, StoreUnavailable
 from app.files import Snapshot
 from app.settings import Settings
 
@@ -115,3 +115,36 @@ class SecretDocument:
         if status == 422:
             return StoreUnavailable(f"the API refused to {verb} {self.label} (HTTP 422 Invalid)")
         return StoreUnavailable(f"the Kubernetes API failed to {verb} {self.label} (HTTP {status})")
+
+
+class UserDirectory:
+    """OpenShift's User and Identity objects, which the app may delete only when the deployment grants it."""
+
+    def __init__(self, api: client.CoreV1Api):
+        self.objects = client.CustomObjectsApi(api.api_client)
+
+    def delete_user(self, name: str) -> bool:
+        """Delete a User; True when deleted, False when there was none."""
+        return self._delete("users", name)
+
+    def delete_identity(self, name: str) -> bool:
+        """Delete an Identity (named `<identity provider>:<username>`); False when there was none."""
+        return self._delete("identities", name)
+
+    def _delete(self, plural: str, name: str) -> bool:
+        try:
+            self.objects.delete_cluster_custom_object("user.openshift.io", "v1", plural, name,
+                                                      _request_timeout=TIMEOUT)
+            return True
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            if error.status in (401, 403):
+                raise PermissionDenied(
+                    f"the service account may not delete {plural} (HTTP {error.status}); see the README "
+                    "(openshift/extras/remove-users) or delete it by hand"
+                ) from None
+            raise StoreUnavailable(f"the Kubernetes API failed to delete {plural}/{name} (HTTP {error.status})") \
+                from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise StoreUnavailable(f"the Kubernetes API is unreachable ({type(error).__name__})") from None

@@ -109,3 +109,7 @@ class Conflict(StoreError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be read or written right now (timeout, 5xx, 403, missing Secret)."""
+
+
+class PermissionDenied(StoreError):
+    """The app's account may not do this (the fix is in the message)."""

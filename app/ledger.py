@@ -197,3 +197,8 @@ def outcome(logins: bytes, candidate: Registration) -> str:
 
 def _row_size(record: Registration) -> int:
     return len(roster.render_store([record]).encode()) - len(roster.render_store([]).encode())
+
+
+def without(records: Sequence[Registration], usernames: set[str]) -> list[Registration]:
+    """The roster without the rows of the given usernames."""
+    return [r for r in records if r.username not in usernames]

@@ -8,11 +8,11 @@ import sys
 FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
 
 
-def configure(level: str) -> None:
-    """Send the app's log lines to stdout (the container's log) at the given level."""
+def configure(level: str, stream=None) -> None:
+    """Send the app's log lines to stdout (the container's log), or another stream, at the given level."""
     root = logging.getLogger()
     if not any(getattr(h, "_workshop", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = logging.StreamHandler(stream or sys.stdout)
         handler.setFormatter(logging.Formatter(FORMAT, "%Y-%m-%dT%H:%M:%S%z"))
         handler._workshop = True
         root.addHandler(handler)

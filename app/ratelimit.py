@@ -99,12 +99,13 @@ class _Transaction:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
-class RegistrationLimiter:
-    """Counts registration attempts per client address; raises RateLimited past RATE_LIMIT."""
+class ClientLimiter:
+    """Counts attempts per client address in one scope; raises RateLimited past the rate."""
 
-    def __init__(self, rate: str | None, path: Path):
+    def __init__(self, rate: str | None, path: Path, scope: str = "registration"):
         self.item = limits.parse(rate) if rate else None
         self.path = path
+        self.scope = scope
         self._strategy: FixedWindowRateLimiter | None = None
 
     def check(self, client: str) -> None:
@@ -113,9 +114,9 @@ class RegistrationLimiter:
             return
         try:
             strategy = self._strategy or self._open()
-            if strategy.hit(self.item, "registration", client):
+            if strategy.hit(self.item, self.scope, client):
                 return
-            reset_at, _ = strategy.get_window_stats(self.item, "registration", client)
+            reset_at, _ = strategy.get_window_stats(self.item, self.scope, client)
         except sqlite3.Error as error:  # a broken counter must not stop registrations: fail open, loudly
             log.warning("event=rate_limit_unavailable cause=%r", str(error))
             return

@@ -23,7 +23,7 @@ from app.errors import (
     ServiceUnavailable,
     StoreError,
 )
-from app.ratelimit import RegistrationLimiter
+from app.ratelimit import ClientLimiter
 from app.roster import Registration
 from app.settings import Settings
 from app.store import Store
@@ -48,7 +48,7 @@ class RegistrationService:
         settings: Settings,
         store: Store,
         committer: Committer,
-        limiter: RegistrationLimiter,
+        limiter: ClientLimiter,
         make_entry: Callable[[str, str, int], bytes] = htpasswd.make_entry,
     ):
         self.settings = settings

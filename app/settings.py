@@ -30,6 +30,7 @@ class Settings:
     event_name: str = "OpenShift workshop"
     # Only the SHA-256 digest of ACCESS_CODE is kept, so the code itself is never in a repr or a dump.
     access_code_digest: bytes | None = dataclasses.field(default=None, repr=False)
+    admin_token_digest: bytes | None = dataclasses.field(default=None, repr=False)
     bcrypt_rounds: int = 10
     min_password_length: int = 8
     reserved_usernames: frozenset[str] = DEFAULT_RESERVED
@@ -65,6 +66,9 @@ class Settings:
         """Read the settings from environment variables; raise SettingsError naming every bad one."""
         env = _Reader(os.environ if environ is None else environ)
         access_code = env.text("ACCESS_CODE", "")
+        admin_token = env.text("ADMIN_TOKEN", "")
+        if admin_token and len(admin_token) < 12:
+            env.problems.append("ADMIN_TOKEN must be at least 12 characters (it guards every attendee's data)")
         sa_dir = Path(env.text("SERVICE_ACCOUNT_DIR", SERVICE_ACCOUNT_DIR))
         cluster_sync = env.choice("CLUSTER_SYNC", "auto", ("auto", "on", "off"))
         in_pod = (sa_dir / "token").is_file()
@@ -73,6 +77,7 @@ class Settings:
             data_dir=Path(env.text("DATA_DIR", "data")),
             event_name=env.text("EVENT_NAME", cls.event_name, max_length=100),
             access_code_digest=digest(access_code) if access_code else None,
+            admin_token_digest=digest(admin_token) if admin_token else None,
             bcrypt_rounds=env.integer("BCRYPT_ROUNDS", 10, 4, 16),
             min_password_length=env.integer("MIN_PASSWORD_LENGTH", 8, 1, 72),
             reserved_usernames=DEFAULT_RESERVED | env.names("RESERVED_USERNAMES"),

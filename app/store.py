@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 from app import files, ledger, roster
 from app.errors import Conflict, StoreError, StoreUnavailable
@@ -98,6 +99,21 @@ class Store:
         except OSError as error:
             log.error("event=mirror_failed cause=%r", str(error))
 
+    def sync_state(self) -> dict:
+        """Where the truth is, when the logins were last written, and the current error if any."""
+        logins = self._latest[0] if self._latest else None
+        if logins is None and not self.cluster:
+            logins = self.logins.read()
+        written = logins.written_at if logins else None
+        return {
+            "mode": "cluster" if self.cluster else "local files",
+            "logins": self.logins.label,
+            "last_write": roster.format_time(datetime.fromtimestamp(written, timezone.utc)) if written else None,
+            "last_read": roster.format_time(datetime.fromtimestamp(self._refreshed_at, timezone.utc))
+            if self._refreshed_at else None,
+            "error": self._error,
+        }
+
     def readiness(self) -> str | None:
         """None when registrations can be stored, else why not."""
         problem = files.is_writable(self.settings.data_dir)
@@ -165,8 +181,13 @@ def _state_of(content: bytes) -> dict:
 
 def records_of(snapshot: Snapshot) -> list[Registration]:
     """The registrations in a roster snapshot; an unreadable roster makes the store unavailable."""
+    return records_from(snapshot.content)
+
+
+def records_from(content: bytes) -> list[Registration]:
+    """The registrations in a stored roster's bytes; unreadable bytes make the store unavailable."""
     try:
-        return roster.parse_store(snapshot.content.decode("utf-8"))
+        return roster.parse_store(content.decode("utf-8"))
     except (RosterError, UnicodeDecodeError) as error:
         raise StoreUnavailable(f"the stored roster cannot be read ({error}); fix or restore it") from error
 

@@ -17,8 +17,11 @@ NAMESPACE_LINE = "namespace: workshop-registration"
 SECRET_LINE = "HTPASSWD_SECRET_NAME: htpass-secret"
 
 
-def render(namespace: str, secret_name: str, folder: Path) -> list[dict]:
-    """Copy openshift/, change the namespace and the Secret name in their one place each, render it."""
+def render(namespace: str, secret_name: str, folder: Path, remove_users: bool = False) -> list[dict]:
+    """Copy openshift/, change the namespace and the Secret name in their one place each, render it.
+
+    remove_users uncomments the optional component, as the README tells an admin to.
+    """
     copy = folder / "openshift"
     shutil.copytree(ROOT / "openshift", copy)
     app = copy / "app" / "kustomization.yaml"
@@ -26,6 +29,11 @@ def render(namespace: str, secret_name: str, folder: Path) -> list[dict]:
     assert app.read_text().count(NAMESPACE_LINE) == 1 and settings.read_text().count(SECRET_LINE) == 1
     app.write_text(app.read_text().replace(NAMESPACE_LINE, f"namespace: {namespace}"))
     settings.write_text(settings.read_text().replace(SECRET_LINE, f"HTPASSWD_SECRET_NAME: {secret_name}"))
+    if remove_users:
+        top = copy / "kustomization.yaml"
+        text = top.read_text().replace("# components:\n#   - extras/remove-users", "components:\n  - extras/remove-users")
+        assert "\ncomponents:" in text
+        top.write_text(text)
     rendered = subprocess.run([str(KUBECTL), "kustomize", str(copy)], capture_output=True, text=True, check=True)
     (folder / "rendered.yaml").write_text(rendered.stdout)
     return [d for d in yaml.safe_load_all(rendered.stdout) if d]
@@ -43,10 +51,10 @@ class Deployment:
         self.core = client.CoreV1Api(kube.admin())
 
     @classmethod
-    def apply(cls, kube: TestCluster, folder: Path) -> Deployment:
+    def apply(cls, kube: TestCluster, folder: Path, remove_users: bool = False) -> Deployment:
         suffix = secrets.token_hex(3)
         namespace, secret_name = f"workshop-{suffix}", f"htpass-{suffix}"
-        objects = render(namespace, secret_name, folder)
+        objects = render(namespace, secret_name, folder, remove_users)
         result = kube.kubectl("apply", "--validate=strict", "-f", str(folder / "rendered.yaml"), check=False)
         assert result.returncode == 0, result.stderr
         return cls(kube, folder, namespace, secret_name, objects)
@@ -75,6 +83,15 @@ class Deployment:
     def registrations(self) -> str:
         secret = self.core.read_namespaced_secret("workshop-registrations", self.namespace)
         return base64.b64decode((secret.data or {}).get("registrations.csv", "")).decode()
+
+    def cli(self, data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+        """`python -m app ...` as in `oc exec` into the app's pod (its environment, its account)."""
+        import os
+        import sys
+
+        env = dict(os.environ, **self.app_env(data_dir))
+        return subprocess.run([sys.executable, "-m", "app", *args], env=env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
 
     def htpasswd_version(self) -> int:
         return int(self.core.read_namespaced_secret(self.secret_name, "openshift-config").metadata.resource_version)

@@ -100,6 +100,15 @@ def add_routes(server: flask.Flask, settings: Settings, service: RegistrationSer
         return response
 
 
+def disable_admin(server: flask.Flask) -> None:
+    """Without ADMIN_TOKEN there is no admin page: /admin answers 404 (not the public page)."""
+    def not_found(rest: str = ""):
+        return _errors(404, {FORM: "Not found."})
+    server.add_url_rule("/admin", "admin_disabled", not_found)
+    server.add_url_rule("/admin/", "admin_disabled_root", not_found, methods=["GET", "POST"])
+    server.add_url_rule("/admin/<path:rest>", "admin_disabled_any", not_found, methods=["GET", "POST"])
+
+
 def _errors(status: int, errors: dict[str, str]) -> flask.Response:
     response = flask.jsonify(errors=errors)
     response.status_code = status

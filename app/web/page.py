@@ -9,7 +9,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from app.errors import FORM
+from app.errors import FORM, RegistrationClosed
 from app.settings import Settings
 
 # Form element id -> field name in the service and the JSON API.
@@ -28,15 +28,17 @@ def field_ids(settings: Settings) -> list[str]:
     return [i for i in FIELDS if i != "access-code" or settings.access_code_required]
 
 
-def layout(settings: Settings) -> html.Main:
-    """The whole page: a heading, the form, and the place where the outcome appears."""
+def layout(settings: Settings, registration_open: bool = True) -> html.Main:
+    """The whole page: a heading, the form (or why it is closed), and where the outcome appears."""
+    closed = [] if registration_open else [error_view(RegistrationClosed().errors)]
     return html.Main(
         className="container py-4 registration",
         children=[
             html.H1(settings.event_name, className="h3 mb-1"),
             html.P("Create your OpenShift login for this event.", className="text-body-secondary mb-4"),
-            html.Div(id="register-result", role="status", **{"aria-live": "polite"}),
-            dbc.Form(id="registration-form", children=_fields(settings) + [_submit()]),
+            html.Div(closed, id="register-result", role="status", **{"aria-live": "polite"}),
+            dbc.Form(id="registration-form", children=_fields(settings) + [_submit()],
+                     style=None if registration_open else {"display": "none"}),
         ],
     )
 

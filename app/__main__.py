@@ -1,0 +1,104 @@
+"""The instructor's command line, for `oc exec` (the same operations as the /admin page).
+
+    oc exec -n workshop-registration deploy/workshop-registration -- python -m app list
+    python -m app export > users.csv            # users.csv on stdout
+    python -m app status | open | close
+    python -m app reset USERNAME                # prints the new password, once
+    python -m app remove USERNAME
+    python -m app cleanup --yes                 # remove every attendee of this app (teardown)
+
+Output goes to stdout; log lines to stderr. When the app's account may not delete an attendee's
+OpenShift User and Identity, `remove` and `cleanup` print the `oc delete` commands to run as a cluster
+admin instead (pipe them into `sh` on your machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app import logs
+from app.admin import AdminService, NotRegistered
+from app.errors import SettingsError, StoreError
+from app.settings import Settings
+from app.store import make_store
+
+
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    """Run one instructor command; the exit status is 0 on success, 1 on a refusal, 2 on a usage error."""
+    parser = argparse.ArgumentParser(prog="python -m app", description="Workshop registration: instructor tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="registered attendees, as a table")
+    commands.add_parser("export", help="users.csv on stdout")
+    commands.add_parser("status", help="open or closed, and how many registered")
+    commands.add_parser("open", help="open registration")
+    commands.add_parser("close", help="close registration")
+    commands.add_parser("reset", help="give an attendee a new password (printed once)").add_argument("username")
+    commands.add_parser("remove", help="remove an attendee").add_argument("username")
+    commands.add_parser("cleanup", help="remove every attendee of this app").add_argument(
+        "--yes", action="store_true", help="really do it")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = settings or Settings.from_env()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level, stream=sys.stderr)
+    service = AdminService.for_store(settings, make_store(settings))
+    try:
+        return _run(service, args)
+    except NotRegistered as error:
+        print(f"no attendee named {error.args[0]!r} registered through this app", file=sys.stderr)
+        return 1
+    except StoreError as error:
+        print(f"failed: {error.cause}", file=sys.stderr)
+        return 1
+
+
+def _run(service: AdminService, args) -> int:
+    if args.command == "list":
+        overview = service.overview()
+        rows = [("USERNAME", "FULL NAME", "EMAIL", "REGISTERED AT")] + [
+            (r.username, r.full_name, r.email, r.registered_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            for r in overview.attendees]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    elif args.command == "export":
+        sys.stdout.write(service.export_csv())
+    elif args.command == "status":
+        overview = service.overview()
+        limit = f" of {overview.max_users}" if overview.max_users else ""
+        state = "open" if overview.registration_open else "closed"
+        print(f"registration {state}; {len(overview.attendees)}{limit} registered")
+    elif args.command in ("open", "close"):
+        service.set_open(args.command == "open")
+        print(f"registration {'open' if args.command == 'open' else 'closed'}")
+    elif args.command == "reset":
+        password = service.reset_password(args.username)
+        print(f"new password for {args.username}: {password}")
+    elif args.command == "remove":
+        _report([service.remove(args.username)])
+    elif args.command == "cleanup":
+        if not args.yes:
+            print("cleanup removes every attendee registered through this app; add --yes to do it", file=sys.stderr)
+            return 2
+        _report(service.cleanup())
+    return 0
+
+
+def _report(removals) -> None:
+    for removal in removals:
+        done = [f"removed {removal.username}: login and record"]
+        if not removal.commands:
+            for kind, deleted in (("User", removal.user_deleted), ("Identity", removal.identity_deleted)):
+                if deleted is not None:
+                    done.append(f"{kind} {'deleted' if deleted else 'not found'}")
+        print(", ".join(done), file=sys.stderr)
+        for command in removal.commands:
+            print(command)  # stdout: for a cluster admin to run (oc exec ... | sh)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

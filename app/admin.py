@@ -1,0 +1,166 @@
+"""The instructor's operations, shared by the /admin page and `python -m app`.
+
+See who registered, export users.csv, open or close registration, reset an attendee's password, remove
+an attendee. Only registrations made through this app are touched: lines added to the htpasswd Secret
+by other means are never reset or removed. Every action is logged as `who=admin`, without secrets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+from datetime import datetime
+
+from app import htpasswd, ledger, roster
+from app.errors import PermissionDenied, StoreError
+from app.roster import Registration
+from app.settings import Settings
+from app.store import Store, records_from, update
+
+log = logging.getLogger(__name__)
+# Easy to read aloud and type: no 0/o, 1/l/i. 16 of 31 symbols is about 79 bits.
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+class NotRegistered(LookupError):
+    """No attendee of that name registered through this app."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    """What the instructor sees at a glance."""
+
+    attendees: list[Registration]
+    max_users: int
+    registration_open: bool
+    last_registration: datetime | None
+    sync: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Removal:
+    """What removing one attendee did, and what is left for a cluster admin to run by hand."""
+
+    username: str
+    user_deleted: bool | None = None  # None: no cluster, nothing to delete
+    identity_deleted: bool | None = None
+    commands: tuple[str, ...] = ()
+
+
+def generate_password() -> str:
+    """A strong random password an attendee can type: four groups of four, e.g. 'k7tq-...'."""
+    groups = ["".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4)]
+    return "-".join(groups)
+
+
+class AdminService:
+    """The instructor's operations on the store (and, when granted, on OpenShift's User objects)."""
+
+    def __init__(self, settings: Settings, store: Store, users=None):
+        self.settings = settings
+        self.store = store
+        self.users = users
+
+    @classmethod
+    def for_store(cls, settings: Settings, store: Store) -> AdminService:
+        """The service for a store; in cluster mode it may also delete OpenShift Users and Identities."""
+        users = None
+        if store.cluster:
+            from app import cluster
+
+            users = cluster.UserDirectory(store.logins.api)
+        return cls(settings, store, users)
+
+    def overview(self) -> Overview:
+        """Attendees (oldest first), capacity, the switch, the last registration and the sync state."""
+        logins, records = self.store.current()
+        attendees = sorted(ledger.active(logins, records), key=lambda r: r.registered_at)
+        return Overview(
+            attendees=attendees,
+            max_users=self.settings.max_users,
+            registration_open=self.store.registration_open(),
+            last_registration=attendees[-1].registered_at if attendees else None,
+            sync=self.store.sync_state(),
+        )
+
+    def export_csv(self) -> str:
+        """users.csv, exactly as DATA_DIR/users.csv would hold it now."""
+        logins, records = self.store.current()
+        return roster.render(ledger.active(logins, records))
+
+    def set_open(self, value: bool) -> None:
+        """Open or close registration for every replica."""
+        self.store.set_registration_open(value)
+        _log("open" if value else "close")
+
+    def reset_password(self, username: str) -> str:
+        """Give an attendee a new random password; return it (to be shown once, never stored)."""
+        self._registered(username)
+        password = generate_password()
+        entry = htpasswd.make_entry(username, password, self.settings.bcrypt_rounds)
+
+        def change(content: bytes) -> bytes:
+            if username not in htpasswd.entries(content):
+                raise NotRegistered(username)
+            return htpasswd.replace(content, username, entry)
+        update(self.store.logins, change)
+        self._refresh()
+        _log("reset_password", username)
+        return password
+
+    def remove(self, username: str) -> Removal:
+        """Remove one attendee: login, record, and their OpenShift User and Identity when permitted."""
+        self._registered(username)
+        return self._remove([username])[0]
+
+    def cleanup(self) -> list[Removal]:
+        """Remove every attendee registered through this app (teardown); other users stay."""
+        logins, records = self.store.current()
+        names = sorted({r.username for r in records})
+        return self._remove(names) if names else []
+
+    def _remove(self, usernames: list[str]) -> list[Removal]:
+        doomed = set(usernames)
+
+        def drop_logins(content: bytes) -> bytes:
+            for name in doomed:
+                content = htpasswd.remove(content, name)
+            return content
+
+        def drop_records(content: bytes) -> bytes:
+            records = records_from(content)
+            return roster.render_store(ledger.without(records, doomed)).encode()
+
+        update(self.store.logins, drop_logins)  # first the login: the account stops working at once
+        update(self.store.roster, drop_records)
+        self._refresh()
+        removals = [self._delete_user_objects(name) for name in usernames]
+        for removal in removals:
+            _log("remove", removal.username)
+        return removals
+
+    def _delete_user_objects(self, username: str) -> Removal:
+        if self.users is None:
+            return Removal(username)
+        identity = f"{self.settings.identity_provider_name}:{username}"
+        try:
+            return Removal(username, self.users.delete_user(username), self.users.delete_identity(identity))
+        except PermissionDenied:
+            command = f"oc delete user {username} --ignore-not-found && oc delete identity {identity} --ignore-not-found"
+            return Removal(username, False, False, (command,))
+
+    def _registered(self, username: str) -> None:
+        logins, records = self.store.current()
+        if username not in {r.username for r in records}:
+            raise NotRegistered(username)
+
+    def _refresh(self) -> None:
+        try:
+            self.store.refresh()
+        except StoreError:
+            pass  # the refresher will catch up; the change itself is stored
+
+
+def _log(action: str, username: str = "-") -> None:
+    log.info("event=admin_action who=admin action=%s username=%s", action, username)

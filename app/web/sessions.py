@@ -1,0 +1,83 @@
+"""The instructor's session on /admin: sign-in with ADMIN_TOKEN, a signed cookie, CSRF protection.
+
+The session cookie is signed with a key derived from ADMIN_TOKEN (so every replica accepts it and a new
+token signs everyone out), HttpOnly, SameSite=Strict, Secure over HTTPS, and lasts the browser session
+(at most SESSION_HOURS). Every POST under /admin/ must carry the session's CSRF token in X-CSRFToken:
+Dash's renderer copies it there from the `_csrf_token` cookie (the double-submit pattern), which a page
+on another site can neither read nor set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+
+import flask
+from flask.sessions import SecureCookieSessionInterface
+
+from app.settings import Settings, digest
+
+PREFIX = "/admin/"
+SESSION_HOURS = 12
+CSRF_COOKIE = "_csrf_token"  # the cookie Dash's renderer reads (Dash's csrf_token_name default)
+CSRF_HEADER = "X-CSRFToken"  # the header it sends it in (csrf_header_name default)
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    def get_cookie_secure(self, app) -> bool:
+        return flask.request.is_secure  # HTTPS behind the router (TRUSTED_PROXY_HOPS), plain HTTP on a laptop
+
+
+def install(server: flask.Flask, settings: Settings) -> None:
+    """Configure the signed session and the CSRF check for /admin/ on the Flask server."""
+    server.secret_key = hmac.new(settings.admin_token_digest, b"workshop-registration admin session",
+                                 hashlib.sha256).hexdigest()
+    server.session_interface = _SessionInterface()
+    server.config.update(SESSION_COOKIE_NAME="workshop_admin", SESSION_COOKIE_HTTPONLY=True,
+                         SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_PATH=PREFIX)
+
+    @server.before_request
+    def csrf_check():
+        if not flask.request.path.startswith(PREFIX):
+            return None
+        if "csrf" not in flask.session:
+            flask.session["csrf"] = secrets.token_urlsafe(32)
+        if flask.request.method == "POST":
+            sent = flask.request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent.encode(), flask.session["csrf"].encode()):
+                response = flask.jsonify(errors={"form": "This request did not come from the admin page."})
+                response.status_code = 403
+                return response
+        return None
+
+    @server.after_request
+    def csrf_cookie(response: flask.Response) -> flask.Response:
+        if flask.request.path.startswith(PREFIX) and "csrf" in flask.session:
+            response.set_cookie(CSRF_COOKIE, flask.session["csrf"], path=PREFIX, samesite="Strict",
+                                secure=flask.request.is_secure, httponly=False)
+        return response
+
+
+def sign_in(token: object, settings: Settings) -> bool:
+    """Compare the token with ADMIN_TOKEN in constant time; on a match, start a fresh session."""
+    given = token if isinstance(token, str) else ""
+    if not hmac.compare_digest(digest(given.strip()), settings.admin_token_digest):
+        return False
+    flask.session.clear()
+    flask.session["csrf"] = secrets.token_urlsafe(32)  # a new token after sign-in (no fixation)
+    flask.session["since"] = time.time()
+    return True
+
+
+def signed_in() -> bool:
+    """True when this request belongs to a signed-in instructor."""
+    if not flask.has_request_context():
+        return False
+    since = flask.session.get("since")
+    return isinstance(since, (int, float)) and 0 <= time.time() - since < SESSION_HOURS * 3600
+
+
+def sign_out() -> None:
+    flask.session.clear()

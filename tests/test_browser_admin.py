@@ -1,0 +1,118 @@
+"""The /admin page in Debian's Chromium: sign-in, the table, streamer mode, closing, resetting, removing."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect
+
+from app import htpasswd
+from tests.conftest import person
+from tests.servers import gunicorn
+
+pytestmark = pytest.mark.browser
+TOKEN = "instructor-token-123"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    env = {"DATA_DIR": str(data), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "ADMIN_TOKEN": TOKEN,
+           "MAX_USERS": "300"}
+    with gunicorn(env, workers=2) as base:
+        for i in range(3):
+            assert requests.post(base + "/api/v1/registrations", json=person(i), timeout=30).status_code == 201
+        yield base, data
+
+
+@pytest.fixture
+def admin(page: Page, site):
+    """A page that records console errors and foreign hosts, checked at the end."""
+    base, _ = site
+    errors, hosts = [], set()
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: hosts.add(urlsplit(r.url).netloc))
+    yield page
+    assert errors == [], errors
+    assert hosts <= {urlsplit(base).netloc}, hosts
+
+
+def sign_in(page: Page, base: str, token: str | None) -> None:
+    page.goto(base + "/admin/")
+    if token is not None:
+        page.fill("#admin-token", token)
+    page.click("#sign-in")
+
+
+def test_sign_in_is_refused_without_or_with_a_wrong_token(admin: Page, site):
+    base, _ = site
+    sign_in(admin, base, None)
+    expect(admin.locator("#sign-in-error")).to_contain_text("not the admin token", timeout=15_000)
+    admin.fill("#admin-token", "instructor-token-124")
+    admin.click("#sign-in")
+    expect(admin.locator("#sign-in-error")).to_be_visible()
+    expect(admin.locator("#attendees")).to_have_count(0)
+    assert requests.get(base + "/admin/users.csv", timeout=10).status_code == 403
+
+
+def test_the_table_streamer_mode_and_the_download(admin: Page, site):
+    base, data = site
+    sign_in(admin, base, TOKEN)
+    table = admin.locator("#attendees")
+    expect(table).to_contain_text("attendee-1", timeout=15_000)
+    expect(table).to_contain_text("attendee1@example.com")
+    expect(admin.locator("#admin-count")).to_have_text("3 of 300")
+    admin.locator("#streamer-mode").check()
+    expect(table).not_to_contain_text("attendee1@example.com", timeout=10_000)
+    expect(table).not_to_contain_text("Attendee 1")
+    expect(table).to_contain_text("attendee-1")
+    assert "attendee1@example.com" not in admin.content()  # not hidden by CSS: not sent at all
+    with admin.expect_download() as download:
+        admin.click("#download-csv")
+    assert open(download.value.path(), "rb").read() == (data / "users.csv").read_bytes()
+
+
+def test_closing_and_reopening(admin: Page, site, browser):
+    base, _ = site
+    sign_in(admin, base, TOKEN)
+    switch = admin.locator("#registration-open")
+    expect(switch).to_be_checked(timeout=15_000)
+    switch.uncheck()
+    expect(admin.locator("#admin-result")).to_contain_text("Registration is now closed")
+    public = browser.new_page()
+    public.goto(base)
+    expect(public.locator("#register-result")).to_contain_text("Registration is closed")
+    expect(public.locator("#registration-form")).to_be_hidden()
+    closed = requests.post(base + "/api/v1/registrations", json=person(50), timeout=30)
+    assert closed.status_code == 503
+    switch.check()
+    expect(admin.locator("#admin-result")).to_contain_text("Registration is now open")
+    public.goto(base)
+    expect(public.locator("#registration-form")).to_be_visible()
+    assert requests.post(base + "/api/v1/registrations", json=person(51), timeout=30).status_code == 201
+    public.close()
+
+
+def test_reset_a_password_and_remove_an_attendee(admin: Page, site):
+    base, data = site
+    sign_in(admin, base, TOKEN)
+    table = admin.locator("#attendees")
+    expect(table).to_contain_text("attendee-2", timeout=15_000)
+    row = admin.locator("#attendees tr", has_text="attendee-2")
+    row.locator("input[type=radio]").check()
+    admin.click("#reset-password")
+    expect(admin.locator("#reset-result")).to_contain_text("New password for attendee-2")
+    password = admin.locator("#new-password").inner_text()
+    line = htpasswd.entries((data / "htpasswd").read_bytes())["attendee-2"]
+    assert htpasswd.verify(line, password) and not htpasswd.verify(line, person(2)["password"])
+
+    admin.locator("#attendees tr", has_text="attendee-0").locator("input[type=radio]").check()
+    admin.once("dialog", lambda dialog: dialog.accept())
+    admin.click("#remove-attendee")
+    expect(admin.locator("#remove-result")).to_contain_text("Removed attendee-0")
+    expect(table).not_to_contain_text("attendee-0", timeout=10_000)
+    assert b"attendee-0:" not in (data / "htpasswd").read_bytes()
+    assert requests.post(base + "/api/v1/registrations", json=person(0), timeout=30).status_code == 201

@@ -1,0 +1,132 @@
+"""Instructor tools against a real kube-apiserver: the command line in the app's pod, two replicas."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import pytest
+import requests
+from kubernetes import client
+
+from app import htpasswd, roster
+from tests.conftest import person
+from tests.deploy import Deployment
+from tests.servers import gunicorn
+
+pytestmark = pytest.mark.cluster
+API = "/api/v1/registrations"
+
+
+def create_user_objects(deployment, username: str, provider: str = "workshop") -> None:
+    """The User that OpenShift creates at a first login, on the STAND-IN CRD.
+
+    Its Identity, named `<provider>:<username>`, cannot be created here: a CRD's object names must be
+    RFC 1123 subdomains, while OpenShift's aggregated user API accepts the colon. The tests therefore
+    check that the app was permitted to delete exactly that Identity name (answered "not found", not 403).
+    """
+    client.CustomObjectsApi(deployment.kube.admin()).create_cluster_custom_object(
+        "user.openshift.io", "v1", "users", {
+            "apiVersion": "user.openshift.io/v1", "kind": "User", "metadata": {"name": username},
+            "identities": [f"{provider}:{username}"]})
+
+
+def exists(deployment, plural: str, name: str) -> bool:
+    try:
+        client.CustomObjectsApi(deployment.kube.admin()).get_cluster_custom_object(
+            "user.openshift.io", "v1", plural, name)
+        return True
+    except client.ApiException as error:
+        assert error.status == 404
+        return False
+
+
+def wait_until(predicate, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def granted(kube, tmp_path):
+    """openshift/ with the optional remove-users component enabled."""
+    return Deployment.apply(kube, tmp_path, remove_users=True)
+
+
+def test_reset_and_remove_with_user_objects_deleted(granted, tmp_path):
+    deployment = granted
+    deployment.create_htpasswd(b"# by hand\nteacher:{SHA}x\n")
+    data = tmp_path / "data"
+    with gunicorn(deployment.app_env(data), workers=2) as base:
+        for i in range(3):
+            assert requests.post(base + API, json=person(i), timeout=60).status_code == 201
+        create_user_objects(deployment, "attendee-1")
+
+        reset = deployment.cli(tmp_path / "cli", "reset", "attendee-2")
+        assert reset.returncode == 0, reset.stderr
+        password = reset.stdout.strip().rsplit(": ", 1)[1]
+        line = htpasswd.entries(deployment.htpasswd())["attendee-2"]
+        assert htpasswd.verify(line, password) and not htpasswd.verify(line, person(2)["password"])
+        wait_until(lambda: htpasswd.entries((data / "htpasswd").read_bytes()).get("attendee-2") == line)
+        if shutil.which("htpasswd"):
+            check = subprocess.run(["htpasswd", "-vb", str(data / "htpasswd"), "attendee-2", password],
+                                   capture_output=True)
+            assert check.returncode == 0, check.stderr
+
+        removed = deployment.cli(tmp_path / "cli", "remove", "attendee-1")
+        assert removed.returncode == 0, removed.stderr
+        assert removed.stdout == ""  # nothing left for a cluster admin to do
+        assert "User deleted, Identity not found" in removed.stderr  # permitted (a 403 prints commands)
+        assert "attendee-1" not in htpasswd.entries(deployment.htpasswd())
+        assert "attendee-1" not in {r.username for r in roster.parse_store(deployment.registrations())}
+        assert not exists(deployment, "users", "attendee-1")
+        assert deployment.htpasswd().startswith(b"# by hand\nteacher:{SHA}x\n")
+        again = requests.post(base + API, json=person(1), timeout=60)  # the name is free again
+        assert again.status_code == 201, again.text
+
+
+def test_without_the_grant_remove_prints_the_commands_for_an_admin(deployment, tmp_path):
+    deployment.create_htpasswd(b"")
+    with gunicorn(deployment.app_env(tmp_path / "data"), workers=1) as base:
+        assert requests.post(base + API, json=person(5), timeout=60).status_code == 201
+    create_user_objects(deployment, "attendee-5")
+    removed = deployment.cli(tmp_path / "cli", "remove", "attendee-5")
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.strip() == ("oc delete user attendee-5 --ignore-not-found && "
+                                      "oc delete identity workshop:attendee-5 --ignore-not-found")
+    assert "attendee-5" not in htpasswd.entries(deployment.htpasswd())
+    assert exists(deployment, "users", "attendee-5")  # the app may not: least privilege
+
+
+def test_closing_on_one_replica_is_seen_by_the_other(deployment, tmp_path):
+    deployment.create_htpasswd(b"")
+    with gunicorn(deployment.app_env(tmp_path / "a"), workers=2) as a, \
+            gunicorn(deployment.app_env(tmp_path / "b"), workers=2) as b:
+        closed = deployment.cli(tmp_path / "cli", "close")
+        assert closed.returncode == 0, closed.stderr
+        wait_until(lambda: all(requests.post(b + API, json=person(i), timeout=30).status_code == 503
+                               for i in range(4)))
+        assert "Registration is closed" in requests.get(b + "/_dash-layout", timeout=10).text
+        status = deployment.cli(tmp_path / "cli", "status")
+        assert status.stdout.strip() == "registration closed; 0 registered"
+        assert deployment.cli(tmp_path / "cli", "open").returncode == 0
+        wait_until(lambda: requests.post(a + API, json=person(7), timeout=30).status_code == 201)
+    assert "attendee-7" in htpasswd.entries(deployment.htpasswd())
+
+
+def test_cleanup_removes_the_apps_attendees_and_leaves_everyone_else(deployment, tmp_path):
+    deployment.create_htpasswd(b"# by hand\nteacher:{SHA}x\nadmin:$apr1$y\n")
+    with gunicorn(deployment.app_env(tmp_path / "data"), workers=2) as base:
+        for i in range(4):
+            assert requests.post(base + API, json=person(i), timeout=60).status_code == 201
+    cleanup = deployment.cli(tmp_path / "cli", "cleanup", "--yes")
+    assert cleanup.returncode == 0, cleanup.stderr
+    assert deployment.htpasswd() == b"# by hand\nteacher:{SHA}x\nadmin:$apr1$y\n"
+    assert roster.parse_store(deployment.registrations()) == []
+    assert len(cleanup.stdout.strip().splitlines()) == 4  # one `oc delete` line per attendee, for an admin
+    export = deployment.cli(tmp_path / "cli", "export")
+    assert export.stdout.strip() == "username,full_name,email,registered_at"
