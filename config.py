@@ -1,6 +1,7 @@
 """gunicorn's configuration (APP_CONFIG in .s2i/environment); settings of the app itself are read by app.settings."""
 
 import os
+import shutil
 
 
 def _number(name: str, default: int, low: int, high: int) -> int:
@@ -23,3 +24,21 @@ accesslog = "-"
 errorlog = "-"
 # gunicorn 27's control socket lives under $HOME, which may not be writable under restricted-v2.
 control_socket_disable = True
+
+
+# Metrics from every worker, summed by prometheus_client's multiprocess mode: the folder must be known
+# before a worker imports prometheus_client, emptied when gunicorn starts, and told when a worker dies.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(os.environ.get("DATA_DIR") or "data", ".runtime", "metrics"))
+
+
+def on_starting(server):
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

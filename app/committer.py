@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from app import ledger, roster
+from app import ledger, metrics, roster
 from app.errors import AlreadyTaken, Conflict, RegistrationError, ServiceUnavailable, StoreUnavailable
 from app.files import Snapshot
 from app.roster import Registration
@@ -142,11 +142,12 @@ class Committer:
                     logins.content, records, [w.candidate for w in arrivals], roster.now(), self.limits
                 )
                 if plan.changed:
-                    self.roster.write(snapshot, roster.render_store(plan.records).encode())
+                    self._write("roster", self.roster, snapshot, roster.render_store(plan.records).encode())
                     self.stats.roster_writes += 1
                 break
             except Conflict:
                 self.stats.conflicts += 1
+                metrics.CONFLICTS.labels("roster").inc()
                 time.sleep(random.uniform(0, 0.01))
             except StoreUnavailable as error:
                 if not self._retry_until(deadline, error):
@@ -173,9 +174,10 @@ class Committer:
             content = ledger.plan_logins(logins.content, records, roster.now(), self.limits)
             if content == logins.content:
                 return waiting
-            written = self.logins.write(logins, content)
+            written = self._write("logins", self.logins, logins, content)
         except Conflict:
             self.stats.conflicts += 1
+            metrics.CONFLICTS.labels("logins").inc()
             self._next_publish = time.monotonic() + random.uniform(0, 0.05)
             return inflight
         except StoreUnavailable as error:
@@ -185,7 +187,9 @@ class Committer:
         self._succeeded()
         self.stats.logins_writes += 1
         self.stats.last_write = time.time()
-        self.stats.published += content.count(b"\n") - logins.content.count(b"\n")
+        published = content.count(b"\n") - logins.content.count(b"\n")
+        self.stats.published += published
+        metrics.GROUP_SIZE.observe(published)
         self._next_publish = time.monotonic() + self.interval
         self.on_publish(written, records)
         self._tidy(snapshot, records, written)
@@ -197,10 +201,18 @@ class Committer:
         if tidy == records:
             return
         try:
-            self.roster.write(snapshot, roster.render_store(tidy).encode())
+            self._write("roster", self.roster, snapshot, roster.render_store(tidy).encode())
             self.stats.roster_writes += 1
         except (Conflict, StoreUnavailable):
             pass
+
+    @staticmethod
+    def _write(name: str, document, base: Snapshot, content: bytes) -> Snapshot:
+        started = time.monotonic()
+        written = document.write(base, content)
+        metrics.WRITE_SECONDS.labels(name).observe(time.monotonic() - started)
+        metrics.WRITES.labels(name).inc()
+        return written
 
     def _settle(self, waiters: list[_Waiter], logins: Snapshot) -> list[_Waiter]:
         waiting = []

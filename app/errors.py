@@ -20,6 +20,7 @@ class RegistrationError(Exception):
     """A registration that did not happen, with a message per field."""
 
     status = 400
+    outcome = "invalid"  # the metrics label
 
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
@@ -41,18 +42,21 @@ class WrongAccessCode(InvalidRegistration):
     """The event's access code is missing or wrong (other field problems may come with it)."""
 
     status = 403
+    outcome = "forbidden"
 
 
 class AlreadyTaken(RegistrationError):
     """The username or the email address belongs to someone already."""
 
     status = 409
+    outcome = "taken"
 
 
 class RegistrationClosed(RegistrationError):
     """The instructor closed registration."""
 
     status = 503
+    outcome = "closed"
 
     def __init__(self):
         super().__init__({FORM: "Registration is closed. Ask your instructor if you still need an account."})
@@ -62,6 +66,7 @@ class RegistrationFull(RegistrationError):
     """The event reached MAX_USERS, or the htpasswd Secret has no room left."""
 
     status = 503
+    outcome = "full"
 
     def __init__(self):
         super().__init__({FORM: "Registration is full: this event has no more places."})
@@ -71,6 +76,7 @@ class ServiceUnavailable(RegistrationError):
     """The account could not be stored; nothing was created."""
 
     status = 503
+    outcome = "unavailable"
 
     def __init__(self, cause: str = "unavailable"):
         super().__init__({FORM: UNAVAILABLE})
@@ -85,6 +91,7 @@ class RateLimited(RegistrationError):
     """Too many attempts from one client address."""
 
     status = 429
+    outcome = "rate_limited"
 
     def __init__(self, retry_after: int):
         wait = f"{retry_after} seconds" if retry_after != 1 else "1 second"

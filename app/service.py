@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from app import htpasswd, ledger, roster, rules
+from app import htpasswd, ledger, metrics, roster, rules
 from app.committer import Committer
 from app.errors import (
     AlreadyTaken,
@@ -78,8 +78,10 @@ class RegistrationService:
             result = self._precheck(application) or self._commit(application)
         except RegistrationError as error:
             _log_outcome(username, "refused" if error.status < 500 else "failed", error.reason, started)
+            _count(error.outcome, started)
             raise
         _log_outcome(username, "registered_again" if result.again else "created", "-", started)
+        _count("registered_again" if result.again else "created", started)
         return result
 
     def _validate(self, form: Mapping[str, object]) -> rules.Application:
@@ -100,16 +102,18 @@ class RegistrationService:
         """Refuse a taken name or email, or a full event, before paying for a hash.
 
         The same attendee registering again with the same username, email and password (a retry after a
-        lost answer, a double click) gets their existing account back instead of "taken".
+        lost answer, a double click) gets their existing account back instead of "taken". An answer other
+        than "go ahead" is never given on the refresher's copy alone: it is checked on a fresh read.
         """
-        try:
-            logins, records = self.store.current()
-        except StoreError as error:
-            raise ServiceUnavailable(error.cause) from None
         probe = _candidate(application, pending_login="")
-        plan = ledger.plan_roster(logins, records, [probe], roster.now(), self.limits)
-        if not plan.refused:
-            return None
+        for fresh in (False, True):
+            try:
+                logins, records = self.store.current(fresh=fresh)
+            except StoreError as error:
+                raise ServiceUnavailable(error.cause) from None
+            plan = ledger.plan_roster(logins, records, [probe], roster.now(), self.limits)
+            if not plan.refused:
+                return None
         error = plan.refused[0]
         existing = self._same_attendee(application, logins, records)
         if isinstance(error, AlreadyTaken) and "username" in error.errors and existing:
@@ -139,6 +143,11 @@ def _candidate(application: rules.Application, pending_login: str) -> Registrati
     return Registration(
         application.username, application.full_name, application.email, roster.now(), pending_login=pending_login
     )
+
+
+def _count(outcome: str, started: float) -> None:
+    metrics.REGISTRATIONS.labels(outcome).inc()
+    metrics.REGISTRATION_SECONDS.observe(time.monotonic() - started)
 
 
 def _log_outcome(username: str, outcome: str, reason: str, started: float) -> None:

@@ -46,12 +46,15 @@ class Store:
         self._started = False
         self._start_lock = threading.Lock()
 
-    def current(self) -> tuple[bytes, list[Registration]]:
-        """The latest logins content and roster (read now in local mode, kept fresh in cluster mode)."""
-        if self.cluster and self._latest is not None:
+    def current(self, fresh: bool = False) -> tuple[bytes, list[Registration]]:
+        """The latest logins content and roster: read now in local mode or when fresh is asked for,
+        else the copy the refresher keeps (at most REFRESH_INTERVAL old) in cluster mode."""
+        if self.cluster and self._latest is not None and not fresh:
             logins, records = self._latest
             return logins.content, records
         logins, records = self._read()
+        if self.cluster:
+            self._latest = (logins, records)
         return logins.content, records
 
     def registration_open(self) -> bool:

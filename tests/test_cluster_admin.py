@@ -108,8 +108,9 @@ def test_closing_on_one_replica_is_seen_by_the_other(deployment, tmp_path):
             gunicorn(deployment.app_env(tmp_path / "b"), workers=2) as b:
         closed = deployment.cli(tmp_path / "cli", "close")
         assert closed.returncode == 0, closed.stderr
-        wait_until(lambda: all(requests.post(b + API, json=person(i), timeout=30).status_code == 503
-                               for i in range(4)))
+        probe = person(0, password="x")  # invalid: 400 while open, 503 once closed, never registers anyone
+        wait_until(lambda: all(requests.post(b + API, json=probe, timeout=30).status_code == 503
+                               for _ in range(4)))
         assert "Registration is closed" in requests.get(b + "/_dash-layout", timeout=10).text
         status = deployment.cli(tmp_path / "cli", "status")
         assert status.stdout.strip() == "registration closed; 0 registered"

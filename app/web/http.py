@@ -7,6 +7,7 @@ import logging
 import flask
 from werkzeug.exceptions import HTTPException
 
+from app import metrics
 from app.errors import FORM, RateLimited, RegistrationError, ServiceUnavailable
 from app.service import RegistrationService
 from app.settings import Settings
@@ -61,6 +62,14 @@ def add_routes(server: flask.Flask, settings: Settings, service: RegistrationSer
             response.headers["Allow"] = "POST"
             return response
         return _errors(404, {FORM: "No such API endpoint."})
+
+    @server.get("/metrics")
+    def prometheus_metrics():
+        # For in-cluster scrapers only: a request through the OpenShift router carries X-Forwarded-For.
+        if "X-Forwarded-For" in flask.request.headers:
+            return _errors(404, {FORM: "Not found."})
+        body, content_type = metrics.render()
+        return flask.Response(body, content_type=content_type)
 
     @server.get("/healthz")
     def healthz():

@@ -1,0 +1,32 @@
+"""Prometheus metrics (GET /metrics): registrations by outcome, Secret writes and conflicts, group sizes,
+and latencies. Under gunicorn they are collected across worker processes (prometheus_client's
+multiprocess mode; config.py sets PROMETHEUS_MULTIPROC_DIR before the workers start).
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, multiprocess
+
+REGISTRATIONS = Counter("workshop_registrations_total", "Registration attempts by outcome", ["outcome"])
+REGISTRATION_SECONDS = Histogram(
+    "workshop_registration_seconds", "Time to answer a registration attempt",
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30))
+WRITES = Counter("workshop_secret_writes_total", "Writes of the stored documents", ["document"])
+CONFLICTS = Counter("workshop_secret_conflicts_total", "Writes refused because the document had changed",
+                    ["document"])
+WRITE_SECONDS = Histogram("workshop_secret_write_seconds", "Time of one document write", ["document"],
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+GROUP_SIZE = Histogram("workshop_commit_group_size", "Logins published by one write of the htpasswd Secret",
+                       buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500))
+
+
+def render() -> tuple[bytes, str]:
+    """The metrics in Prometheus' text format, summed over gunicorn's workers when there are several."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
