@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test venv dev-venv system-deps test-cluster cluster screenshots clean
+.PHONY: run test venv dev-venv system-deps test-cluster cluster bench screenshots clean
 
 run: venv
 	@mkdir -p data
@@ -42,6 +42,10 @@ test-cluster:
 # The tests' API server, started by hand for debugging: prints how to point kubectl at it.
 cluster: dev-venv test-cluster
 	$(BIN)/python -m tests.kube
+
+# The workshop-start burst, measured (minutes; not part of make test): prints a table, writes JSON.
+bench: dev-venv test-cluster
+	$(BIN)/python -m bench.burst --json bench-results.json
 
 # Refresh the pictures in docs/ from the browser tests.
 screenshots: system-deps dev-venv

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         interval=settings.commit_interval,
         timeout=settings.commit_timeout,
         on_publish=store.published,
+        parse=store.records_for,
     )
     counters = files.runtime_dir(settings.data_dir) / "ratelimit.sqlite3"
     service = RegistrationService(settings, store, committer, ClientLimiter(settings.rate_limit, counters))

@@ -74,7 +74,7 @@ class AdminService:
 
     def overview(self) -> Overview:
         """Attendees (oldest first), capacity, the switch, the last registration and the sync state."""
-        logins, records = self.store.current()
+        logins, records, _ = self.store.current()
         attendees = sorted(ledger.active(logins, records), key=lambda r: r.registered_at)
         return Overview(
             attendees=attendees,
@@ -86,7 +86,7 @@ class AdminService:
 
     def export_csv(self) -> str:
         """users.csv, exactly as DATA_DIR/users.csv would hold it now."""
-        logins, records = self.store.current()
+        logins, records, _ = self.store.current()
         return roster.render(ledger.active(logins, records))
 
     def set_open(self, value: bool) -> None:
@@ -116,7 +116,7 @@ class AdminService:
 
     def cleanup(self) -> list[Removal]:
         """Remove every attendee registered through this app (teardown); other users stay."""
-        logins, records = self.store.current()
+        logins, records, _ = self.store.current()
         names = sorted({r.username for r in records})
         return self._remove(names) if names else []
 
@@ -151,7 +151,7 @@ class AdminService:
             return Removal(username, False, False, (command,))
 
     def _registered(self, username: str) -> None:
-        logins, records = self.store.current()
+        logins, records, _ = self.store.current()
         if username not in {r.username for r in records}:
             raise NotRegistered(username)
 

@@ -70,16 +70,22 @@ class Committer:
         limits: ledger.Limits,
         interval: float,
         timeout: float,
-        on_publish: Callable[[Snapshot, list[Registration]], None] | None = None,
+        on_publish: Callable[[Snapshot, Snapshot, list[Registration]], None] | None = None,
+        parse: Callable[[Snapshot], list[Registration]] = records_of,
     ):
         self.logins = logins
         self.roster = roster_document
         self.limits = limits
         self.interval = interval
         self.timeout = timeout
-        self.on_publish = on_publish or (lambda logins, records: None)
+        self.on_publish = on_publish or (lambda logins, roster_snapshot, records: None)
+        self.parse = parse
         self.stats = Stats()
         self._next_publish = 0.0
+        # Reserve this long before the publish slot: one roster write per process per interval, early
+        # enough for whichever process publishes to carry every reservation.
+        self._lead = min(0.25, interval / 4)
+        self._recent: tuple[float, Snapshot, Snapshot, list[Registration]] | None = None
         self._backoff = 0.0
         self._start_lock = threading.Lock()
         self._pid: int | None = None
@@ -102,21 +108,24 @@ class Committer:
                 self._pid = os.getpid()
 
     def _run(self) -> None:
-        inflight: list[_Waiter] = []
+        arriving: list[_Waiter] = []  # to be reserved, shortly before the next publish slot
+        inflight: list[_Waiter] = []  # reserved, to be published
         while True:
-            wait = max(0.0, self._next_publish - time.monotonic()) if inflight else None
-            arrivals = self._collect(wait)
+            timers = ([self._next_publish - self._lead] if arriving else []) + ([self._next_publish] if inflight else [])
+            arriving += self._collect(max(0.0, min(timers) - time.monotonic()) if timers else None)
+            batch: list[_Waiter] = []
             try:
-                if arrivals:
-                    inflight += self._reserve(arrivals)
+                if arriving and time.monotonic() >= self._next_publish - self._lead:
+                    batch, arriving = arriving, []
+                    inflight += self._reserve(batch)
                 if inflight and time.monotonic() >= self._next_publish:
                     inflight = self._publish(inflight)
-            except Exception:  # a bug, not a store failure: answer everyone, keep the thread alive
+            except Exception:  # a bug, not a store failure: answer everyone at once, keep the thread alive
                 log.exception("event=commit_failed reason=internal_error")
-                for waiter in arrivals + inflight:
+                for waiter in batch + arriving + inflight:
                     waiter.fail(ServiceUnavailable("internal error"))
-                inflight = []
-            inflight = self._expire(inflight)
+                arriving, inflight = [], []
+            arriving, inflight = self._expire(arriving), self._expire(inflight)
 
     def _collect(self, wait: float | None) -> list[_Waiter]:
         try:
@@ -135,15 +144,20 @@ class Committer:
         deadline = min(w.deadline for w in arrivals)
         while True:
             try:
-                logins = self.logins.read()
+                # The roster first: rows are dropped by comparing them with the logins, which must be at
+                # least as new, or a row published and tidied by another process meanwhile would look
+                # like one whose login was removed (a login is always published after its row exists).
                 snapshot = self.roster.read()
-                records = records_of(snapshot)
+                logins = self.logins.read()
+                records = self.parse(snapshot)
                 plan = ledger.plan_roster(
-                    logins.content, records, [w.candidate for w in arrivals], roster.now(), self.limits
+                    logins.content, records, [w.candidate for w in arrivals], roster.now(), self.limits,
+                    stored_size=len(snapshot.content),
                 )
                 if plan.changed:
-                    self._write("roster", self.roster, snapshot, roster.render_store(plan.records).encode())
+                    snapshot = self._write("roster", self.roster, snapshot, roster.render_store(plan.records).encode())
                     self.stats.roster_writes += 1
+                self._recent = (time.monotonic(), logins, snapshot, plan.records)
                 break
             except Conflict:
                 self.stats.conflicts += 1
@@ -165,12 +179,10 @@ class Committer:
     def _publish(self, inflight: list[_Waiter]) -> list[_Waiter]:
         """Publish pending logins when the interval allows; return the waiters still waiting."""
         try:
-            logins = self.logins.read()
+            logins, snapshot, records = self._just_reserved() or self._read_both()
             waiting = self._settle(inflight, logins)
             if not waiting or self._learn(logins) > 0:
                 return waiting
-            snapshot = self.roster.read()
-            records = records_of(snapshot)
             content = ledger.plan_logins(logins.content, records, roster.now(), self.limits)
             if content == logins.content:
                 return waiting
@@ -191,9 +203,22 @@ class Committer:
         self.stats.published += published
         metrics.GROUP_SIZE.observe(published)
         self._next_publish = time.monotonic() + self.interval
-        self.on_publish(written, records)
-        self._tidy(snapshot, records, written)
-        return self._settle(waiting, written)
+        self.on_publish(written, snapshot, records)  # the mirrors first: whoever is told "created" is in users.csv
+        waiting = self._settle(waiting, written)
+        self._tidy(snapshot, records, written)  # housekeeping after the answers
+        return waiting
+
+    def _just_reserved(self) -> tuple[Snapshot, Snapshot, list[Registration]] | None:
+        """The snapshots a reservation made a moment ago (a lone registration needs no second read)."""
+        recent, self._recent = self._recent, None
+        if recent is None or time.monotonic() - recent[0] > 0.05:
+            return None
+        return recent[1], recent[2], recent[3]
+
+    def _read_both(self) -> tuple[Snapshot, Snapshot, list[Registration]]:
+        logins = self.logins.read()
+        snapshot = self.roster.read()
+        return logins, snapshot, self.parse(snapshot)
 
     def _tidy(self, snapshot: Snapshot, records: list[Registration], logins: Snapshot) -> None:
         """Drop the published hashes from the roster now; if the roster moved on, its next writer will."""

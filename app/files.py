@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,9 +41,23 @@ def runtime_dir(data_dir: Path) -> Path:
     return path
 
 
+_locks: dict[tuple[int, str], filelock.FileLock] = {}
+_locks_guard = threading.Lock()
+
+
 def lock_for(data_dir: Path) -> filelock.FileLock:
-    """The one lock that every writer of DATA_DIR holds (re-entrant within a thread)."""
-    return filelock.FileLock(str(runtime_dir(data_dir) / "files.lock"), timeout=30)
+    """The one lock that every writer of DATA_DIR holds.
+
+    One object per file and process: a FileLock is re-entrant within a thread only through the same
+    object, and code holding it may call code that takes it again.
+    """
+    path = str((runtime_dir(data_dir) / "files.lock").resolve())
+    with _locks_guard:
+        key = (os.getpid(), path)
+        if key not in _locks:
+            # Writes hold it for milliseconds: poll often, not every 50 ms (filelock's default).
+            _locks[key] = filelock.FileLock(path, timeout=30, poll_interval=0.002)
+        return _locks[key]
 
 
 def write_atomic(path: Path, content: bytes) -> None:
@@ -115,12 +130,14 @@ class FileDocument:
         self.label = path.name
 
     def read(self) -> Snapshot:
-        """The file's content and version."""
+        """The file's content and version (no lock needed: files are only ever replaced whole)."""
         try:
-            with self.lock:
-                content = read_bytes(self.path)
-                written_at = self.path.stat().st_mtime if content else None
-        except (OSError, filelock.Timeout) as error:
+            with open(self.path, "rb") as handle:
+                content = handle.read()
+                written_at = os.fstat(handle.fileno()).st_mtime if content else None
+        except FileNotFoundError:
+            content, written_at = b"", None
+        except OSError as error:
             raise StoreUnavailable(f"cannot read {self.path}: {error}") from error
         return Snapshot(content, _version(content), written_at)
 

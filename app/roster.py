@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -43,11 +44,13 @@ def now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+@functools.lru_cache(maxsize=65536)  # every render formats every row's time; most rows never change
 def format_time(moment: datetime) -> str:
     """ISO 8601 UTC with a Z, e.g. 2026-11-26T22:44:49Z."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_time(text: str) -> datetime:
     """Read a time written by format_time (or any ISO 8601 with an offset)."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -10,6 +10,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
+import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -29,6 +32,23 @@ from app.settings import Settings
 from app.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def hashing_slots(environ=os.environ) -> int:
+    """How many bcrypt hashes one worker process runs at once: the usable CPUs shared by the workers.
+
+    More would not hash faster, only finish every hash late together (the scheduler shares the cores
+    among all of them): a burst then arrives at the commit in waves and the cores idle in between.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:  # a container's CPU limit (cgroup v2), which the CPU count above does not show
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    workers = environ.get("WEB_CONCURRENCY", "1")
+    return max(1, math.ceil(cpus / max(1, int(workers) if workers.isdigit() else 1)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +77,7 @@ class RegistrationService:
         self.limiter = limiter
         self.make_entry = make_entry
         self.limits = committer.limits
+        self._hashing = threading.BoundedSemaphore(hashing_slots())
 
     def is_open(self) -> bool:
         """True while attendees may register (the instructor's switch, else REGISTRATION_OPEN)."""
@@ -93,7 +114,7 @@ class RegistrationService:
             email, _ = rules.check_email(form.get("email"))
             if username or email:
                 with contextlib.suppress(StoreError):
-                    logins, records = self.store.current()
+                    logins, records, _ = self.store.current()
                     taken = ledger.taken(logins, records, username, email, roster.now(), self.limits)
                     error.errors.update({k: v for k, v in taken.items() if k not in error.errors})
             raise
@@ -108,10 +129,10 @@ class RegistrationService:
         probe = _candidate(application, pending_login="")
         for fresh in (False, True):
             try:
-                logins, records = self.store.current(fresh=fresh)
+                logins, records, size = self.store.current(fresh=fresh)
             except StoreError as error:
                 raise ServiceUnavailable(error.cause) from None
-            plan = ledger.plan_roster(logins, records, [probe], roster.now(), self.limits)
+            plan = ledger.plan_roster(logins, records, [probe], roster.now(), self.limits, stored_size=size)
             if not plan.refused:
                 return None
         error = plan.refused[0]
@@ -133,7 +154,8 @@ class RegistrationService:
         return None
 
     def _commit(self, application: rules.Application) -> Registered:
-        entry = self.make_entry(application.username, application.password, self.settings.bcrypt_rounds)
+        with self._hashing:
+            entry = self.make_entry(application.username, application.password, self.settings.bcrypt_rounds)
         candidate = _candidate(application, pending_login=entry.decode("ascii"))
         self.committer.submit(candidate)
         return Registered(candidate.username, candidate.registered_at)

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 from datetime import datetime, timezone
 
 from app import files, ledger, roster
@@ -29,6 +30,14 @@ STATE_FILE = "state.json"
 UPDATE_ATTEMPTS = 20
 
 
+class State(NamedTuple):
+    """The logins content and the registrations, as last read, with the stored roster's size."""
+
+    logins: bytes
+    records: list[Registration]
+    roster_bytes: int
+
+
 class Store:
     """The logins and roster documents, with the latest known state of both."""
 
@@ -40,22 +49,23 @@ class Store:
         self.cluster = cluster
         self._state: dict | None = None
         self.lock = files.lock_for(settings.data_dir)
-        self._latest: tuple[Snapshot, list[Registration]] | None = None
+        self._latest: tuple[Snapshot, list[Registration], int] | None = None
+        self._parsed_roster: tuple[str, list[Registration]] | None = None  # (version, registrations)
         self._refreshed_at: float | None = None
         self._error: str | None = None
         self._started = False
         self._start_lock = threading.Lock()
 
-    def current(self, fresh: bool = False) -> tuple[bytes, list[Registration]]:
+    def current(self, fresh: bool = False) -> State:
         """The latest logins content and roster: read now in local mode or when fresh is asked for,
         else the copy the refresher keeps (at most REFRESH_INTERVAL old) in cluster mode."""
-        if self.cluster and self._latest is not None and not fresh:
-            logins, records = self._latest
-            return logins.content, records
-        logins, records = self._read()
-        if self.cluster:
-            self._latest = (logins, records)
-        return logins.content, records
+        if not (self.cluster and self._latest is not None and not fresh):
+            logins, records, size = self._read()
+            if not self.cluster:
+                return State(logins.content, records, size)
+            self._latest = (logins, records, size)
+        logins, records, size = self._latest
+        return State(logins.content, records, size)
 
     def registration_open(self) -> bool:
         """Whether attendees may register: the instructor's switch, else REGISTRATION_OPEN."""
@@ -73,7 +83,8 @@ class Store:
     def refresh(self) -> None:
         """Read the documents, keep them as the latest state and rewrite the mirrors."""
         try:
-            logins, records = self._read()
+            logins, snapshot = self.logins.read(), self.roster.read()
+            records, _ = self._parsed(snapshot)
             self._state = self._read_state()
         except StoreError as error:
             if self._error != error.cause:
@@ -83,24 +94,47 @@ class Store:
         if self._error:
             log.info("event=refresh_recovered")
         self._error = None
-        self.published(logins, records)
+        self.published(logins, snapshot, records)
 
-    def published(self, logins: Snapshot, records: list[Registration]) -> None:
+    def published(self, logins: Snapshot, roster_snapshot: Snapshot, records: list[Registration]) -> None:
         """Record a new state of the documents (after a publish or a read) and mirror it to DATA_DIR."""
-        self._latest = (logins, records)
+        self._latest = (logins, records, len(roster_snapshot.content))
         self._refreshed_at = time.time()
-        self.write_mirrors(logins.content, records)
-
-    def write_mirrors(self, logins: bytes, records: list[Registration]) -> None:
-        """Rewrite DATA_DIR/users.csv (and, in cluster mode, DATA_DIR/htpasswd) if they changed."""
-        data_dir = self.settings.data_dir
         try:
-            if self.cluster:
-                files.write_if_changed(data_dir / "htpasswd", logins, self.lock)
-            users = roster.render(ledger.active(logins, records)).encode()
-            files.write_if_changed(data_dir / "users.csv", users, self.lock)
-        except OSError as error:
+            self._write_mirrors(logins, roster_snapshot, records)
+        except (OSError, StoreError) as error:
             log.error("event=mirror_failed cause=%r", str(error))
+
+    def _write_mirrors(self, logins: Snapshot, roster_snapshot: Snapshot, records: list[Registration]) -> None:
+        """Rewrite DATA_DIR/users.csv (and, in cluster mode, DATA_DIR/htpasswd), never with an older state.
+
+        Several worker processes write the mirrors, each from the state it happens to hold. Locally the
+        truth is in DATA_DIR itself, so the mirror is rendered from it under the lock. In cluster mode a
+        mirror write carries the resourceVersions it was made from, and one from an older pair is skipped
+        (the refresher would correct it within REFRESH_INTERVAL anyway).
+        """
+        data_dir = self.settings.data_dir
+        with self.lock:
+            if not self.cluster:
+                logins, (records, _) = self.logins.read(), self._parsed(self.roster.read())
+            elif not self._newer_than_mirror(logins.version, roster_snapshot.version):
+                return
+            if self.cluster:
+                files.write_if_changed(data_dir / "htpasswd", logins.content, self.lock)
+            users = roster.render(ledger.active(logins.content, records)).encode()
+            files.write_if_changed(data_dir / "users.csv", users, self.lock)
+
+    def _newer_than_mirror(self, logins_version: str, roster_version: str) -> bool:
+        marker = files.runtime_dir(self.settings.data_dir) / "mirror.json"
+        try:
+            current = json.loads(marker.read_text())
+            older = int(logins_version) < int(current["logins"]) or int(roster_version) < int(current["roster"])
+        except (OSError, ValueError, KeyError, TypeError):
+            older = False  # no marker yet, or versions that are not numbers: write, the refresher heals
+        if older:
+            return False
+        files.write_atomic(marker, json.dumps({"logins": logins_version, "roster": roster_version}).encode())
+        return True
 
     def sync_state(self) -> dict:
         """Where the truth is, when the logins were last written, and the current error if any."""
@@ -151,9 +185,23 @@ class Store:
                 log.exception("event=refresh_failed reason=internal_error")
             time.sleep(self.settings.refresh_interval)
 
-    def _read(self) -> tuple[Snapshot, list[Registration]]:
+    def _read(self) -> tuple[Snapshot, list[Registration], int]:
         logins = self.logins.read()
-        return logins, records_of(self.roster.read())
+        snapshot = self.roster.read()
+        records, _ = self._parsed(snapshot)
+        return logins, records, len(snapshot.content)
+
+    def records_for(self, snapshot: Snapshot) -> list[Registration]:
+        """A roster snapshot's registrations, parsed once per version."""
+        return self._parsed(snapshot)[0]
+
+    def _parsed(self, snapshot: Snapshot) -> tuple[list[Registration], bool]:
+        """The snapshot's registrations, parsed once per version (10,000 rows take tens of ms)."""
+        if self._parsed_roster is not None and self._parsed_roster[0] == snapshot.version:
+            return self._parsed_roster[1], False
+        records = records_of(snapshot)
+        self._parsed_roster = (snapshot.version, records)
+        return records, True
 
     def _read_state(self) -> dict:
         return _state_of(self.state.read().content)

@@ -26,9 +26,12 @@ class MemoryDocument:
         self.read_faults: list[Exception] = []
         self.write_faults: list[Exception] = []
         self.before_write: Callable[[MemoryDocument], None] | None = None
+        self.before_read: Callable[[MemoryDocument], None] | None = None
         self.apply_then_fail: int = 0  # writes that land but whose answer is lost
 
     def read(self) -> Snapshot:
+        if self.before_read:
+            self.before_read(self)
         with self.lock:
             if self.read_faults:
                 raise self.read_faults.pop(0)

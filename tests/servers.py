@@ -23,7 +23,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None, ready_timeout: float = 60,
-             ready_path: str = "/readyz"):
+             ready_path: str = "/readyz", app: str = "wsgi:application"):
     """Serve wsgi:application with config.py on 127.0.0.1; yield the base URL once ready_path answers 200.
 
     The listening socket is bound here and handed to gunicorn (fd://), so no other process can take the
@@ -39,8 +39,7 @@ def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None
     full_env.update(env)
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "config.py", "--bind", f"fd://{listener.fileno()}",
-         "wsgi:application"],
+        [sys.executable, "-m", "gunicorn", "--config", "config.py", "--bind", f"fd://{listener.fileno()}", app],
         cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
     )
     listener.close()  # gunicorn holds its own copy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,7 @@ def candidate(number: int, name: str | None = None) -> Registration:
 def make(logins=None, roster_doc=None, interval=0.0, timeout=10.0, published=None):
     logins = logins or MemoryDocument()
     roster_doc = roster_doc or MemoryDocument()
-    on_publish = (lambda snap, records: published.append(snap.content)) if published is not None else None
+    on_publish = (lambda snap, roster_snapshot, records: published.append(snap.content)) if published is not None else None
     return Committer(logins, roster_doc, LIMITS, interval=interval, timeout=timeout, on_publish=on_publish), \
         logins, roster_doc
 
@@ -176,14 +177,16 @@ def test_an_internal_error_answers_everyone_and_the_thread_survives(monkeypatch)
     real = ledger.plan_roster
     calls = {"n": 0}
 
-    def broken_once(*args):
+    def broken_once(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("bug")
-        return real(*args)
+        return real(*args, **kwargs)
     monkeypatch.setattr(ledger, "plan_roster", broken_once)
+    started = time.monotonic()
     with pytest.raises(ServiceUnavailable):
         committer.submit(candidate(1))
+    assert time.monotonic() - started < 2  # answered at once, not after its deadline
     committer.submit(candidate(2))
     assert users_in(logins) == ["user2"]
 
@@ -200,3 +203,36 @@ def test_waiters_are_answered_even_when_the_loop_is_busy():
     done = threading.Event()
     threading.Thread(target=lambda: (committer.submit(candidate(1)), done.set())).start()
     assert done.wait(5)
+
+
+def test_a_row_published_and_tidied_by_another_process_meanwhile_is_never_dropped():
+    """Another process publishes X and tidies X's row between this process's reads of the documents.
+
+    Had the logins been read before the roster, X's tidied row (no pending hash) would look like a user
+    whose login was removed, and this process's roster write would drop X's record.
+    """
+    x = candidate(7, "xavier")
+    logins = MemoryDocument()
+    roster_doc = MemoryDocument(roster.render_store([x]).encode())  # X reserved by the other process
+    injected = {"done": False}
+
+    def other_process_publishes_and_tidies(document):
+        if injected["done"]:
+            return
+        injected["done"] = True
+        logins.external_write(x.pending_login.encode() + b"\n")
+        tidied = dataclasses.replace(x, pending_login="")
+        roster_doc.external_write(roster.render_store([tidied]).encode())
+
+    committer, _, _ = make(logins, roster_doc)
+    # Whichever document this process reads first, the other process acts right after that first read.
+    first = {"seen": False}
+
+    def after_first_read(document):
+        if first["seen"]:
+            other_process_publishes_and_tidies(document)
+        first["seen"] = True
+    logins.before_read = roster_doc.before_read = after_first_read
+    committer.submit(candidate(1))
+    names = [r.username for r in roster.parse_store(roster_doc.content.decode())]
+    assert "xavier" in names and "user1" in names

@@ -43,6 +43,8 @@ def test_fifty_simultaneous_registrations_give_fifty_lines_in_each_file(server):
     assert sorted(line.split(b":")[0].decode() for line in lines) == sorted(f"attendee-{i}" for i in range(50))
     users = roster.parse((data / "users.csv").read_text())
     assert sorted(u.username for u in users) == sorted(f"attendee-{i}" for i in range(50))
+    stored = roster.parse_store((data / "registrations.csv").read_text())  # never a login without its record
+    assert sorted(r.username for r in stored) == sorted(f"attendee-{i}" for i in range(50))
     assert not list(data.glob(".*.tmp"))
     if shutil.which("htpasswd"):
         check = subprocess.run(["htpasswd", "-vb", str(data / "htpasswd"), "attendee-7", person(7)["password"]],

@@ -1,0 +1,308 @@
+"""The workshop-start burst, measured side by side on this machine (make bench).
+
+Everything runs on the same cores at the same bcrypt cost: the raw hash rate (one process per core,
+nothing else running: the limit), then the app under gunicorn (workers = cores) with cluster sync on
+against the real test API server, and the naive baseline of bench/naive.py, each taking the same burst.
+Prints a table and writes the figures as JSON.
+
+    python -m bench.burst [--n 200] [--clients 50] [--dash-n 50] [--json bench-results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import multiprocessing
+import os
+import queue
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import requests
+from kubernetes import watch
+
+from app import htpasswd, roster
+from app.roster import Registration
+from tests.deploy import Deployment
+from tests.kube import TestCluster, build
+from tests.servers import gunicorn
+from tests.test_page_callback import IDS  # the page's field ids, in order
+
+ROUNDS = 10
+COMMIT_INTERVAL = 1.0
+
+
+def attendee(tag: str, number: int) -> dict:
+    return {"username": f"{tag}-{number}", "password": "velvet otter marmalade quince",
+            "password_confirm": "velvet otter marmalade quince", "full_name": f"Attendee {number}",
+            "email": f"{tag}{number}@example.com"}
+
+
+# --- The limit: bcrypt alone ---------------------------------------------------------------------------
+
+def _hash_for(seconds: float) -> int:
+    done, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        htpasswd.make_entry("someone", "velvet otter marmalade quince", ROUNDS)
+        done += 1
+    return done
+
+
+def raw_hash_rate(cores: int, seconds: float = 5.0) -> dict:
+    """Hashes per second with one process per core and nothing else (the most the app could do)."""
+    with multiprocessing.get_context("spawn").Pool(cores) as pool:
+        counts = pool.map(_hash_for, [seconds] * cores)
+    single = _hash_for(2.0) / 2.0
+    return {"hashes_per_second": sum(counts) / seconds, "hash_seconds": 1 / single}
+
+
+# --- Load ------------------------------------------------------------------------------------------------
+
+def burst(send, count: int, clients: int) -> dict:
+    """Send `count` registrations from `clients` threads at once; statuses, latencies and wall time."""
+    jobs: queue.Queue = queue.Queue()
+    for number in range(count):
+        jobs.put(number)
+    results: list[tuple[int, int, float]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+
+    def client():
+        session = requests.Session()
+        start.wait()
+        while True:
+            try:
+                number = jobs.get_nowait()
+            except queue.Empty:
+                return
+            began = time.monotonic()
+            try:
+                status = send(session, number)
+            except requests.RequestException:
+                status = 0
+            with lock:
+                results.append((number, status, time.monotonic() - began))
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.monotonic()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - began
+    latencies = [r[2] for r in results]
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    return {"count": count, "clients": clients, "wall_seconds": wall, "per_second": count / wall,
+            "p50": q[49], "p95": q[94], "p99": q[98],
+            "created": sorted(n for n, status, _ in results if status == 201),
+            "statuses": {str(s): sum(1 for r in results if r[1] == s) for s in sorted({r[1] for r in results})}}
+
+
+def api_sender(base: str, tag: str):
+    def send(session, number):
+        return session.post(base + "/api/v1/registrations", json=attendee(tag, number), timeout=120).status_code
+    return send
+
+
+def page_sender(base: str, tag: str):
+    """Registrations through the page's own Dash callback route, with the body the browser sends."""
+    dependency = requests.get(base + "/_dash-dependencies", timeout=10).json()[0]
+    specs = [spec.rsplit(".", 1) for spec in dependency["output"].strip(".").split("...")]
+    names = {"username": "username", "password": "password", "password-confirm": "password_confirm",
+             "full-name": "full_name", "email": "email"}
+
+    def send(session, number):
+        form = attendee(tag, number)
+        body = {"output": dependency["output"], "outputs": [{"id": i, "property": p} for i, p in specs],
+                "inputs": [{"id": "registration-form", "property": "n_submit", "value": 1}],
+                "changedPropIds": ["registration-form.n_submit"],
+                "state": [{"id": i, "property": "value", "value": form[names[i]]} for i in IDS]}
+        response = session.post(base + "/_dash-update-component", json=body, timeout=120)
+        return 201 if f"Account {form['username']} created." in response.text else response.status_code
+    return send
+
+
+class Writes:
+    """Counts writes of the htpasswd Secret from a watch: one MODIFIED event, one new resourceVersion."""
+
+    def __init__(self, deployment: Deployment):
+        self.versions: list[str] = []
+        self._watch = watch.Watch()
+        start = deployment.core.read_namespaced_secret(deployment.secret_name, "openshift-config")
+        threading.Thread(target=self._run, args=(deployment, start.metadata.resource_version), daemon=True).start()
+
+    def _run(self, deployment, version):
+        try:
+            for event in self._watch.stream(deployment.core.list_namespaced_secret, "openshift-config",
+                                            field_selector=f"metadata.name={deployment.secret_name}",
+                                            resource_version=version, timeout_seconds=600):
+                if event["type"] == "MODIFIED":
+                    self.versions.append(event["object"].metadata.resource_version)
+        except Exception:
+            pass
+
+    def stop(self) -> list[str]:
+        time.sleep(1.5)
+        self._watch.stop()
+        return list(self.versions)
+
+
+def metric(base: str, name: str, labels: str) -> float:
+    text = requests.get(base + "/metrics", timeout=10).text
+    found = re.search(r"^" + re.escape(name) + r"\{" + re.escape(labels) + r"\} ([0-9.e+]+)$", text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def check(deployment: Deployment, created_names: list[str], records: bool) -> dict:
+    """Lost users (told created, missing from the Secret or the records) and duplicated lines."""
+    lines = [line.split(b":")[0].decode() for line in deployment.htpasswd().splitlines() if b":" in line]
+    in_secret = set(lines)
+    lost = [name for name in created_names if name not in in_secret]
+    if records:
+        stored = {r.username for r in roster.parse_store(deployment.registrations())}
+        lost += [name for name in created_names if name not in stored]
+    duplicated = len(lines) - len(in_secret)
+    return {"lost": len(set(lost)), "duplicated": duplicated}
+
+
+# --- Scenarios -------------------------------------------------------------------------------------------
+
+def run_burst(kube: TestCluster, workdir: Path, app: str, tag: str, count: int, clients: int, cores: int,
+              dash_count: int = 0) -> dict:
+    deployment = Deployment.apply(kube, workdir / tag)
+    deployment.create_htpasswd(b"")
+    env = deployment.app_env(workdir / tag / "data", BCRYPT_ROUNDS=str(ROUNDS), COMMIT_INTERVAL=str(COMMIT_INTERVAL),
+                             REFRESH_INTERVAL="5")
+    with gunicorn(env, workers=cores, app=app, log_path=workdir / f"{tag}.log") as base:
+        for number in range(2):  # warm-up, not measured
+            requests.post(base + "/api/v1/registrations", json=attendee(f"{tag}-warm", number), timeout=60)
+        time.sleep(COMMIT_INTERVAL + 0.5)
+        is_app = app == "wsgi:application"
+        before = metric(base, "workshop_secret_writes_total", 'document="logins"') if is_app else 0
+        writes = Writes(deployment)
+        result = burst(api_sender(base, tag), count, clients)
+        versions = writes.stop()
+        result["secret_writes"] = len(versions)
+        result["distinct_resource_versions"] = len(set(versions))
+        result["writes_per_registration"] = len(versions) / count
+        if is_app:
+            result["metrics_writes"] = metric(base, "workshop_secret_writes_total", 'document="logins"') - before
+        names = [f"{tag}-{n}" for n in result.pop("created")]
+        result["created_count"] = len(names)
+        result.update(check(deployment, names, records=is_app))
+        if dash_count:
+            time.sleep(COMMIT_INTERVAL + 0.5)
+            page = burst(page_sender(base, f"{tag}-page"), dash_count, min(clients, 20))
+            page_names = [f"{tag}-page-{n}" for n in page.pop("created")]
+            page["created_count"] = len(page_names)
+            page.update(check(deployment, page_names, records=True))
+            result["page"] = page
+    return result
+
+
+def lone_latency(kube: TestCluster, workdir: Path, existing: int, cores: int, tries: int = 7) -> dict:
+    """A lone registration after a quiet interval, with `existing` users already in both Secrets."""
+    deployment = Deployment.apply(kube, workdir / f"lone-{existing}")
+    long_ago = datetime.now(timezone.utc) - timedelta(days=1)
+    fake = "$2y$10$" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123"
+    names = [f"existing-{i:05d}" for i in range(existing)]
+    deployment.create_htpasswd(b"".join(f"{n}:{fake}\n".encode() for n in names))
+    if existing:
+        rows = [Registration(n, f"Existing {n}", f"{n}@example.com", long_ago.replace(microsecond=0)) for n in names]
+        deployment.core.patch_namespaced_secret("workshop-registrations", deployment.namespace, {"data": {
+            "registrations.csv": base64.b64encode(roster.render_store(rows).encode()).decode()}})
+    env = deployment.app_env(workdir / f"lone-{existing}" / "data", BCRYPT_ROUNDS=str(ROUNDS),
+                             COMMIT_INTERVAL=str(COMMIT_INTERVAL), REFRESH_INTERVAL="5")
+    latencies = []
+    with gunicorn(env, workers=cores) as base:
+        session = requests.Session()
+        session.post(base + "/api/v1/registrations", json=attendee(f"lone{existing}-warm", 0), timeout=60)
+        for number in range(tries):
+            time.sleep(COMMIT_INTERVAL + 0.3)
+            began = time.monotonic()
+            status = session.post(base + "/api/v1/registrations", json=attendee(f"lone{existing}", number),
+                                  timeout=60).status_code
+            latencies.append(time.monotonic() - began)
+            assert status == 201, status
+    return {"existing": existing, "median": statistics.median(latencies), "max": max(latencies),
+            "secret_bytes": len(deployment.htpasswd())}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--dash-n", type=int, default=50)
+    parser.add_argument("--json", default="bench-results.json")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+
+    print(f"measuring the raw bcrypt rate on {cores} cores (cost {ROUNDS})...", file=sys.stderr)
+    limit = raw_hash_rate(cores)
+    kube = TestCluster(build(), Path(tempfile.mkdtemp(prefix="bench-kube-")))
+    kube.start()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        print("burst against the app...", file=sys.stderr)
+        app = run_burst(kube, workdir, "wsgi:application", "app", args.n, args.clients, cores, args.dash_n)
+        print("burst against the naive baseline...", file=sys.stderr)
+        naive = run_burst(kube, workdir, "bench.naive:application", "naive", args.n, args.clients, cores)
+        print("lone registrations...", file=sys.stderr)
+        lone = [lone_latency(kube, workdir, existing, cores) for existing in (0, 10_000)]
+    finally:
+        kube.stop()
+
+    results = {"machine": {"cores": cores, "bcrypt_cost": ROUNDS, "commit_interval": COMMIT_INTERVAL,
+                           "when": roster.format_time(roster.now())},
+               "limit": limit, "app": app, "naive": naive, "lone": lone}
+    Path(args.json).write_text(json.dumps(results, indent=2))
+    print(table(results))
+    return 0
+
+
+def table(r: dict) -> str:
+    limit = r["limit"]["hashes_per_second"]
+    app, naive, page = r["app"], r["naive"], r["app"].get("page", {})
+    hash_ms = r["limit"]["hash_seconds"] * 1000
+    rows = [
+        ("", "app", "naive", "app / naive"),
+        ("registrations/s", f"{app['per_second']:.1f}", f"{naive['per_second']:.1f}",
+         f"{app['per_second'] / naive['per_second']:.2f}"),
+        ("  / raw hash rate", f"{app['per_second'] / limit:.2f}", f"{naive['per_second'] / limit:.2f}", ""),
+        ("latency p50 (s)", f"{app['p50']:.2f}", f"{naive['p50']:.2f}", f"{app['p50'] / naive['p50']:.2f}"),
+        ("latency p95 (s)", f"{app['p95']:.2f}", f"{naive['p95']:.2f}", f"{app['p95'] / naive['p95']:.2f}"),
+        ("latency p99 (s)", f"{app['p99']:.2f}", f"{naive['p99']:.2f}", f"{app['p99'] / naive['p99']:.2f}"),
+        ("htpasswd Secret writes", str(app["secret_writes"]), str(naive["secret_writes"]), ""),
+        ("  per registration", f"{app['writes_per_registration']:.3f}", f"{naive['writes_per_registration']:.3f}",
+         f"{app['writes_per_registration'] / max(naive['writes_per_registration'], 1e-9):.3f}"),
+        ("created / lost / duplicated", f"{app['created_count']} / {app['lost']} / {app['duplicated']}",
+         f"{naive['created_count']} / {naive['lost']} / {naive['duplicated']}", ""),
+    ]
+    width = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [f"Burst of {app['count']} registrations from {app['clients']} clients, {r['machine']['cores']} cores, "
+             f"bcrypt cost {r['machine']['bcrypt_cost']}; raw hash rate {limit:.1f}/s "
+             f"({hash_ms:.0f} ms per hash)"]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, width)) for row in rows]
+    lines.append(f"writes cross-checked: watch {app['secret_writes']}, resourceVersions "
+                 f"{app['distinct_resource_versions']}, /metrics {app.get('metrics_writes', 0):.0f}")
+    if page:
+        lines.append(f"through the page's callback route: {page['count']} registrations, {page['per_second']:.1f}/s, "
+                     f"p50 {page['p50']:.2f}s, p95 {page['p95']:.2f}s, created {page['created_count']}, "
+                     f"lost {page['lost']}, duplicated {page['duplicated']}")
+    for lone in r["lone"]:
+        lines.append(f"lone registration with {lone['existing']:>6} users in the Secret "
+                     f"({lone['secret_bytes'] / 1024:.0f} KiB): median {lone['median'] * 1000:.0f} ms, "
+                     f"max {lone['max'] * 1000:.0f} ms (target: hash + 300 = {hash_ms + 300:.0f} ms)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
