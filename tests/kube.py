@@ -114,10 +114,10 @@ class TestCluster:
             time.sleep(0.25)
         raise TimeoutError("kube-apiserver did not become ready")
 
-    def stop_apiserver(self) -> None:
-        """Stop the API server (etcd keeps the data), as an outage would."""
+    def stop_apiserver(self, how: int = signal.SIGTERM) -> None:
+        """Stop (or, with SIGKILL, kill) the API server; etcd keeps the data, as in an outage."""
         if self.apiserver and self.apiserver.poll() is None:
-            self.apiserver.send_signal(signal.SIGTERM)
+            self.apiserver.send_signal(how)
             try:
                 self.apiserver.wait(timeout=30)
             except subprocess.TimeoutExpired:

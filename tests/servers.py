@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+PROCESSES: dict[str, subprocess.Popen] = {}  # base URL -> the gunicorn master serving it (for fault tests)
 
 
 def free_port() -> int:
@@ -46,8 +47,10 @@ def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, process, ready_timeout, ready_path)
+        PROCESSES[base] = process
         yield base
     finally:
+        PROCESSES.pop(base, None)
         process.terminate()
         try:
             process.wait(timeout=20)
@@ -69,3 +72,10 @@ def wait_ready(base: str, process: subprocess.Popen | None = None, timeout: floa
                 return
         time.sleep(0.2)
     raise TimeoutError(f"{base} was not ready within {timeout}s")
+
+
+def worker_pids(base: str) -> list[int]:
+    """The gunicorn worker processes behind a base URL."""
+    master = PROCESSES[base].pid
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(pid) for pid in children.read_text().split()]

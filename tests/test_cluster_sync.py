@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -162,7 +163,7 @@ def test_two_instances_and_a_hundred_simultaneous_registrations(deployment, tmp_
     assert writes <= 20
 
 
-def test_the_api_server_stopped_mid_burst_loses_no_one_and_sync_recovers(deployment, kube, tmp_path):
+def test_the_api_server_killed_mid_burst_loses_no_one_and_sync_recovers(deployment, kube, tmp_path):
     deployment.create_htpasswd(b"")
     env = deployment.app_env(tmp_path / "data", COMMIT_TIMEOUT="12")
     with gunicorn(env, workers=4, log_path=tmp_path / "app.log") as base:
@@ -171,7 +172,7 @@ def test_the_api_server_stopped_mid_burst_loses_no_one_and_sync_recovers(deploym
         def outage_window():
             try:
                 time.sleep(1.0)
-                kube.stop_apiserver()
+                kube.stop_apiserver(signal.SIGKILL)
                 outage["down"] = time.monotonic()
                 outage["ready_during"] = wait_until(lambda: readyz(base), timeout=10)
                 time.sleep(max(0.0, 5.0 - (time.monotonic() - outage["down"])))
