@@ -27,8 +27,10 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(BIN)/.dev-installed: requirements-dev.txt $(BIN)/.installed
+$(BIN)/.dev-installed: requirements-dev.txt $(BIN)/.installed tests/js/package-lock.json
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@command -v npm >/dev/null || { echo "error: the accessibility test needs npm (Debian: apt-get install nodejs npm)" >&2; exit 3; }
+	cd tests/js && npm ci --silent --no-audit --no-fund   # axe-core for the accessibility check
 	touch $@
 
 # Debian's chromium/chromium-driver (browser tests) and apache2-utils (htpasswd -vb).
@@ -49,7 +51,8 @@ bench: dev-venv test-cluster
 
 # Refresh the pictures in docs/ from the browser tests.
 screenshots: system-deps dev-venv
-	SCREENSHOT_DIR=docs $(BIN)/pytest -q -m browser -k screenshot tests/test_browser.py
+	SCREENSHOT_DIR=docs $(BIN)/pytest -q -m browser -k "screenshot or phone" tests/test_browser.py \
+	  tests/test_browser_experience.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

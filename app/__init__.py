@@ -10,10 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import dash
+from dash.dash import _default_index
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import files, logs
 from app.admin import AdminService
+from app.discovery import Discovery
+from app.logincheck import LoginChecks
 from app.committer import Committer
 from app.ledger import Limits
 from app.ratelimit import ClientLimiter
@@ -24,6 +27,7 @@ from app.web import callbacks, http, page
 
 ASSETS = Path(__file__).parent / "assets"
 ADMIN_SIGN_IN_RATE = "10/minute"  # per client address: the admin token cannot be guessed by trying
+LOGIN_CHECKS_PER_TICKET = "30/minute"  # the page polls every 3-15 s; more is someone replaying a ticket
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
@@ -50,6 +54,15 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     counters = files.runtime_dir(settings.data_dir) / "ratelimit.sqlite3"
     service = RegistrationService(settings, store, committer, ClientLimiter(settings.rate_limit, counters))
 
+    info = None
+    if store.cluster:
+        from app import cluster
+
+        info = cluster.ClusterInfo(store.logins.api)
+    discovery = Discovery(settings, info, files.runtime_dir(settings.data_dir))
+    checks = LoginChecks(settings, discovery)
+    per_ticket = ClientLimiter(LOGIN_CHECKS_PER_TICKET, counters, scope="login-check")
+
     app = dash.Dash(
         __name__,
         assets_folder=str(ASSETS),
@@ -58,10 +71,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         compress=True,
         title=settings.event_name,
         update_title=None,
+        index_string=_default_index.replace("<html>", '<html lang="en">', 1),  # screen readers need the language
     )
     app.layout = lambda: page.layout(settings, registration_open=service.is_open())
-    callbacks.register_callbacks(app, settings, service)
-    http.add_routes(app.server, settings, service, store)
+    callbacks.register_callbacks(app, settings, service, discovery, checks, per_ticket)
+    http.add_routes(app.server, settings, service, store, discovery)
     if settings.admin_token_digest:
         from app.web.admin_page import create_admin_app
 

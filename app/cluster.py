@@ -148,3 +148,42 @@ class UserDirectory:
                 from None
         except (urllib3.exceptions.HTTPError, OSError) as error:
             raise StoreUnavailable(f"the Kubernetes API is unreachable ({type(error).__name__})") from None
+
+
+class ClusterInfo:
+    """Addresses the attendee needs, read from the cluster when not configured (read-only, by name)."""
+
+    def __init__(self, api: client.CoreV1Api):
+        self.core = api
+        self.objects = client.CustomObjectsApi(api.api_client)
+
+    def console_url(self) -> str | None:
+        """The web console's address: ConfigMap openshift-config-managed/console-public, key consoleURL."""
+        return self._config_map("console-public", "consoleURL")
+
+    def oauth_ca(self) -> str | None:
+        """The CA that signs the OAuth server's certificate (openshift-config-managed/oauth-serving-cert)."""
+        return self._config_map("oauth-serving-cert", "ca-bundle.crt")
+
+    def api_server_url(self) -> str | None:
+        """The API address for `oc login`: Infrastructure/cluster status.apiServerURL."""
+        try:
+            infrastructure = self.objects.get_cluster_custom_object(
+                "config.openshift.io", "v1", "infrastructures", "cluster", _request_timeout=TIMEOUT)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+            log.info("event=discovery_unavailable object=infrastructures/cluster cause=%r", _why(error))
+            return None
+        return (infrastructure.get("status") or {}).get("apiServerURL") or None
+
+    def _config_map(self, name: str, key: str) -> str | None:
+        try:
+            config_map = self.core.read_namespaced_config_map(name, "openshift-config-managed",
+                                                              _request_timeout=TIMEOUT)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+            log.info("event=discovery_unavailable object=configmaps/%s cause=%r", name, _why(error))
+            return None
+        return (config_map.data or {}).get(key) or None
+
+
+def _why(error: Exception) -> str:
+    return f"HTTP {error.status}" if isinstance(error, ApiException) else type(error).__name__

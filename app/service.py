@@ -58,6 +58,7 @@ class Registered:
     username: str
     registered_at: datetime
     again: bool = False  # the same attendee registered again with the same details
+    entry: bytes = dataclasses.field(default=b"", repr=False)  # the htpasswd line (keys the login check)
 
 
 class RegistrationService:
@@ -138,7 +139,8 @@ class RegistrationService:
         error = plan.refused[0]
         existing = self._same_attendee(application, logins, records)
         if isinstance(error, AlreadyTaken) and "username" in error.errors and existing:
-            return Registered(existing.username, existing.registered_at, again=True)
+            line = htpasswd.entries(logins)[existing.username]
+            return Registered(existing.username, existing.registered_at, again=True, entry=line)
         raise error
 
     def _same_attendee(self, application: rules.Application, logins: bytes, records: list[Registration]):
@@ -158,7 +160,7 @@ class RegistrationService:
             entry = self.make_entry(application.username, application.password, self.settings.bcrypt_rounds)
         candidate = _candidate(application, pending_login=entry.decode("ascii"))
         self.committer.submit(candidate)
-        return Registered(candidate.username, candidate.registered_at)
+        return Registered(candidate.username, candidate.registered_at, entry=entry)
 
 
 def _candidate(application: rules.Application, pending_login: str) -> Registration:

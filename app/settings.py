@@ -51,6 +51,8 @@ class Settings:
     commit_interval: float = 0.0
     commit_timeout: float = 20.0
     refresh_interval: float = 5.0
+    login_check: bool = False
+    login_check_timeout: float = 300.0
 
     @property
     def access_code_required(self) -> bool:
@@ -99,6 +101,8 @@ class Settings:
             commit_interval=env.number("COMMIT_INTERVAL", 1.0 if cluster_on else 0.0, 0.0, 60.0),
             commit_timeout=env.number("COMMIT_TIMEOUT", 20.0, 1.0, 300.0),
             refresh_interval=env.number("REFRESH_INTERVAL", 5.0, 0.5, 300.0),
+            login_check=_switch(env.choice("LOGIN_CHECK", "auto", ("auto", "on", "off")), cluster_on),
+            login_check_timeout=env.number("LOGIN_CHECK_TIMEOUT", 300.0, 30.0, 3600.0),
         )
         if settings.cluster_sync and not settings.registrations_secret_namespace:
             env.problems.append(
@@ -108,6 +112,10 @@ class Settings:
         if env.problems:
             raise SettingsError("invalid settings:\n  " + "\n  ".join(env.problems))
         return settings
+
+
+def _switch(value: str, auto: bool) -> bool:
+    return value == "on" or (value == "auto" and auto)
 
 
 def digest(secret: str) -> bytes:

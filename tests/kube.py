@@ -82,6 +82,7 @@ class TestCluster:
         self._write_kubeconfig()
         self._install_crds()
         self.ensure_namespace("openshift-config")
+        self.ensure_namespace("openshift-config-managed")
 
     def start_apiserver(self, timeout: float = 90) -> None:
         """Start (or restart) the API server on the same port, certificates and etcd."""

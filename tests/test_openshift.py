@@ -111,19 +111,32 @@ def test_the_deployment_probes_mounts_and_settings(deployment):
     assert "image.openshift.io/triggers" in app["metadata"]["annotations"]
 
 
-def test_the_app_has_nothing_cluster_wide_and_only_named_secrets(deployment):
+def test_the_app_has_exactly_these_rights_and_every_one_by_name(deployment):
+    """Read and update two Secrets; read two ConfigMaps and Infrastructure/cluster. Nothing else."""
     app_subject = {"kind": "ServiceAccount", "name": "workshop-registration", "namespace": deployment.namespace}
     bindings = [o for o in deployment.objects if o["kind"] in ("RoleBinding", "ClusterRoleBinding")]
     app_bindings = [b for b in bindings if app_subject in [
         dict(s, namespace=s.get("namespace", b["metadata"].get("namespace"))) for s in b["subjects"]]]
-    assert {b["kind"] for b in app_bindings} == {"RoleBinding"}
-    roles = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in deployment.objects
-             if o["kind"] == "Role"}
+    roles = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in deployment.objects
+             if o["kind"] in ("Role", "ClusterRole")}
+    granted = set()
     for binding in app_bindings:
-        role = roles[(binding["metadata"]["namespace"], binding["roleRef"]["name"])]
+        namespace = binding["metadata"].get("namespace")
+        role = roles[(binding["roleRef"]["kind"], namespace if binding["roleRef"]["kind"] == "Role" else None,
+                      binding["roleRef"]["name"])]
         for rule in role["rules"]:
-            assert rule["resources"] == ["secrets"] and rule["verbs"] == ["get", "update"]
-            assert rule["resourceNames"] in (["workshop-registrations"], [deployment.secret_name])
+            assert rule.get("resourceNames"), rule  # every right is limited to named objects
+            for group in rule["apiGroups"]:
+                for resource in rule["resources"]:
+                    for name in rule["resourceNames"]:
+                        granted.add((namespace, group, resource, name, tuple(rule["verbs"])))
+    assert granted == {
+        ("openshift-config", "", "secrets", deployment.secret_name, ("get", "update")),
+        (deployment.namespace, "", "secrets", "workshop-registrations", ("get", "update")),
+        ("openshift-config-managed", "", "configmaps", "console-public", ("get",)),
+        ("openshift-config-managed", "", "configmaps", "oauth-serving-cert", ("get",)),
+        (None, "config.openshift.io", "infrastructures", "cluster", ("get",)),
+    }
 
 
 def test_the_secrets_manifest_has_no_data_so_reapplying_never_wipes_records(deployment):

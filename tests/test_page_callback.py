@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from app import htpasswd, logincheck
 from app.web import page
 from tests.conftest import GOOD
+from tests.oauth_standin import OAuthStandIn
 
 IDS = ["username", "password", "password-confirm", "full-name", "email"]
 
@@ -78,3 +80,66 @@ def test_a_huge_callback_body_gets_413(client):
     body = callback_body(client, dict(GOOD, full_name="x" * 1_000_000))
     response = client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 413
+
+
+# --- The login-status poll ---------------------------------------------------------------------------------
+
+def poll_body(client, check) -> dict:
+    """The page's poll request, as the browser sends it, with the check data it holds in memory."""
+    dependency = next(d for d in client.get("/_dash-dependencies").json
+                      if d["inputs"] == [{"id": "login-poll", "property": "n_intervals"}])
+    specs = [spec.rsplit(".", 1) for spec in dependency["output"].strip(".").split("...")]
+    return {"output": dependency["output"], "outputs": [{"id": i, "property": p} for i, p in specs],
+            "inputs": [{"id": "login-poll", "property": "n_intervals", "value": 3}],
+            "changedPropIds": ["login-poll.n_intervals"],
+            "state": [{"id": "login-check", "property": "data", "value": check}]}
+
+
+@pytest.fixture
+def checking(make_app, tmp_path):
+    """A client of an app whose login check asks a STAND-IN OAuth server that never says ready."""
+    standin = OAuthStandIn(ready_after=100)
+    client = make_app(login_check=True, api_url=standin.url).server.test_client()
+    assert client.post("/api/v1/registrations", json=GOOD).status_code == 201
+    entry = htpasswd.entries((tmp_path / "data" / "htpasswd").read_bytes())["alice"]
+    yield client, entry
+    standin.stop()
+
+
+def poll(client, check) -> str:
+    return client.post("/_dash-update-component", json=poll_body(client, check)).get_data(as_text=True)
+
+
+def test_an_expired_ticket_says_still_not_active_and_forgets_the_password(checking):
+    client, entry = checking
+    ticket = logincheck.issue_ticket(entry, "alice", GOOD["password"], -5)
+    text = poll(client, {"username": "alice", "password": GOOD["password"], "ticket": ticket})
+    assert "still not active" in text and "tell your instructor" in text
+    assert GOOD["password"] not in text and '"login-check":{"data":null}' in text.replace(" ", "")
+
+
+def test_a_valid_ticket_with_another_password_is_refused_before_asking_oauth(checking):
+    client, entry = checking
+    ticket = logincheck.issue_ticket(entry, "alice", GOOD["password"], 60)
+    text = poll(client, {"username": "alice", "password": "a guessed password", "ticket": ticket})
+    assert "still not active" in text  # no oracle: the OAuth server is never asked about a guess
+
+
+def test_a_valid_ticket_keeps_checking_while_oauth_says_not_yet(checking):
+    client, entry = checking
+    ticket = logincheck.issue_ticket(entry, "alice", GOOD["password"], 60)
+    text = poll(client, {"username": "alice", "password": GOOD["password"], "ticket": ticket})
+    assert "Activating your account" in text and '"interval":' in text.replace(" ", "")
+
+
+@pytest.mark.parametrize("check", [
+    {"username": "alice", "password": "velvet otter marmalade", "ticket": "forged.ticket"},
+    {"username": "bob", "password": "x", "ticket": None},
+    {"username": ["alice"], "password": {}, "ticket": 5},
+    "not a dict",
+])
+def test_tampered_check_data_stops_polling_without_errors(checking, check):
+    client, _ = checking
+    response = client.post("/_dash-update-component", json=poll_body(client, check))
+    assert response.status_code in (200, 204)
+    assert "Traceback" not in response.get_data(as_text=True) and "Ready" not in response.get_data(as_text=True)

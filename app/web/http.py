@@ -26,7 +26,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def add_routes(server: flask.Flask, settings: Settings, service: RegistrationService, store: Store) -> None:
+def add_routes(server: flask.Flask, settings: Settings, service: RegistrationService, store: Store,
+               discovery) -> None:
     """Register the API, health endpoints, error handlers and response headers on the server."""
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
@@ -50,9 +51,9 @@ def add_routes(server: flask.Flask, settings: Settings, service: RegistrationSer
             username=result.username,
             registered_at=result.registered_at.isoformat().replace("+00:00", "Z"),
             again=result.again,
-            console_url=settings.console_url,
-            api_url=settings.api_url,
-            login_command=page.login_command(result.username, settings),
+            console_url=discovery.console_url(),
+            api_url=discovery.api_url(),
+            login_command=page.login_command(result.username, discovery.api_url()),
         ), (200 if result.again else 201)
 
     @server.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

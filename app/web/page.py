@@ -37,6 +37,11 @@ def layout(settings: Settings, registration_open: bool = True) -> html.Main:
             html.H1(settings.event_name, className="h3 mb-1"),
             html.P("Create your OpenShift login for this event.", className="text-body-secondary mb-4"),
             html.Div(closed, id="register-result", role="status", **{"aria-live": "polite"}),
+            # The live "can I log in yet?" line. The check's data (with the password) lives only in this
+            # browser tab's memory and is dropped once the answer is known.
+            html.Div(id="login-status", role="status", className="mb-3", **{"aria-live": "polite"}),
+            dcc.Store(id="login-check", storage_type="memory"),
+            dcc.Interval(id="login-poll", interval=3000, disabled=True),
             dbc.Form(id="registration-form", children=_fields(settings) + [_submit()],
                      style=None if registration_open else {"display": "none"}),
         ],
@@ -80,39 +85,44 @@ def _submit():
     return dbc.Button("Register", id="register", type="submit", color="primary", className="w-100 mt-2")
 
 
-def success_view(username: str, settings: Settings, again: bool = False) -> dbc.Alert:
+def success_view(username: str, console_url: str | None, api_url: str | None, again: bool = False,
+                 checking: bool = False) -> dbc.Alert:
     """What an attendee sees once their login is stored: the username and how to log in."""
     heading = f"Welcome back, {username}: your account exists." if again else f"Account {username} created."
+    timing = ("OpenShift takes a minute or two to accept a new login: the line below says when yours works."
+              if checking else "OpenShift usually accepts a new login within one to two minutes: if your "
+              "first login attempt fails, wait a moment and try again.")
     items = [
         html.H2(heading, className="h5 alert-heading"),
-        html.P(
-            "OpenShift usually accepts a new login within one to two minutes: if your first login "
-            "attempt fails, wait a moment and try again."
-        ),
+        html.P(timing),
         html.P(["Username: ", html.Strong(username, id="result-username")]),
     ]
-    if settings.console_url:
-        items.append(
-            html.P(
-                [
-                    "Web console: ",
-                    html.A(settings.console_url, href=settings.console_url, id="console-url", target="_blank",
-                           rel="noopener noreferrer"),
-                    dcc.Clipboard(target_id="console-url", title="Copy the console address", className="copy"),
-                ]
-            )
-        )
-    if settings.api_url:
-        items.append(
-            html.Div(
-                [
-                    html.Span("Command line: "),
-                    html.Code(login_command(username, settings), id="login-command"),
-                    dcc.Clipboard(target_id="login-command", title="Copy the oc login command", className="copy"),
-                ]
-            )
-        )
+    if console_url:
+        items.append(html.P([
+            "Web console: ",
+            html.A(console_url, href=console_url, id="console-url", target="_blank", rel="noopener noreferrer"),
+            dcc.Clipboard(target_id="console-url", title="Copy the console address", className="copy"),
+        ]))
+    if api_url:
+        items.append(html.Div([
+            html.Span("Command line: "),
+            html.Code(login_command(username, api_url), id="login-command"),
+            dcc.Clipboard(target_id="login-command", title="Copy the oc login command", className="copy"),
+        ]))
     return dbc.Alert(items, color="success", id="register-success")
+
+
+STATUS = {
+    "checking": ("Activating your account… (checking with OpenShift every few seconds)", "text-body-secondary"),
+    "ready": ("Ready: you can log in now.", "text-success fw-semibold"),
+    "stuck": ("Your account is still not active. Please tell your instructor.", "text-danger fw-semibold"),
+}
+
+
+def login_status(state: str) -> html.Span:
+    """The line saying whether the new login works yet."""
+    text, style = STATUS[state]
+    return html.Span(text, className=style, id=f"login-status-{state}")
 
 
 def error_view(errors: dict[str, str]) -> dbc.Alert:
@@ -121,8 +131,8 @@ def error_view(errors: dict[str, str]) -> dbc.Alert:
     return dbc.Alert(message, color="danger", id="register-error")
 
 
-def login_command(username: str, settings: Settings) -> str | None:
+def login_command(username: str, api_url: str | None) -> str | None:
     """The `oc login` command for this user (the password is asked for by oc, never shown)."""
-    if not settings.api_url:
+    if not api_url:
         return None
-    return f"oc login --username={username} {settings.api_url}"
+    return f"oc login --username={username} {api_url}"

@@ -1,0 +1,125 @@
+"""Can the attendee log in yet? Asked of the cluster's OAuth server, the way `oc login` asks it.
+
+Every write of the htpasswd Secret rolls out OpenShift's OAuth server, so a new login works a minute or
+two later, never at a known moment. The page therefore checks the attendee's own credentials with the
+challenging-client flow: discovery at `<API>/.well-known/oauth-authorization-server`, then
+`GET <authorization_endpoint>?client_id=openshift-challenging-client&response_type=token` with Basic
+auth and `X-CSRF-Token`; a 302 whose fragment holds `access_token` means the login works (the token is
+discarded at once), a 401 means not yet.
+
+The password stays in the attendee's browser memory and is sent with each check; it is never stored or
+logged here. A check needs a ticket issued at registration, bound to the password by an HMAC keyed with
+the user's htpasswd entry, so this endpoint can only ever confirm a password the app itself stored: it
+is no oracle for guessing passwords.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import threading
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+log = logging.getLogger(__name__)
+CLIENT_ID = "openshift-challenging-client"
+TIMEOUT = (3.0, 5.0)
+
+
+class LoginChecker:
+    """Checks credentials against the OAuth server found from the API URL."""
+
+    def __init__(self, api_url: str, verify: str | bool = True):
+        self.api_url = api_url.rstrip("/")
+        self.verify = verify
+        self._endpoint: str | None = None
+        self._session = requests.Session()
+        self._lock = threading.Lock()
+
+    def check(self, username: str, password: str) -> bool:
+        """True when the OAuth server accepts these credentials now; False when not (yet), or unreachable."""
+        endpoint = self._authorize_endpoint()
+        if endpoint is None:
+            return False
+        try:
+            response = self._session.get(
+                endpoint, params={"client_id": CLIENT_ID, "response_type": "token"},
+                auth=(username.encode(), password.encode("utf-8")), headers={"X-CSRF-Token": "1"},
+                allow_redirects=False, timeout=TIMEOUT, verify=self.verify)
+        except requests.RequestException as error:
+            log.warning("event=login_check_failed cause=%r", type(error).__name__)
+            return False
+        if response.status_code in (301, 302, 303, 307):
+            fragment = parse_qs(urlsplit(response.headers.get("Location", "")).fragment)
+            return "access_token" in fragment  # the token itself is dropped here, never kept
+        return False
+
+    def _authorize_endpoint(self) -> str | None:
+        with self._lock:
+            if self._endpoint is None:
+                try:
+                    response = self._session.get(f"{self.api_url}/.well-known/oauth-authorization-server",
+                                                 timeout=TIMEOUT, verify=self.verify)
+                    response.raise_for_status()
+                    self._endpoint = response.json()["authorization_endpoint"]
+                except (requests.RequestException, ValueError, KeyError) as error:
+                    log.warning("event=oauth_discovery_failed url=%s cause=%r", self.api_url, type(error).__name__)
+            return self._endpoint
+
+
+def issue_ticket(entry: bytes, username: str, password: str, lifetime: float) -> str:
+    """A ticket allowing checks of exactly this username and password until it expires."""
+    claims = {"u": username, "exp": int(time.time() + lifetime), "id": secrets.token_urlsafe(12)}
+    body = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).decode()
+    return f"{body}.{_signature(entry, body, password)}"
+
+
+def read_ticket(ticket: object) -> dict | None:
+    """The ticket's claims (unverified: verify with ticket_matches), or None when it is malformed."""
+    try:
+        body, _ = str(ticket).split(".", 1)
+        claims = json.loads(base64.urlsafe_b64decode(body.encode()))
+        return claims if isinstance(claims, dict) and isinstance(claims.get("u"), str) else None
+    except (ValueError, TypeError):
+        return None
+
+
+def ticket_matches(ticket: str, entry: bytes, password: str) -> bool:
+    """True when the ticket was issued for this entry and password and has not expired (constant time)."""
+    claims = read_ticket(ticket)
+    if claims is None or not isinstance(claims.get("exp"), int) or claims["exp"] < time.time():
+        return False
+    body, signature = ticket.split(".", 1)
+    return hmac.compare_digest(signature, _signature(entry, body, password))
+
+
+def _signature(entry: bytes, body: str, password: str) -> str:
+    key = hashlib.sha256(b"workshop-registration login check\0" + entry).digest()
+    proof = hashlib.sha256(password.encode("utf-8", "surrogatepass")).hexdigest()
+    return hmac.new(key, f"{body}.{proof}".encode(), hashlib.sha256).hexdigest()
+
+
+class LoginChecks:
+    """The page's login checks: on when LOGIN_CHECK says so and an API address is known."""
+
+    def __init__(self, settings, discovery):
+        self.settings = settings
+        self.discovery = discovery
+        self._checker: LoginChecker | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.login_check and self.discovery.oauth_base() is not None
+
+    def check(self, username: str, password: str) -> bool:
+        with self._lock:
+            if self._checker is None:
+                self._checker = LoginChecker(self.discovery.oauth_base(), self.discovery.ca_bundle())
+        return self._checker.check(username, password)

@@ -1,0 +1,126 @@
+"""The attendee's experience in Debian's Chromium: the live login status (against a STAND-IN for the
+OAuth server, tests/oauth_standin.py), copy buttons, accessibility (axe-core), a phone, page weight."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import person
+from tests.oauth_standin import OAuthStandIn
+from tests.servers import ROOT, gunicorn
+
+pytestmark = pytest.mark.browser
+AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+CONSOLE = "https://console-openshift-console.apps.example.com"
+PAGE_BUDGET = 400 * 1024
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    standin = OAuthStandIn(ready_after=1, htpasswd_file=data / "htpasswd")
+    env = {"DATA_DIR": str(data), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "EVENT_NAME": "Kubernetes 101",
+           "CONSOLE_URL": CONSOLE, "API_URL": standin.url, "LOGIN_CHECK": "on"}
+    with gunicorn(env, workers=2) as base:
+        yield base, data, standin
+    standin.stop()
+
+
+def fill(page: Page, form: dict) -> None:
+    for field_id, key in [("username", "username"), ("password", "password"),
+                          ("password-confirm", "password_confirm"), ("full-name", "full_name"), ("email", "email")]:
+        page.fill(f"#{field_id}", form[key])
+
+
+def clipboard(page: Page, timeout: float = 5.0) -> str:
+    deadline, text = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline and not text:
+        text = page.evaluate("navigator.clipboard.readText()")
+        page.wait_for_timeout(100)
+    return text
+
+
+def axe_violations(page: Page) -> list[dict]:
+    """Serious and critical violations found by axe-core (from the npm registry) injected into the page."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: make test installs axe-core (npm ci in tests/js)", pytrace=False)
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["html"][:120] for n in v["nodes"]]}
+            for v in results["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_the_status_turns_ready_and_the_copy_buttons_work(page: Page, site):
+    base, _, standin = site
+    page.goto(base)
+    form = person(1)
+    fill(page, form)
+    page.click("#register")
+    expect(page.locator("#register-success")).to_contain_text("attendee-1", timeout=20_000)
+    expect(page.locator("#login-status")).to_contain_text("Activating your account")
+    expect(page.locator("#login-status")).to_contain_text("Ready: you can log in now.", timeout=30_000)
+    assert standin.checks["attendee-1"] >= 2  # really asked: "not yet", then accepted
+    assert form["password"] not in page.content()
+    expect(page.locator("#login-command")).to_have_text(f"oc login --username=attendee-1 {standin.url}")
+    page.locator("#login-command ~ .copy").click()
+    assert clipboard(page) == f"oc login --username=attendee-1 {standin.url}"
+    page.evaluate("navigator.clipboard.writeText('')")
+    page.locator("#console-url ~ .copy").click()
+    assert clipboard(page) == CONSOLE
+    assert axe_violations(page) == []  # the success view too
+
+
+def test_accessibility_of_the_form_and_its_errors(page: Page, site):
+    base, _, _ = site
+    page.goto(base)
+    page.wait_for_selector("#register")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert axe_violations(page) == []
+    for field in ("username", "password", "password-confirm", "full-name", "email"):
+        assert page.locator(f"label[for={field}]").count() == 1  # every input has its label
+    fill(page, {"username": "-xy-", "password": "short", "password_confirm": "", "full_name": "", "email": "no"})
+    page.keyboard.press("Enter")
+    expect(page.locator("#username-feedback")).to_contain_text("Start and end", timeout=20_000)
+    username = page.locator("#username")
+    expect(username).to_have_attribute("aria-invalid", "true")
+    expect(username).to_have_attribute("aria-describedby", re.compile(r"\busername-feedback\b"))
+    expect(page.locator("#register-result")).to_have_attribute("aria-live", "polite")
+    assert axe_violations(page) == []
+
+
+def test_a_phone_shows_the_form_without_horizontal_scrolling(browser, site, tmp_path):
+    base, _, _ = site
+    phone = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True,
+                                has_touch=True)
+    page = phone.new_page()
+    page.goto(base)
+    page.wait_for_selector("#register")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.evaluate("document.getElementById('register').getBoundingClientRect().right") <= 375
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)  # make screenshots: next to the desktop one
+    page.screenshot(path=str(shots / "registration-phone.png"), full_page=True)
+    phone.close()
+
+
+def test_the_first_load_is_light_and_asks_no_other_host(browser, site):
+    base, _, _ = site
+    context = browser.new_context()  # empty cache: a first visit
+    page = context.new_page()
+    finished = []
+    page.on("requestfinished", lambda request: finished.append(request))
+    page.goto(base)
+    page.wait_for_selector("#register")
+    page.wait_for_load_state("networkidle")
+    transferred = sum(request.sizes()["responseBodySize"] for request in finished)
+    hosts = {urlsplit(request.url).netloc for request in finished}
+    context.close()
+    print(f"\nfirst load: {len(finished)} requests, {transferred / 1024:.0f} KiB transferred")
+    assert hosts == {urlsplit(base).netloc}
+    assert transferred <= PAGE_BUDGET, f"{transferred / 1024:.0f} KiB"
