@@ -154,27 +154,21 @@ class _Reader:
         return value
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
-        value = self._raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            number = None
-        if number is None or not low <= number <= high:
-            return self._bad(name, f"a whole number from {low} to {high}", value, default)
-        return number
+        return self._ranged(name, default, low, high, int, f"a whole number from {low} to {high}")
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
+        return self._ranged(name, default, low, high, float, f"a number of seconds from {low:g} to {high:g}")
+
+    def _ranged(self, name: str, default, low, high, convert, expected: str):
         value = self._raw(name)
         if value is None:
             return default
         try:
-            number = float(value)
+            number = convert(value)
         except ValueError:
             number = None
         if number is None or not low <= number <= high:
-            return self._bad(name, f"a number of seconds from {low:g} to {high:g}", value, default)
+            return self._bad(name, expected, value, default)
         return number
 
     def boolean(self, name: str, default: bool) -> bool:

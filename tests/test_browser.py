@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests import browser
 from tests.conftest import person
 from tests.servers import gunicorn
 
@@ -31,27 +30,15 @@ def site(tmp_path_factory):
 @pytest.fixture
 def watched(page: Page, site):
     """The page, with every console error and every request's host recorded and checked at the end."""
-    base, _ = site
-    errors, hosts = [], set()
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("request", lambda request: hosts.add(urlsplit(request.url).netloc))
-    yield page
-    assert errors == [], errors
-    assert hosts <= {urlsplit(base).netloc}, hosts
-
-
-def fill(page: Page, form: dict) -> None:
-    for field_id, key in [("username", "username"), ("password", "password"),
-                          ("password-confirm", "password_confirm"), ("full-name", "full_name"), ("email", "email")]:
-        page.fill(f"#{field_id}", form[key])
+    with browser.watched(page, site[0]) as checked:
+        yield checked
 
 
 def test_the_form_registers_a_user_and_shows_how_to_log_in(watched: Page, site):
     base, data = site
     watched.goto(base)
     expect(watched).to_have_title("Kubernetes 101")
-    fill(watched, person(1, username="Browser-User"))
+    browser.fill(watched, person(1, username="Browser-User"))
     watched.click("#register")
     result = watched.locator("#register-result")
     expect(result).to_contain_text("browser-user", timeout=20_000)
@@ -63,26 +50,14 @@ def test_the_form_registers_a_user_and_shows_how_to_log_in(watched: Page, site):
     assert "browser-user,Attendee 1," in (data / "users.csv").read_text()
 
     watched.locator("#login-command ~ .copy").click()
-    assert clipboard(watched) == f"oc login --username=browser-user {API}"
-
-
-def clipboard(page: Page, timeout: float = 5.0) -> str:
-    """What the page put on the clipboard (polled: the copy happens asynchronously)."""
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        text = page.evaluate("navigator.clipboard.readText()")
-        if text:
-            break
-        page.wait_for_timeout(100)
-    return text
+    assert browser.clipboard(watched) == f"oc login --username=browser-user {API}"
 
 
 def test_bad_input_shows_a_message_at_each_field_and_writes_nothing(watched: Page, site):
     base, data = site
     before = (data / "htpasswd").read_bytes() if (data / "htpasswd").exists() else b""
     watched.goto(base)
-    fill(watched, {"username": "-bad-", "password": "short", "password_confirm": "other",
+    browser.fill(watched, {"username": "-bad-", "password": "short", "password_confirm": "other",
                    "full_name": "", "email": "not-an-email"})
     watched.click("#register")
     expect(watched.locator("#register-error")).to_contain_text("Please correct the fields marked below",
@@ -127,7 +102,7 @@ def test_the_rate_limit_message_shows_on_the_page(page: Page, tmp_path):
     env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "1/minute", "BCRYPT_ROUNDS": "4"}
     with gunicorn(env, workers=2) as base:
         page.goto(base)
-        fill(page, person(3, password="short"))
+        browser.fill(page, person(3, password="short"))
         page.click("#register")
         expect(page.locator("#register-error")).to_be_visible(timeout=20_000)
         page.click("#register")

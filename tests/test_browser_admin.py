@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 import requests
 from playwright.sync_api import Page, expect
 
 from app import htpasswd
+from tests import browser
 from tests.conftest import person
 from tests.servers import gunicorn
 
@@ -29,15 +28,9 @@ def site(tmp_path_factory):
 
 @pytest.fixture
 def admin(page: Page, site):
-    """A page that records console errors and foreign hosts, checked at the end."""
-    base, _ = site
-    errors, hosts = [], set()
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: hosts.add(urlsplit(r.url).netloc))
-    yield page
-    assert errors == [], errors
-    assert hosts <= {urlsplit(base).netloc}, hosts
+    """The page, with console errors and foreign hosts recorded and checked at the end."""
+    with browser.watched(page, site[0]) as checked:
+        yield checked
 
 
 def sign_in(page: Page, base: str, token: str | None) -> None:

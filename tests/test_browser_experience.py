@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests import browser
 from tests.conftest import person
 from tests.oauth_standin import OAuthStandIn
 from tests.servers import ROOT, gunicorn
@@ -33,20 +33,6 @@ def site(tmp_path_factory):
     standin.stop()
 
 
-def fill(page: Page, form: dict) -> None:
-    for field_id, key in [("username", "username"), ("password", "password"),
-                          ("password-confirm", "password_confirm"), ("full-name", "full_name"), ("email", "email")]:
-        page.fill(f"#{field_id}", form[key])
-
-
-def clipboard(page: Page, timeout: float = 5.0) -> str:
-    deadline, text = time.monotonic() + timeout, ""
-    while time.monotonic() < deadline and not text:
-        text = page.evaluate("navigator.clipboard.readText()")
-        page.wait_for_timeout(100)
-    return text
-
-
 def axe_violations(page: Page) -> list[dict]:
     """Serious and critical violations found by axe-core (from the npm registry) injected into the page."""
     if not AXE.exists():
@@ -61,7 +47,7 @@ def test_the_status_turns_ready_and_the_copy_buttons_work(page: Page, site):
     base, _, standin = site
     page.goto(base)
     form = person(1)
-    fill(page, form)
+    browser.fill(page, form)
     page.click("#register")
     expect(page.locator("#register-success")).to_contain_text("attendee-1", timeout=20_000)
     expect(page.locator("#login-status")).to_contain_text("Activating your account")
@@ -70,10 +56,10 @@ def test_the_status_turns_ready_and_the_copy_buttons_work(page: Page, site):
     assert form["password"] not in page.content()
     expect(page.locator("#login-command")).to_have_text(f"oc login --username=attendee-1 {standin.url}")
     page.locator("#login-command ~ .copy").click()
-    assert clipboard(page) == f"oc login --username=attendee-1 {standin.url}"
+    assert browser.clipboard(page) == f"oc login --username=attendee-1 {standin.url}"
     page.evaluate("navigator.clipboard.writeText('')")
     page.locator("#console-url ~ .copy").click()
-    assert clipboard(page) == CONSOLE
+    assert browser.clipboard(page) == CONSOLE
     assert axe_violations(page) == []  # the success view too
 
 
@@ -85,7 +71,7 @@ def test_accessibility_of_the_form_and_its_errors(page: Page, site):
     assert axe_violations(page) == []
     for field in ("username", "password", "password-confirm", "full-name", "email"):
         assert page.locator(f"label[for={field}]").count() == 1  # every input has its label
-    fill(page, {"username": "-xy-", "password": "short", "password_confirm": "", "full_name": "", "email": "no"})
+    browser.fill(page, {"username": "-xy-", "password": "short", "password_confirm": "", "full_name": "", "email": "no"})
     page.keyboard.press("Enter")
     expect(page.locator("#username-feedback")).to_contain_text("Start and end", timeout=20_000)
     username = page.locator("#username")

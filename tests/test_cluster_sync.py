@@ -20,6 +20,7 @@ from kubernetes import watch
 from playwright.sync_api import Page, expect
 
 from app import htpasswd, roster
+from tests import browser
 from tests.conftest import person
 from tests.servers import gunicorn
 
@@ -110,10 +111,7 @@ def test_a_registration_through_the_page_lands_in_the_secret(deployment, tmp_pat
     with gunicorn(deployment.app_env(tmp_path / "data"), workers=2) as base:
         page.goto(base)
         form = person(2)
-        for field_id, key in [("username", "username"), ("password", "password"),
-                              ("password-confirm", "password_confirm"), ("full-name", "full_name"),
-                              ("email", "email")]:
-            page.fill(f"#{field_id}", form[key])
+        browser.fill(page, form)
         page.click("#register")
         expect(page.locator("#register-success")).to_contain_text("attendee-2", timeout=30_000)
     line = htpasswd.entries(deployment.htpasswd())["attendee-2"]

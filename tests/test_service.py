@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app  # noqa: F401  (the package's imports, as the app uses them)
 from app.committer import Committer
 from app.errors import AlreadyTaken
 from app.ledger import Limits

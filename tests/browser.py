@@ -1,0 +1,40 @@
+"""Helpers shared by the browser tests."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Page
+
+FORM_FIELDS = [("username", "username"), ("password", "password"), ("password-confirm", "password_confirm"),
+               ("full-name", "full_name"), ("email", "email")]
+
+
+def fill(page: Page, form: dict) -> None:
+    """Type a registration form (API field names) into the page's inputs."""
+    for field_id, key in FORM_FIELDS:
+        page.fill(f"#{field_id}", form[key])
+
+
+def clipboard(page: Page, timeout: float = 5.0) -> str:
+    """What the page put on the clipboard (polled: copying happens asynchronously)."""
+    deadline, text = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline and not text:
+        text = page.evaluate("navigator.clipboard.readText()")
+        if not text:
+            page.wait_for_timeout(100)
+    return text
+
+
+@contextlib.contextmanager
+def watched(page: Page, base: str):
+    """Yield the page; afterwards, fail on any console error or any request to another host than base."""
+    errors, hosts = [], set()
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).netloc))
+    yield page
+    assert errors == [], errors
+    assert hosts <= {urlsplit(base).netloc}, hosts
