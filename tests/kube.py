@@ -18,6 +18,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -219,6 +220,7 @@ def main() -> None:
     print(f"kube-apiserver at {cluster.url} (logs in {workdir})")
     print(f"  export KUBECONFIG={cluster.kubeconfig}")
     print("  kubectl get crds        # Ctrl-C stops it")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the servers on kill too, not only Ctrl-C
     try:
         signal.pause()
     except KeyboardInterrupt:
