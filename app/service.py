@@ -99,7 +99,7 @@ class RegistrationService:
             username = application.username
             result = self._precheck(application) or self._commit(application)
         except RegistrationError as error:
-            _log_outcome(username, "refused" if error.status < 500 else "failed", error.reason, started)
+            _log_outcome(username, error.outcome, error.reason, started)
             _count(error.outcome, started)
             raise
         _log_outcome(username, "registered_again" if result.again else "created", "-", started)

@@ -191,3 +191,4 @@ def test_no_secret_in_logs_or_responses(make_app, caplog):
     for secret in ("velvet otter marmalade", "wonderland-secret", "wrong-code-typed", "$2y$", "short"):
         assert secret not in text.replace("Use at least", ""), secret
     assert "event=registration outcome=created username=alice" in caplog.text
+    assert "event=registration outcome=forbidden username=- reason='WrongAccessCode'" in caplog.text
