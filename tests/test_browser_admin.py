@@ -96,6 +96,8 @@ def test_reset_a_password_and_remove_an_attendee(admin: Page, site):
     expect(table).to_contain_text("attendee-2", timeout=15_000)
     row = admin.locator("#attendees tr", has_text="attendee-2")
     row.locator("input[type=radio]").check()
+    admin.wait_for_timeout(11_000)  # a refresh of the table (every 10 s) keeps the selection
+    expect(row.locator("input[type=radio]")).to_be_checked()
     admin.click("#reset-password")
     expect(admin.locator("#reset-result")).to_contain_text("New password for attendee-2")
     password = admin.locator("#new-password").inner_text()

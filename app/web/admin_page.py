@@ -72,15 +72,17 @@ def create_admin_app(server: flask.Flask, settings: Settings, service: AdminServ
         return sessions.PREFIX
 
     @admin.callback(Output("admin-summary", "children"), Output("attendees", "data"),
-                    Output("attendees", "columns"), Output("attendees", "selected_rows"),
+                    Output("attendees", "columns"),
                     Input("admin-tick", "n_intervals"), Input("streamer-mode", "value"),
                     Input("admin-result", "children"))
     def refresh(_ticks, streamer, _result):
         _require_session()
         overview = service.overview()
         shown = [(key, name) for key, name in COLUMNS if not (streamer and key in PRIVATE)]
-        rows = [{key: _cell(getattr(r, key)) for key, _ in shown} for r in overview.attendees]
-        return _summary(overview), rows, [{"id": key, "name": name} for key, name in shown], []
+        # Each row's id is its username: a selection names an attendee, not a position that a refresh
+        # could give to someone else.
+        rows = [{"id": r.username, **{key: _cell(getattr(r, key)) for key, _ in shown}} for r in overview.attendees]
+        return _summary(overview), rows, [{"id": key, "name": name} for key, name in shown]
 
     @admin.callback(Output("admin-result", "children"), Input("registration-open", "value"),
                     prevent_initial_call=True)
@@ -90,33 +92,27 @@ def create_admin_app(server: flask.Flask, settings: Settings, service: AdminServ
                              dbc.Alert(f"Registration is now {'open' if value else 'closed'}.", color="info"))[1])
 
     @admin.callback(Output("admin-result", "children", allow_duplicate=True), Input("reset-password", "n_clicks"),
-                    State("attendees", "selected_rows"), State("attendees", "data"),
-                    State("streamer-mode", "value"), prevent_initial_call=True)
-    def reset(_clicks, selected, rows, streamer):
+                    State("attendees", "selected_row_ids"), State("streamer-mode", "value"),
+                    prevent_initial_call=True)
+    def reset(_clicks, selected, streamer):
         _require_session()
-        username = _selected(selected, rows)
+        username = _chosen(selected)
         if not username:
             return dbc.Alert("Select an attendee in the table first.", color="warning")
         return _act(lambda: _password_view(username, service.reset_password(username), streamer))
 
     @admin.callback(Output("confirm-remove", "displayed"), Output("confirm-remove", "message"),
-                    Input("remove-attendee", "n_clicks"), State("attendees", "selected_rows"),
-                    State("attendees", "data"), prevent_initial_call=True)
-    def ask_remove(_clicks, selected, rows):
-        _require_session()
-        username = _selected(selected, rows)
-        if not username:
-            raise PreventUpdate
+                    Input("remove-attendee", "n_clicks"), State("attendees", "selected_row_ids"),
+                    prevent_initial_call=True)
+    def ask_remove(_clicks, selected):
+        username = _signed_in_and_chosen(selected)
         return True, f"Remove {username}? Their login stops working and their record is deleted."
 
     @admin.callback(Output("admin-result", "children", allow_duplicate=True),
-                    Input("confirm-remove", "submit_n_clicks"), State("attendees", "selected_rows"),
-                    State("attendees", "data"), prevent_initial_call=True)
-    def remove(_submitted, selected, rows):
-        _require_session()
-        username = _selected(selected, rows)
-        if not username:
-            raise PreventUpdate
+                    Input("confirm-remove", "submit_n_clicks"), State("attendees", "selected_row_ids"),
+                    prevent_initial_call=True)
+    def remove(_submitted, selected):
+        username = _signed_in_and_chosen(selected)
         return _act(lambda: _removal_view(service.remove(username)))
 
     return admin
@@ -136,10 +132,17 @@ def _act(action):
         return dbc.Alert(f"That did not work: {error.cause}", color="danger")
 
 
-def _selected(selected, rows) -> str | None:
-    if not selected or not rows or not isinstance(selected[0], int) or selected[0] >= len(rows):
-        return None
-    return rows[selected[0]].get("username")
+def _chosen(selected) -> str | None:
+    """The username of the selected row, if one is selected."""
+    return selected[0] if isinstance(selected, list) and selected and isinstance(selected[0], str) else None
+
+
+def _signed_in_and_chosen(selected) -> str:
+    _require_session()
+    username = _chosen(selected)
+    if not username:
+        raise PreventUpdate
+    return username
 
 
 def _cell(value) -> str:
@@ -211,7 +214,7 @@ def _dashboard(settings: Settings, service: AdminService) -> html.Main:
         html.Div(id="admin-result", role="status", **{"aria-live": "polite"}),
         dash_table.DataTable(
             id="attendees", data=[], columns=[], sort_action="native", filter_action="native",
-            row_selectable="single", selected_rows=[], page_size=50,
+            row_selectable="single", selected_row_ids=[], page_size=50,
             style_cell={"textAlign": "left", "fontFamily": "inherit"},
         ),
         html.Div([dbc.Button("Reset password", id="reset-password", color="secondary", className="me-2"),
