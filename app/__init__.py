@@ -88,4 +88,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=hops, x_proto=hops)
     app.server.extensions["workshop_registration"] = service
     store.start()
+    # Dash registers its JavaScript bundles during a process's first request, after setting the flag that
+    # says it is done: a bundle requested by another thread meanwhile gets a 500 and the page stays blank
+    # (seen after every start under gunicorn's threads). Make that first request here, before serving.
+    app.server.test_client().get("/")
     return app
