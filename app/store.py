@@ -84,7 +84,7 @@ class Store:
         """Read the documents, keep them as the latest state and rewrite the mirrors."""
         try:
             logins, snapshot = self.logins.read(), self.roster.read()
-            records, _ = self._parsed(snapshot)
+            records = self.records_for(snapshot)
             self._state = self._read_state()
         except StoreError as error:
             if self._error != error.cause:
@@ -116,7 +116,7 @@ class Store:
         data_dir = self.settings.data_dir
         with self.lock:
             if not self.cluster:
-                logins, (records, _) = self.logins.read(), self._parsed(self.roster.read())
+                logins, records = self.logins.read(), self.records_for(self.roster.read())
             elif not self._newer_than_mirror(logins.version, roster_snapshot.version):
                 return
             if self.cluster:
@@ -188,20 +188,15 @@ class Store:
     def _read(self) -> tuple[Snapshot, list[Registration], int]:
         logins = self.logins.read()
         snapshot = self.roster.read()
-        records, _ = self._parsed(snapshot)
-        return logins, records, len(snapshot.content)
+        return logins, self.records_for(snapshot), len(snapshot.content)
 
     def records_for(self, snapshot: Snapshot) -> list[Registration]:
-        """A roster snapshot's registrations, parsed once per version."""
-        return self._parsed(snapshot)[0]
-
-    def _parsed(self, snapshot: Snapshot) -> tuple[list[Registration], bool]:
-        """The snapshot's registrations, parsed once per version (10,000 rows take tens of ms)."""
+        """A roster snapshot's registrations, parsed once per version (10,000 rows take tens of ms)."""
         if self._parsed_roster is not None and self._parsed_roster[0] == snapshot.version:
-            return self._parsed_roster[1], False
+            return self._parsed_roster[1]
         records = records_of(snapshot)
         self._parsed_roster = (snapshot.version, records)
-        return records, True
+        return records
 
     def _read_state(self) -> dict:
         return _state_of(self.state.read().content)
