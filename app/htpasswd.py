@@ -28,14 +28,19 @@ def verify(entry: bytes, password: str) -> bool:
         return False
 
 
+def _name(line: bytes) -> str | None:
+    """A line's user name (case-folded) as the OAuth server reads it; None for a line it skips."""
+    name, colon, _ = line.removesuffix(b"\r").partition(b":")
+    return name.decode("utf-8", "surrogateescape").casefold() if colon and name else None
+
+
 def entries(content: bytes) -> dict[str, bytes]:
     """Map each user name (case-folded) to its effective line, as the OAuth server would read it."""
     found: dict[str, bytes] = {}
     for line in content.split(b"\n"):
-        line = line.removesuffix(b"\r")
-        name, colon, _ = line.partition(b":")
-        if colon and name:
-            found[name.decode("utf-8", "surrogateescape").casefold()] = line
+        name = _name(line)
+        if name is not None:
+            found[name] = line.removesuffix(b"\r")
     return found
 
 
@@ -51,13 +56,7 @@ def append(content: bytes, new_entries: list[bytes]) -> bytes:
 def remove(content: bytes, username: str) -> bytes:
     """The content without the lines of one user name; every other line kept byte for byte."""
     key = username.casefold()
-    kept = [
-        line
-        for line in content.split(b"\n")
-        if line.removesuffix(b"\r").partition(b":")[0].decode("utf-8", "surrogateescape").casefold() != key
-        or b":" not in line
-    ]
-    return b"\n".join(kept)
+    return b"\n".join(line for line in content.split(b"\n") if _name(line) != key)
 
 
 def replace(content: bytes, username: str, entry: bytes) -> bytes:
@@ -65,8 +64,7 @@ def replace(content: bytes, username: str, entry: bytes) -> bytes:
     key = username.casefold()
     lines, done = [], False
     for line in content.split(b"\n"):
-        name, colon, _ = line.removesuffix(b"\r").partition(b":")
-        if colon and name.decode("utf-8", "surrogateescape").casefold() == key:
+        if _name(line) == key:
             if not done:
                 lines.append(entry)
                 done = True
