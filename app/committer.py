@@ -34,15 +34,12 @@ MAX_BACKOFF = 2.0
 
 @dataclasses.dataclass
 class Stats:
-    """Counters of this process's commits (exported as metrics)."""
+    """This process's commit counters, for tests and debugging (Prometheus gets app.metrics)."""
 
     logins_writes: int = 0
-    roster_writes: int = 0
     conflicts: int = 0
     failures: int = 0
-    last_write: float | None = None
     last_error: str | None = None
-    published: int = 0  # logins appended by this process's writes (published / logins_writes = group size)
 
 
 @dataclasses.dataclass(eq=False)
@@ -156,7 +153,6 @@ class Committer:
                 )
                 if plan.changed:
                     snapshot = self._write("roster", self.roster, snapshot, roster.render_store(plan.records).encode())
-                    self.stats.roster_writes += 1
                 self._recent = (time.monotonic(), logins, snapshot, plan.records)
                 break
             except Conflict:
@@ -198,9 +194,7 @@ class Committer:
             return inflight
         self._succeeded()
         self.stats.logins_writes += 1
-        self.stats.last_write = time.time()
         published = content.count(b"\n") - logins.content.count(b"\n")
-        self.stats.published += published
         metrics.GROUP_SIZE.observe(published)
         self._next_publish = time.monotonic() + self.interval
         self.on_publish(written, snapshot, records)  # the mirrors first: whoever is told "created" is in users.csv
@@ -227,7 +221,6 @@ class Committer:
             return
         try:
             self._write("roster", self.roster, snapshot, roster.render_store(tidy).encode())
-            self.stats.roster_writes += 1
         except (Conflict, StoreUnavailable):
             pass
 
