@@ -1,23 +1,25 @@
-"""gunicorn's configuration (APP_CONFIG in .s2i/environment); settings of the app itself are read by app.settings."""
+"""gunicorn's configuration (APP_CONFIG in .s2i/environment); its numbers are settings of app.settings."""
 
 import os
 import shutil
+import sys
 
+from app.errors import SettingsError
+from app.settings import Settings
 
-def _number(name: str, default: int, low: int, high: int) -> int:
-    value = os.environ.get(name, "").strip() or str(default)
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise SystemExit(f"invalid settings:\n  {name} must be a whole number from {low} to {high}, got {value!r}")
-    return int(value)
+try:
+    settings = Settings.from_env()
+except SettingsError as error:  # stop before any worker starts, with the message naming the variable
+    print(error, file=sys.stderr)
+    raise SystemExit(3) from None
 
-
-bind = f"0.0.0.0:{_number('PORT', 8080, 1, 65535)}"
-workers = _number("WEB_CONCURRENCY", 2, 1, 64)
+bind = f"0.0.0.0:{settings.port}"
+workers = settings.web_concurrency
 # Threads let one worker hash (bcrypt releases the GIL) and wait for a group commit at the same time.
 # Most of them wait (for a commit, or through an API outage of up to COMMIT_TIMEOUT) at no cost, and
 # enough must stay free to answer the kubelet's probes: hence many.
 worker_class = "gthread"
-threads = _number("GUNICORN_THREADS", 32, 1, 256)
+threads = settings.gunicorn_threads
 timeout = 60
 graceful_timeout = 30
 accesslog = "-"
@@ -25,20 +27,19 @@ errorlog = "-"
 # gunicorn 27's control socket lives under $HOME, which may not be writable under restricted-v2.
 control_socket_disable = True
 
-
-# Metrics from every worker, summed by prometheus_client's multiprocess mode: the folder must be known
-# before a worker imports prometheus_client, emptied when gunicorn starts, and told when a worker dies.
-os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", os.path.join(os.environ.get("DATA_DIR") or "data", ".runtime", "metrics"))
+# Metrics from every worker, summed by prometheus_client's multiprocess mode: the folder must be in the
+# environment before a worker imports prometheus_client, emptied when gunicorn starts, and told when a
+# worker dies.
+metrics_folder = str(settings.prometheus_multiproc_dir or settings.data_dir / ".runtime" / "metrics")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_folder
 
 
 def on_starting(server):
-    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(folder, exist_ok=True)
+    shutil.rmtree(metrics_folder, ignore_errors=True)
+    os.makedirs(metrics_folder, exist_ok=True)
 
 
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid, metrics_folder)

@@ -3,17 +3,21 @@
 `python wsgi.py` serves the app on http://localhost:8080 (HOST, PORT) for a laptop, with data in ./data.
 """
 
-import os
 import sys
 
-from app import create_app
+from app import logs
 from app.errors import SettingsError
+from app.factory import create_app
+from app.settings import Settings
 
 try:
-    application = create_app().server
+    settings = Settings.from_env()
 except SettingsError as error:  # a clear message naming the variable, not a traceback
     print(error, file=sys.stderr)
     raise SystemExit(3) from None  # 3: gunicorn's "worker failed to boot", which stops it instead of retrying
 
+logs.configure(settings.log_level)
+application = create_app(settings).server
+
 if __name__ == "__main__":
-    application.run(host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8080")), threaded=True)
+    application.run(host=settings.host, port=settings.port, threaded=True)

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         print(error, file=sys.stderr)
         return 2
     logs.configure(settings.log_level, stream=sys.stderr)
-    service = AdminService.for_store(settings, make_store(settings))
+    service = AdminService(make_store(settings))
     try:
         return _run(service, args)
     except NotRegistered as error:

@@ -13,10 +13,10 @@ import secrets
 from datetime import datetime
 
 from app import htpasswd, ledger, roster
+from app.documents import update
 from app.errors import PermissionDenied, StoreError
 from app.roster import Registration
-from app.settings import Settings
-from app.store import Store, records_from, update
+from app.store import Store, roster_records
 
 log = logging.getLogger(__name__)
 # Easy to read aloud and type: no 0/o, 1/l/i. 16 of 31 symbols is about 79 bits.
@@ -57,41 +57,31 @@ def generate_password() -> str:
 class AdminService:
     """The instructor's operations on the store (and, when granted, on OpenShift's User objects)."""
 
-    def __init__(self, settings: Settings, store: Store, users=None):
-        self.settings = settings
+    def __init__(self, store: Store):
+        self.settings = store.settings
         self.store = store
-        self.users = users
-
-    @classmethod
-    def for_store(cls, settings: Settings, store: Store) -> AdminService:
-        """The service for a store; in cluster mode it may also delete OpenShift Users and Identities."""
-        users = None
-        if store.cluster:
-            from app import cluster
-
-            users = cluster.UserDirectory(store.logins.api)
-        return cls(settings, store, users)
+        self.documents = store.documents
 
     def overview(self) -> Overview:
         """Attendees (oldest first), capacity, the switch, the last registration and the sync state."""
-        logins, records, _ = self.store.current()
-        attendees = sorted(ledger.active(logins, records), key=lambda r: r.registered_at)
+        state = self.documents.latest()
+        attendees = sorted(ledger.active(state.logins.content, state.records), key=lambda r: r.registered_at)
         return Overview(
             attendees=attendees,
             max_users=self.settings.max_users,
-            registration_open=self.store.registration_open(),
+            registration_open=self.store.switch.is_open(),
             last_registration=attendees[-1].registered_at if attendees else None,
-            sync=self.store.sync_state(),
+            sync=self.store.health(),
         )
 
     def export_csv(self) -> str:
         """users.csv, exactly as DATA_DIR/users.csv would hold it now."""
-        logins, records, _ = self.store.current()
-        return roster.render(ledger.active(logins, records))
+        state = self.documents.latest()
+        return roster.render(ledger.active(state.logins.content, state.records))
 
     def set_open(self, value: bool) -> None:
         """Open or close registration for every replica."""
-        self.store.set_registration_open(value)
+        self.store.switch.set(value)
         _log("open" if value else "close")
 
     def reset_password(self, username: str) -> str:
@@ -104,7 +94,7 @@ class AdminService:
             if username not in htpasswd.entries(content):
                 raise NotRegistered(username)
             return htpasswd.replace(content, username, entry)
-        update(self.store.logins, change)
+        update(self.documents.logins, change)
         self._refresh()
         _log("reset_password", username)
         return password
@@ -116,8 +106,7 @@ class AdminService:
 
     def cleanup(self) -> list[Removal]:
         """Remove every attendee registered through this app (teardown); other users stay."""
-        logins, records, _ = self.store.current()
-        names = sorted({r.username for r in records})
+        names = sorted({r.username for r in self.documents.latest().records})
         return self._remove(names) if names else []
 
     def _remove(self, usernames: list[str]) -> list[Removal]:
@@ -129,11 +118,11 @@ class AdminService:
             return content
 
         def drop_records(content: bytes) -> bytes:
-            records = records_from(content)
+            records = roster_records(content)
             return roster.render_store(ledger.without(records, doomed)).encode()
 
-        update(self.store.logins, drop_logins)  # first the login: the account stops working at once
-        update(self.store.roster, drop_records)
+        update(self.documents.logins, drop_logins)  # first the login: the account stops working at once
+        update(self.documents.roster, drop_records)
         self._refresh()
         removals = [self._delete_user_objects(name) for name in usernames]
         for removal in removals:
@@ -141,23 +130,21 @@ class AdminService:
         return removals
 
     def _delete_user_objects(self, username: str) -> Removal:
-        if self.users is None:
-            return Removal(username)
         identity = f"{self.settings.identity_provider_name}:{username}"
+        users = self.store.users
         try:
-            return Removal(username, self.users.delete_user(username), self.users.delete_identity(identity))
+            return Removal(username, users.delete_user(username), users.delete_identity(identity))
         except PermissionDenied:
             command = f"oc delete user {username} --ignore-not-found && oc delete identity {identity} --ignore-not-found"
             return Removal(username, False, False, (command,))
 
     def _registered(self, username: str) -> None:
-        logins, records, _ = self.store.current()
-        if username not in {r.username for r in records}:
+        if username not in {r.username for r in self.documents.latest().records}:
             raise NotRegistered(username)
 
     def _refresh(self) -> None:
         try:
-            self.store.refresh()
+            self.documents.read()
         except StoreError:
             pass  # the refresher will catch up; the change itself is stored
 

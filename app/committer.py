@@ -18,15 +18,14 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from app import ledger, metrics, roster
+from app.documents import Snapshot
 from app.errors import AlreadyTaken, Conflict, RegistrationError, ServiceUnavailable, StoreUnavailable
-from app.files import Snapshot
 from app.roster import Registration
-from app.store import records_of
+from app.store import Documents, State
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 2.0
@@ -60,23 +59,14 @@ class _Waiter:
 class Committer:
     """Commits candidates (registrations carrying their htpasswd line) in groups."""
 
-    def __init__(
-        self,
-        logins,
-        roster_document,
-        limits: ledger.Limits,
-        interval: float,
-        timeout: float,
-        on_publish: Callable[[Snapshot, Snapshot, list[Registration]], None] | None = None,
-        parse: Callable[[Snapshot], list[Registration]] = records_of,
-    ):
-        self.logins = logins
-        self.roster = roster_document
+    def __init__(self, documents: Documents, limits: ledger.Limits, interval: float, timeout: float):
+        self.documents = documents
+        self.logins = documents.logins
+        self.roster = documents.roster
         self.limits = limits
         self.interval = interval
         self.timeout = timeout
-        self.on_publish = on_publish or (lambda logins, roster_snapshot, records: None)
-        self.parse = parse
+        self.parse = documents.records
         self.stats = Stats()
         self._next_publish = 0.0
         # Reserve this long before the publish slot: one roster write per process per interval, early
@@ -197,7 +187,7 @@ class Committer:
         published = content.count(b"\n") - logins.content.count(b"\n")
         metrics.GROUP_SIZE.observe(published)
         self._next_publish = time.monotonic() + self.interval
-        self.on_publish(written, snapshot, records)  # the mirrors first: whoever is told "created" is in users.csv
+        self.documents.remember(State(written, snapshot, records))  # the mirror first: whoever is told "created" is in users.csv
         waiting = self._settle(waiting, written)
         self._tidy(snapshot, records, written)  # housekeeping after the answers
         return waiting
@@ -236,9 +226,9 @@ class Committer:
         waiting = []
         for waiter in waiters:
             state = ledger.outcome(logins.content, waiter.candidate)
-            if state == "published":
+            if state == ledger.Login.PUBLISHED:
                 waiter.succeed()
-            elif state == "taken":
+            elif state == ledger.Login.CLOBBERED:
                 waiter.fail(AlreadyTaken({"username": ledger.USERNAME_TAKEN}))
             else:
                 waiting.append(waiter)

@@ -1,12 +1,12 @@
 """The console and API addresses shown to attendees, and what the login check needs to reach OAuth.
 
-CONSOLE_URL and API_URL win when set. Otherwise, in cluster mode, they are read from the cluster
-(app.cluster.ClusterInfo) on first use and again at most once a minute until found.
+CONSOLE_URL and API_URL win when set. Otherwise they are read from the cluster (the store's `info`:
+app.cluster.ClusterInfo in cluster mode, nothing locally) on first use and again at most once a minute
+until found.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -21,7 +21,7 @@ RETRY_SECONDS = 60
 class Discovery:
     """Configured or discovered addresses, cached."""
 
-    def __init__(self, settings: Settings, info=None, runtime: Path | None = None):
+    def __init__(self, settings: Settings, info, runtime: Path | None = None):
         self.settings = settings
         self.info = info
         self.runtime = runtime
@@ -38,10 +38,7 @@ class Discovery:
 
     def oauth_base(self) -> str | None:
         """Where the login check starts its OAuth discovery: API_URL, else the in-cluster API service."""
-        if self.settings.api_url:
-            return self.settings.api_url
-        host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT")
-        return f"https://{host}:{port}" if host and port else self.api_url()
+        return self.settings.api_url or self.settings.kubernetes_service_url or self.api_url()
 
     def ca_bundle(self) -> str | bool:
         """Public CAs plus the cluster's own (service-account CA, OAuth serving CA), as one file."""
@@ -59,8 +56,6 @@ class Discovery:
         return str(bundle)
 
     def _discover(self, key: str, find) -> str | None:
-        if self.info is None:
-            return None
         with self._lock:
             if self._found.get(key) or time.monotonic() - self._tried.get(key, -RETRY_SECONDS) < RETRY_SECONDS:
                 return self._found.get(key)

@@ -3,35 +3,26 @@
 Every write holds a cross-process lock (gunicorn runs several workers) and replaces the file atomically:
 a temporary file in the same folder, fsync, rename, fsync of the folder. A crash leaves the old file or
 the new one, never a torn one. `FileDocument` adds compare-and-swap on top (the version is the content's
-SHA-256), so the same commit algorithm serves local files and Kubernetes Secrets.
+SHA-256): the app.documents interface, which Kubernetes Secrets implement too.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import os
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import filelock
 
+from app.documents import Snapshot
 from app.errors import Conflict, StoreUnavailable
 
 RUNTIME = ".runtime"  # lock files and the rate-limit counters; not attendee data
-
-
-@dataclasses.dataclass(frozen=True)
-class Snapshot:
-    """A document's content as read, with the version to write against and when it was last written."""
-
-    content: bytes = dataclasses.field(repr=False)
-    version: str
-    written_at: float | None = None
-    source: object = dataclasses.field(default=None, repr=False, compare=False)
 
 
 def runtime_dir(data_dir: Path) -> Path:
@@ -122,7 +113,10 @@ def is_writable(folder: Path) -> str | None:
 
 
 class FileDocument:
-    """One file in DATA_DIR as a versioned document (local mode's source of truth)."""
+    """One file in DATA_DIR as a versioned document (local mode's source of truth).
+
+    Files keep no notes: they serve one machine, where no OAuth rollout needs coordinating.
+    """
 
     def __init__(self, path: Path, lock: filelock.FileLock):
         self.path = path
@@ -141,7 +135,7 @@ class FileDocument:
             raise StoreUnavailable(f"cannot read {self.path}: {error}") from error
         return Snapshot(content, _version(content), written_at)
 
-    def write(self, base: Snapshot, content: bytes) -> Snapshot:
+    def write(self, base: Snapshot, content: bytes, notes: Mapping[str, str] | None = None) -> Snapshot:
         """Replace the content if the file is still as `base` read it; raise Conflict otherwise."""
         try:
             with self.lock:

@@ -17,6 +17,7 @@ removed.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -40,6 +41,27 @@ class Limits:
     publish_window: timedelta = timedelta(seconds=18)  # a pending login is published while this young
     reservation_ttl: timedelta = timedelta(seconds=120)  # then its row is dropped once this old
 
+    @classmethod
+    def for_settings(cls, settings) -> Limits:
+        """The limits for MAX_USERS and COMMIT_TIMEOUT."""
+        return cls(
+            max_users=settings.max_users,
+            # Another process publishes a pending login only while its owner still waits for it...
+            publish_window=timedelta(seconds=max(1.0, settings.commit_timeout - 2)),
+            # ...and the reservation outlives every request that could still be waiting on it.
+            reservation_ttl=timedelta(seconds=max(120.0, 3 * settings.commit_timeout)),
+        )
+
+
+class Login(enum.Enum):
+    """Where a registration's login stands, judged from the logins and its row."""
+
+    PENDING = "pending"  # its line waits in the row, not yet in the logins
+    PUBLISHED = "published"  # its line is in the logins, and the row still carries it
+    ACTIVE = "active"  # in the logins; the row no longer carries the line
+    CLOBBERED = "clobbered"  # another line took the name before this one was published
+    REMOVED = "removed"  # the row says published, but the logins have no line for the name
+
 
 @dataclasses.dataclass
 class RosterPlan:
@@ -52,14 +74,14 @@ class RosterPlan:
     changed: bool
 
 
-def state_of(record: Registration, names: dict[str, bytes]) -> str:
-    """'active', 'published' (active, hash still in the roster), 'pending', 'clobbered' or 'removed'."""
+def login_of(record: Registration, names: dict[str, bytes]) -> Login:
+    """Where the record's login stands, given the logins' lines by name (htpasswd.entries)."""
     line = names.get(record.username.casefold())
     if not record.pending_login:
-        return "active" if line is not None else "removed"
+        return Login.ACTIVE if line is not None else Login.REMOVED
     if line is None:
-        return "pending"
-    return "published" if line == record.pending_login.encode() else "clobbered"
+        return Login.PENDING
+    return Login.PUBLISHED if line == record.pending_login.encode() else Login.CLOBBERED
 
 
 def active(logins: bytes, records: Sequence[Registration]) -> list[Registration]:
@@ -68,7 +90,7 @@ def active(logins: bytes, records: Sequence[Registration]) -> list[Registration]
     return [
         dataclasses.replace(r, pending_login="") if r.pending_login else r
         for r in records
-        if state_of(r, names) in ("active", "published")
+        if login_of(r, names) in (Login.ACTIVE, Login.PUBLISHED)
     ]
 
 
@@ -81,12 +103,12 @@ def normalise(logins: bytes, records: Sequence[Registration], moment: datetime, 
     names = htpasswd.entries(logins)
     kept = []
     for record in records:
-        state = state_of(record, names)
-        if state == "active":
+        state = login_of(record, names)
+        if state == Login.ACTIVE:
             kept.append(record)
-        elif state == "published":
+        elif state == Login.PUBLISHED:
             kept.append(dataclasses.replace(record, pending_login=""))
-        elif state == "pending" and moment - record.registered_at <= limits.reservation_ttl:
+        elif state == Login.PENDING and moment - record.registered_at <= limits.reservation_ttl:
             kept.append(record)
     return kept
 
@@ -196,12 +218,9 @@ def plan_logins(logins: bytes, records: Sequence[Registration], moment: datetime
     return htpasswd.append(logins, new_entries)
 
 
-def outcome(logins: bytes, candidate: Registration) -> str:
-    """Where a reserved candidate stands: 'published', 'waiting', or 'taken' (another line has its name)."""
-    line = htpasswd.entries(logins).get(candidate.username.casefold())
-    if line is None:
-        return "waiting"
-    return "published" if line == candidate.pending_login.encode() else "taken"
+def outcome(logins: bytes, candidate: Registration) -> Login:
+    """Where a reserved candidate stands: PENDING, PUBLISHED, or CLOBBERED (another line has its name)."""
+    return login_of(candidate, htpasswd.entries(logins))
 
 
 def _row_size(record: Registration) -> int:

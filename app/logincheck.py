@@ -23,13 +23,18 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from app.errors import RateLimited, StoreError
+
 log = logging.getLogger(__name__)
 CLIENT_ID = "openshift-challenging-client"
 TIMEOUT = (3.0, 5.0)
+FIRST_POLL_MS, MAX_POLL_MS, BACKOFF = 3000, 15000, 1.4  # the page asks every 3 s at first, then up to 15 s
 
 
 class LoginChecker:
@@ -105,21 +110,71 @@ def _signature(entry: bytes, body: str, password: str) -> str:
     return hmac.new(key, f"{body}.{proof}".encode(), hashlib.sha256).hexdigest()
 
 
-class LoginChecks:
-    """The page's login checks: on when LOGIN_CHECK says so and an API address is known."""
+class Poll(NamedTuple):
+    """One answer to the page's poll: the state to show, and when to ask again (None: stop asking)."""
 
-    def __init__(self, settings, discovery):
+    state: str  # "checking", "ready", "stuck", or "ended" (the data was not ours: show nothing)
+    next_ms: int | None
+
+
+class LoginCheck:
+    """The page's "can I log in yet?" check, from the ticket issued at registration to the last poll.
+
+    `start` gives what the attendee's tab keeps in memory; `poll` answers one poll of it. The OAuth
+    server is asked only for a ticket that matches the user's stored entry and password, at most
+    LOGIN_CHECKS_PER_TICKET times a minute.
+    """
+
+    def __init__(self, settings, discovery, entry_of: Callable[[str, bool], bytes | None], per_ticket):
         self.settings = settings
         self.discovery = discovery
+        self.entry_of = entry_of  # the user's htpasswd entry (from a fresh read when asked), or None
+        self.per_ticket = per_ticket
         self._checker: LoginChecker | None = None
         self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
+        """On when LOGIN_CHECK says so and there is somewhere to find the OAuth server."""
         return self.settings.login_check and self.discovery.oauth_base() is not None
 
-    def check(self, username: str, password: str) -> bool:
+    def start(self, username: str, entry: bytes, password: str) -> dict | None:
+        """The check's data for the attendee's tab (with the password), or None when checks are off."""
+        if not self.enabled:
+            return None
+        ticket = issue_ticket(entry, username, password, self.settings.login_check_timeout)
+        return {"username": username, "password": password, "ticket": ticket}
+
+    def poll(self, data: object, polls: int) -> Poll:
+        """Ask the OAuth server once, if the data holds a valid ticket; say what to show next."""
+        username, password, ticket = (data.get(k) for k in ("username", "password", "ticket")) \
+            if isinstance(data, dict) else (None, None, None)
+        claims = read_ticket(ticket)
+        if not (isinstance(username, str) and isinstance(password, str) and claims and claims["u"] == username):
+            return Poll("ended", None)
+        if claims.get("exp", 0) < time.time() or not self._ticket_valid(username, password, ticket):
+            return Poll("stuck", None)
+        try:
+            self.per_ticket.check(str(claims.get("id")))  # a ticket cannot be used to flood the OAuth server
+        except RateLimited:
+            return Poll("checking", MAX_POLL_MS)
+        if self._checker_for().check(username, password):
+            log.info("event=login_check outcome=ready username=%s", username)
+            return Poll("ready", None)
+        return Poll("checking", min(MAX_POLL_MS, int(FIRST_POLL_MS * BACKOFF ** polls)))
+
+    def _ticket_valid(self, username: str, password: str, ticket: str) -> bool:
+        for fresh in (False, True):  # another replica may have written the line after this one last read
+            try:
+                entry = self.entry_of(username, fresh)
+            except StoreError:
+                return False
+            if entry is not None:
+                return ticket_matches(ticket, entry, password)
+        return False
+
+    def _checker_for(self) -> LoginChecker:
         with self._lock:
             if self._checker is None:
                 self._checker = LoginChecker(self.discovery.oauth_base(), self.discovery.ca_bundle())
-        return self._checker.check(username, password)
+            return self._checker

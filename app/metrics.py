@@ -5,7 +5,7 @@ multiprocess mode; config.py sets PROMETHEUS_MULTIPROC_DIR before the workers st
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import REGISTRY, multiprocess
@@ -23,10 +23,10 @@ GROUP_SIZE = Histogram("workshop_commit_group_size", "Logins published by one wr
                        buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500))
 
 
-def render() -> tuple[bytes, str]:
-    """The metrics in Prometheus' text format, summed over gunicorn's workers when there are several."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def render(multiprocess_dir: Path | None) -> tuple[bytes, str]:
+    """The metrics in Prometheus' text format, summed over gunicorn's workers when they share a folder."""
+    if multiprocess_dir:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry, path=str(multiprocess_dir))
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -92,6 +92,14 @@ def parse_store(text: str) -> list[Registration]:
     return _parse(text, STORE_HEADER)
 
 
+def parse_stored(content: bytes) -> list[Registration]:
+    """Registrations from the stored roster's bytes (RosterError when they are not UTF-8 or not a roster)."""
+    try:
+        return parse_store(content.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise RosterError(str(error)) from error
+
+
 def _render(header: tuple[str, ...], rows: Iterable[list[str]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)

@@ -19,11 +19,14 @@ import zxcvbn
 from app.errors import InvalidRegistration, WrongAccessCode
 from app.settings import Settings, digest
 
+# The form's fields, by the names the service and the JSON API use (the page's ids use hyphens).
+FIELDS = ("username", "password", "password_confirm", "full_name", "email", "access_code")
 USERNAME_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 USERNAME_MIN, USERNAME_MAX = 3, 32
 FULL_NAME_MAX = 100
 EMAIL_MAX = 254
 BCRYPT_MAX_BYTES = 72
+ACCESS_CODE_MAX = 200
 MIN_PASSWORD_SCORE = 2  # zxcvbn: 0 "too guessable" … 4 "very unguessable"
 # Bidirectional overrides and isolates reorder text on screen ("Trojan Source"): never in a name.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")

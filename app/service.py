@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,23 +30,6 @@ from app.settings import Settings
 from app.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def hashing_slots(environ=os.environ) -> int:
-    """How many bcrypt hashes one worker process runs at once: the usable CPUs shared by the workers.
-
-    More would not hash faster, only finish every hash late together (the scheduler shares the cores
-    among all of them): a burst then arrives at the commit in waves and the cores idle in between.
-    """
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:  # a container's CPU limit (cgroup v2), which the CPU count above does not show
-        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
-        if quota != "max":
-            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    workers = environ.get("WEB_CONCURRENCY", "1")
-    return max(1, math.ceil(cpus / max(1, int(workers) if workers.isdigit() else 1)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,12 +59,12 @@ class RegistrationService:
         self.limiter = limiter
         self.make_entry = make_entry
         self.limits = committer.limits
-        self._hashing = threading.BoundedSemaphore(hashing_slots())
+        self._hashing = threading.BoundedSemaphore(settings.hashing_slots)
 
     def is_open(self) -> bool:
         """True while attendees may register (the instructor's switch, else REGISTRATION_OPEN)."""
         try:
-            return self.store.registration_open()
+            return self.store.switch.is_open()
         except StoreError:
             return self.settings.registration_open
 
@@ -115,8 +96,9 @@ class RegistrationService:
             email, _ = rules.check_email(form.get("email"))
             if username or email:
                 with contextlib.suppress(StoreError):
-                    logins, records, _ = self.store.current()
-                    taken = ledger.taken(logins, records, username, email, roster.now(), self.limits)
+                    state = self.store.documents.latest()
+                    taken = ledger.taken(state.logins.content, state.records, username, email, roster.now(),
+                                         self.limits)
                     error.errors.update({k: v for k, v in taken.items() if k not in error.errors})
             raise
 
@@ -130,10 +112,12 @@ class RegistrationService:
         probe = _candidate(application, pending_login="")
         for fresh in (False, True):
             try:
-                logins, records, size = self.store.current(fresh=fresh)
+                state = self.store.documents.latest(fresh=fresh)
             except StoreError as error:
                 raise ServiceUnavailable(error.cause) from None
-            plan = ledger.plan_roster(logins, records, [probe], roster.now(), self.limits, stored_size=size)
+            logins, records = state.logins.content, state.records
+            plan = ledger.plan_roster(logins, records, [probe], roster.now(), self.limits,
+                                      stored_size=len(state.roster.content))
             if not plan.refused:
                 return None
         error = plan.refused[0]

@@ -1,15 +1,20 @@
-"""Every setting of the app, read once from the environment into one frozen object.
+"""Every setting of the app: declared once, read once from the environment into one frozen object.
 
-Each variable is documented in the README's configuration table. An invalid value stops start-up with a
-message naming the variable; all problems are reported at once.
+A setting is its `Settings` field (with its default) and one `Var` in `DECLARED` (the variable's name,
+its parser and its help). `Settings.from_env` reads them all and reports every bad value at once,
+naming the variable; the README's configuration table is rendered from the same declarations
+(`python -m app.settings --readme` rewrites it, and a test checks that it is current). This is the only
+module that reads the environment.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,25 +29,25 @@ SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """The app's configuration; build it with `Settings.from_env` or directly in tests."""
+    """The app's configuration; build it with `Settings.from_env`, or directly in tests."""
 
-    data_dir: Path = Path("data")
     event_name: str = "OpenShift workshop"
-    # Only the SHA-256 digest of ACCESS_CODE is kept, so the code itself is never in a repr or a dump.
+    # Only the SHA-256 digests of ACCESS_CODE and ADMIN_TOKEN are kept: never in a repr or a dump.
     access_code_digest: bytes | None = dataclasses.field(default=None, repr=False)
     admin_token_digest: bytes | None = dataclasses.field(default=None, repr=False)
-    bcrypt_rounds: int = 10
-    min_password_length: int = 8
-    reserved_usernames: frozenset[str] = DEFAULT_RESERVED
     max_users: int = 0
     registration_open: bool = True
+    reserved_usernames: frozenset[str] = DEFAULT_RESERVED
+    min_password_length: int = 8
+    bcrypt_rounds: int = 10
     rate_limit: str | None = "60/minute"
     trusted_proxy_hops: int = 0
     console_url: str | None = None
     api_url: str | None = None
-    log_level: str = "INFO"
+    login_check: bool = False
+    login_check_timeout: float = 300.0
+    data_dir: Path = Path("data")
     cluster_sync: bool = False
-    service_account_dir: Path = Path(SERVICE_ACCOUNT_DIR)
     htpasswd_secret_name: str = "htpass-secret"
     htpasswd_secret_namespace: str = "openshift-config"
     registrations_secret_name: str = "workshop-registrations"
@@ -51,8 +56,15 @@ class Settings:
     commit_interval: float = 0.0
     commit_timeout: float = 20.0
     refresh_interval: float = 5.0
-    login_check: bool = False
-    login_check_timeout: float = 300.0
+    service_account_dir: Path = Path(SERVICE_ACCOUNT_DIR)
+    kubernetes_service_host: str | None = None
+    kubernetes_service_port: int | None = None
+    log_level: str = "INFO"
+    port: int = 8080
+    host: str = "127.0.0.1"
+    web_concurrency: int = 2
+    gunicorn_threads: int = 32
+    prometheus_multiproc_dir: Path | None = None
 
     @property
     def access_code_required(self) -> bool:
@@ -63,152 +75,285 @@ class Settings:
         """True for names an attendee may not take (cluster and admin accounts)."""
         return username in self.reserved_usernames or username.startswith(RESERVED_PREFIXES)
 
+    @property
+    def kubernetes_service_url(self) -> str | None:
+        """The API server's in-cluster address (KUBERNETES_SERVICE_HOST/PORT, set by Kubernetes in a pod)."""
+        if not (self.kubernetes_service_host and self.kubernetes_service_port):
+            return None
+        return f"https://{self.kubernetes_service_host}:{self.kubernetes_service_port}"
+
+    @property
+    def hashing_slots(self) -> int:
+        """How many bcrypt hashes one worker process runs at once: the usable CPUs shared by the workers.
+
+        More would not hash faster, only finish every hash late together: a burst then arrives at the
+        commit in waves and the cores idle in between.
+        """
+        return max(1, math.ceil(usable_cpus() / self.web_concurrency))
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read the settings from environment variables; raise SettingsError naming every bad one."""
-        env = _Reader(os.environ if environ is None else environ)
-        access_code = env.text("ACCESS_CODE", "")
-        admin_token = env.text("ADMIN_TOKEN", "")
-        if admin_token and len(admin_token) < 12:
-            env.problems.append("ADMIN_TOKEN must be at least 12 characters (it guards every attendee's data)")
-        sa_dir = Path(env.text("SERVICE_ACCOUNT_DIR", SERVICE_ACCOUNT_DIR))
-        cluster_sync = env.choice("CLUSTER_SYNC", "auto", ("auto", "on", "off"))
-        in_pod = (sa_dir / "token").is_file()
-        cluster_on = cluster_sync == "on" or (cluster_sync == "auto" and in_pod)
-        settings = cls(
-            data_dir=Path(env.text("DATA_DIR", "data")),
-            event_name=env.text("EVENT_NAME", cls.event_name, max_length=100),
-            access_code_digest=digest(access_code) if access_code else None,
-            admin_token_digest=digest(admin_token) if admin_token else None,
-            bcrypt_rounds=env.integer("BCRYPT_ROUNDS", 10, 4, 16),
-            min_password_length=env.integer("MIN_PASSWORD_LENGTH", 8, 1, 72),
-            reserved_usernames=DEFAULT_RESERVED | env.names("RESERVED_USERNAMES"),
-            max_users=env.integer("MAX_USERS", 0, 0, 1_000_000),
-            registration_open=env.boolean("REGISTRATION_OPEN", True),
-            rate_limit=env.rate("RATE_LIMIT", "60/minute"),
-            trusted_proxy_hops=env.integer("TRUSTED_PROXY_HOPS", 0, 0, 10),
-            console_url=env.url("CONSOLE_URL"),
-            api_url=env.url("API_URL"),
-            log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
-            cluster_sync=cluster_on,
-            service_account_dir=sa_dir,
-            htpasswd_secret_name=env.text("HTPASSWD_SECRET_NAME", "htpass-secret"),
-            htpasswd_secret_namespace=env.text("HTPASSWD_SECRET_NAMESPACE", "openshift-config"),
-            registrations_secret_name=env.text("REGISTRATIONS_SECRET_NAME", "workshop-registrations"),
-            registrations_secret_namespace=env.text("REGISTRATIONS_SECRET_NAMESPACE", "")
-            or _pod_namespace(sa_dir),
-            identity_provider_name=env.text("IDENTITY_PROVIDER_NAME", "workshop", max_length=100),
-            commit_interval=env.number("COMMIT_INTERVAL", 1.0 if cluster_on else 0.0, 0.0, 60.0),
-            commit_timeout=env.number("COMMIT_TIMEOUT", 20.0, 1.0, 300.0),
-            refresh_interval=env.number("REFRESH_INTERVAL", 5.0, 0.5, 300.0),
-            login_check=_switch(env.choice("LOGIN_CHECK", "auto", ("auto", "on", "off")), cluster_on),
-            login_check_timeout=env.number("LOGIN_CHECK_TIMEOUT", 300.0, 30.0, 3600.0),
-        )
-        if settings.cluster_sync and not settings.registrations_secret_namespace:
-            env.problems.append(
-                "REGISTRATIONS_SECRET_NAMESPACE must be set when cluster sync is on outside a pod "
-                "(inside a pod it defaults to the pod's namespace)"
-            )
-        if env.problems:
-            raise SettingsError("invalid settings:\n  " + "\n  ".join(env.problems))
-        return settings
+        """Read every declared variable; raise SettingsError naming every bad one."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        problems: list[str] = []
+        for var in DECLARED:
+            raw = (environ.get(var.name) or "").strip() or None
+            try:
+                values[var.field] = var.read(raw, values)
+            except ValueError as error:
+                shown = "" if var.secret or raw is None else f", got {raw[:40]!r}"
+                problems.append(f"{var.name} must be {error}{shown}")
+                values[var.field] = var.default
+        if values["cluster_sync"] and not values["registrations_secret_namespace"]:
+            problems.append("REGISTRATIONS_SECRET_NAMESPACE must be set when cluster sync is on outside a pod "
+                            "(inside a pod it defaults to the pod's namespace)")
+        if problems:
+            raise SettingsError("invalid settings:\n  " + "\n  ".join(problems))
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Var:
+    """One environment variable: its Settings field, parser and help (the README table's row)."""
+
+    name: str
+    parse: Callable[[str], object]  # raises ValueError("what was expected")
+    help: str
+    shown: str = ""  # the README's default column, when it is not simply the field's default
+    unset: str | None = None  # the text that stands for "not set" (e.g. "auto"), if any
+    derive: Callable[[object, dict], object] | None = None  # the value from the parsed one (None: unset)
+    secret: bool = False  # never echoed in an error
+
+    @property
+    def field(self) -> str:
+        return _FIELDS.get(self.name, self.name.lower())
+
+    @property
+    def default(self) -> object:
+        return Settings.__dataclass_fields__[self.field].default
+
+    def read(self, raw: str | None, values: dict) -> object:
+        """The value of the variable's text (None when unset), given the values read before it."""
+        text = raw if raw is not None else self.unset
+        if text is None:
+            value = None if self.derive else self.default
+        else:
+            value = self.parse(text)
+        return self.derive(value, values) if self.derive else value
+
+    def row(self) -> str:
+        default = self.shown or (f"`{self.unset}`" if self.unset else _shown(self.default))
+        return f"| `{self.name}` | {default} | {self.help} |"
+
+
+# --- Parsers: text in, value out, ValueError("what was expected") for anything else --------------------
+
+def text(max_length: int = 1000) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > max_length or any(ord(c) < 32 for c in value):
+            raise ValueError(f"one line of at most {max_length} characters")
+        return value
+    return parse
+
+
+def integer(low: int, high: int) -> Callable[[str], int]:
+    return _ranged(int, low, high, f"a whole number from {low} to {high}")
+
+
+def seconds(low: float, high: float) -> Callable[[str], float]:
+    return _ranged(float, low, high, f"a number of seconds from {low:g} to {high:g}")
+
+
+def _ranged(convert, low, high, expected: str):
+    def parse(value: str):
+        try:
+            number = convert(value)
+        except ValueError:
+            raise ValueError(expected) from None
+        if not low <= number <= high:
+            raise ValueError(expected)
+        return number
+    return parse
+
+
+def boolean(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("true or false")
+
+
+def choice(*allowed: str, upper: bool = False) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        value = value.upper() if upper else value.lower()
+        if value not in allowed:
+            raise ValueError("one of " + ", ".join(allowed))
+        return value
+    return parse
+
+
+def url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in " \"'<>"):
+        raise ValueError("an http(s) URL")
+    return value.rstrip("/")
+
+
+def names(value: str) -> frozenset[str]:
+    return DEFAULT_RESERVED | frozenset(n.strip().lower() for n in value.split(",") if n.strip())
+
+
+def rate(value: str) -> str | None:
+    if value.lower() == "off":
+        return None
+    try:
+        limits.parse(value)
+    except ValueError:
+        raise ValueError("a rate such as 10/minute, or off") from None
+    return value
+
+
+def secret(min_length: int = 1, why: str = "") -> Callable[[str], bytes]:
+    def parse(value: str) -> bytes:
+        if len(value) < min_length:
+            raise ValueError(f"at least {min_length} characters{why}")
+        return digest(value)
+    return parse
+
+
+def digest(value: str) -> bytes:
+    """SHA-256 of a secret's UTF-8 bytes: equal-length values for constant-time comparison."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
 
 
 def _switch(value: str, auto: bool) -> bool:
     return value == "on" or (value == "auto" and auto)
 
 
-def digest(secret: str) -> bytes:
-    """SHA-256 of a secret's UTF-8 bytes: equal-length values for constant-time comparison."""
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+def _in_pod(values: dict) -> bool:
+    return (Path(values["service_account_dir"]) / "token").is_file()
 
 
-def _pod_namespace(sa_dir: Path) -> str | None:
+def _pod_namespace(value: str | None, values: dict) -> str | None:
+    if value:
+        return value
     try:
-        return (sa_dir / "namespace").read_text().strip() or None
+        return (Path(values["service_account_dir"]) / "namespace").read_text().strip() or None
     except OSError:
         return None
 
 
-class _Reader:
-    """Parses environment variables, collecting a readable problem for each bad one."""
+def usable_cpus() -> int:
+    """The CPUs this process may use, within a container's CPU limit (cgroup v2) when it has one."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return cpus
 
-    def __init__(self, environ: Mapping[str, str]):
-        self.environ = environ
-        self.problems: list[str] = []
 
-    def _raw(self, name: str) -> str | None:
-        value = self.environ.get(name)
-        return None if value is None or value.strip() == "" else value.strip()
+def _shown(default: object) -> str:
+    if default is None:
+        return "none"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    if isinstance(default, float) and default.is_integer():
+        return f"`{int(default)}`"
+    return f"`{default}`"
 
-    def _bad(self, name: str, expected: str, value: str, default):
-        self.problems.append(f"{name} must be {expected}, got {value!r}")
-        return default
 
-    def text(self, name: str, default: str, max_length: int = 1000) -> str:
-        value = self._raw(name)
-        if value is None:
-            return default
-        if len(value) > max_length or any(ord(c) < 32 for c in value):
-            return self._bad(name, f"one line of at most {max_length} characters", value[:40], default)
-        return value
+_FIELDS = {"ACCESS_CODE": "access_code_digest", "ADMIN_TOKEN": "admin_token_digest",
+           "RESERVED_USERNAMES": "reserved_usernames"}
 
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        return self._ranged(name, default, low, high, int, f"a whole number from {low} to {high}")
+DECLARED: tuple[Var, ...] = (
+    Var("EVENT_NAME", text(100), "page title and heading"),
+    Var("ACCESS_CODE", secret(), "when set, attendees must enter it (compared in constant time; only its "
+        "SHA-256 is kept in memory)", secret=True),
+    Var("ADMIN_TOKEN", secret(12, " (it guards every attendee's data)"), "enables the instructor page `/admin` "
+        "(at least 12 characters); without it `/admin` answers 404", secret=True),
+    Var("MAX_USERS", integer(0, 1_000_000), "registrations allowed; `0` = no limit. Past it: "
+        "\"registration is full\""),
+    Var("REGISTRATION_OPEN", boolean, "`false` answers \"registration is closed\" (page) and 503 (API)"),
+    Var("RESERVED_USERNAMES", names, "comma-separated names refused besides `admin`, `kubeadmin`, `root`, "
+        "`administrator`, `system`, `system*`, `kube-*`, `openshift*`", shown="none"),
+    Var("MIN_PASSWORD_LENGTH", integer(1, 72), "1–72; passwords are also checked against common ones "
+        "(zxcvbn) and may not contain the username"),
+    Var("BCRYPT_ROUNDS", integer(4, 16), "bcrypt cost, 4–16 (each step doubles the time; ≈50 ms per hash at "
+        "10 on one core here)"),
+    Var("RATE_LIMIT", rate, "registration attempts per client address (page and API together), across a "
+        "pod's workers; `off` disables it. A room on one network shares one address: allow about the room's "
+        "size per minute (the OpenShift ConfigMap sets `300/minute`)"),
+    Var("TRUSTED_PROXY_HOPS", integer(0, 10), "proxies whose `X-Forwarded-For` is trusted for the client "
+        "address; `1` behind the OpenShift router (set in the ConfigMap)"),
+    Var("CONSOLE_URL", url, "web console address shown after registering; in cluster mode read from "
+        "`openshift-config-managed/console-public` when unset", shown="discovered"),
+    Var("API_URL", url, "API address for the `oc login` command; in cluster mode read from "
+        "`Infrastructure/cluster` when unset; also where the login check finds the OAuth server",
+        shown="discovered"),
+    Var("DATA_DIR", Path, "`htpasswd`, `users.csv` (and locally `registrations.csv`); `.runtime/` holds locks "
+        "and counters", shown="`./data`"),
+    Var("SERVICE_ACCOUNT_DIR", Path, "where the pod's token, CA and namespace are (tests point it elsewhere)"),
+    Var("CLUSTER_SYNC", choice("auto", "on", "off"), "`on`: the Secrets are the truth; `off`: local files "
+        "only; `auto`: on when a service-account token is mounted", unset="auto",
+        derive=lambda value, values: _switch(value, _in_pod(values))),
+    Var("LOGIN_CHECK", choice("auto", "on", "off"), "the live \"can I log in yet?\" check: `auto` (on with "
+        "cluster sync), `on`, `off`", unset="auto",
+        derive=lambda value, values: _switch(value, values["cluster_sync"])),
+    Var("LOGIN_CHECK_TIMEOUT", seconds(30, 3600), "seconds the page keeps checking before it says \"still "
+        "not active — tell your instructor\" (30–3600)"),
+    Var("HTPASSWD_SECRET_NAME", text(), "the htpasswd Secret the OAuth server reads"),
+    Var("HTPASSWD_SECRET_NAMESPACE", text(), "its namespace"),
+    Var("REGISTRATIONS_SECRET_NAME", text(), "the Secret holding the registration records"),
+    Var("REGISTRATIONS_SECRET_NAMESPACE", text(), "its namespace (required with `CLUSTER_SYNC=on` outside a "
+        "pod)", shown="the pod's namespace", derive=_pod_namespace),
+    Var("IDENTITY_PROVIDER_NAME", text(100), "the identity provider the setup adds (its name is on the login "
+        "page)"),
+    Var("COMMIT_INTERVAL", seconds(0, 60), "minimum seconds between two writes of the htpasswd Secret, "
+        "across replicas", shown="`1` with cluster sync, else `0`",
+        derive=lambda value, values: value if value is not None else (1.0 if values["cluster_sync"] else 0.0)),
+    Var("COMMIT_TIMEOUT", seconds(1, 300), "seconds a registration may wait for its write (through API "
+        "outages) before \"try again\""),
+    Var("REFRESH_INTERVAL", seconds(0.5, 300), "seconds between re-reads of the Secrets (mirrors and "
+        "readiness)"),
+    Var("KUBERNETES_SERVICE_HOST", text(), "set by Kubernetes in every pod: with `KUBERNETES_SERVICE_PORT`, "
+        "the API server's in-cluster address, where the login check finds the OAuth server when `API_URL` "
+        "is unset"),
+    Var("KUBERNETES_SERVICE_PORT", integer(1, 65535), "set by Kubernetes in every pod (see above)"),
+    Var("LOG_LEVEL", choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True), "`DEBUG`, `INFO`, `WARNING` or "
+        "`ERROR`; logs go to stdout, one `key=value` line per event"),
+    Var("PORT", integer(1, 65535), "listening port"),
+    Var("HOST", text(), "listening address of `python wsgi.py` only (gunicorn binds `0.0.0.0:$PORT`)"),
+    Var("WEB_CONCURRENCY", integer(1, 64), "gunicorn worker processes (the S2I image sets it from the "
+        "container's limits)"),
+    Var("GUNICORN_THREADS", integer(1, 256), "threads per worker; most just wait for a commit, and some must "
+        "stay free for the probes. Each worker hashes at most ⌈CPUs / `WEB_CONCURRENCY`⌉ passwords at a time "
+        "(CPUs from the container's limit)"),
+    Var("PROMETHEUS_MULTIPROC_DIR", Path, "where gunicorn's workers keep their metrics (emptied at start); "
+        "`config.py` sets it", shown="`$DATA_DIR/.runtime/metrics` under gunicorn"),
+)
 
-    def number(self, name: str, default: float, low: float, high: float) -> float:
-        return self._ranged(name, default, low, high, float, f"a number of seconds from {low:g} to {high:g}")
+README_BEGIN, README_END = "<!-- settings table: python -m app.settings --readme -->", "<!-- end of settings table -->"
 
-    def _ranged(self, name: str, default, low, high, convert, expected: str):
-        value = self._raw(name)
-        if value is None:
-            return default
-        try:
-            number = convert(value)
-        except ValueError:
-            number = None
-        if number is None or not low <= number <= high:
-            return self._bad(name, expected, value, default)
-        return number
 
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self._raw(name)
-        if value is None:
-            return default
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off"):
-            return False
-        return self._bad(name, "true or false", value, default)
+def readme_table() -> str:
+    """The README's configuration table, rendered from the declarations."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"] + [var.row() for var in DECLARED]
+    return "\n".join([README_BEGIN, *rows, README_END])
 
-    def choice(self, name: str, default: str, allowed: tuple[str, ...], upper: bool = False) -> str:
-        value = self._raw(name)
-        if value is None:
-            return default
-        value = value.upper() if upper else value.lower()
-        if value not in allowed:
-            return self._bad(name, "one of " + ", ".join(allowed), value, default)
-        return value
 
-    def names(self, name: str) -> frozenset[str]:
-        value = self._raw(name)
-        return frozenset(n.strip().lower() for n in (value or "").split(",") if n.strip())
+def _rewrite_readme(path: Path) -> None:
+    text_ = path.read_text()
+    start, end = text_.index(README_BEGIN), text_.index(README_END) + len(README_END)
+    path.write_text(text_[:start] + readme_table() + text_[end:])
 
-    def rate(self, name: str, default: str) -> str | None:
-        value = self._raw(name) or default
-        if value.lower() == "off":
-            return None
-        try:
-            limits.parse(value)
-        except ValueError:
-            return self._bad(name, "a rate such as 10/minute, or off", value, default)
-        return value
 
-    def url(self, name: str) -> str | None:
-        value = self._raw(name)
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in " \"'<>"):
-            return self._bad(name, "an http(s) URL", value, None)
-        return value.rstrip("/")
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--readme"]:
+        _rewrite_readme(Path(__file__).resolve().parent.parent / "README.md")
+    else:
+        print(readme_table())

@@ -1,259 +1,242 @@
-"""Where registrations live: the documents of this deployment and the files mirrored from them.
+"""Where registrations live, chosen once: `make_store` is the only place that decides the mode.
 
 Local mode (no cluster): DATA_DIR/htpasswd, DATA_DIR/registrations.csv and DATA_DIR/state.json are the
-documents. Cluster mode: the htpasswd Secret and the registrations Secret (keys registrations.csv and
-state.json) are; DATA_DIR/htpasswd is their mirror, rebuilt at start-up and refreshed every
-REFRESH_INTERVAL and after every publish. In both modes DATA_DIR/users.csv shows the registrations
-whose login exists, for `oc rsync`. state.json holds what the instructor switched (registration open or
-closed), so that every replica agrees.
+documents, read afresh whenever asked. Cluster mode: the htpasswd Secret and the registrations Secret
+(keys registrations.csv and state.json) are; a refresher thread keeps the latest state of both and
+mirrors them to DATA_DIR (app.mirror). Everything else talks to the parts `make_store` returns.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
+import math
+import os
 import threading
 import time
-from collections.abc import Callable
-from typing import NamedTuple
 from datetime import datetime, timezone
+from typing import NamedTuple
 
-from app import files, ledger, roster
-from app.errors import Conflict, StoreError, StoreUnavailable
-from app.files import FileDocument, Snapshot
+from app import files, htpasswd, roster
+from app.documents import Document, Snapshot
+from app.errors import StoreError, StoreUnavailable
+from app.mirror import ClusterMirror, LocalMirror, Mirror
 from app.roster import Registration, RosterError
 from app.settings import Settings
+from app.switch import Switch
 
 log = logging.getLogger(__name__)
 ROSTER_FILE = "registrations.csv"
 STATE_FILE = "state.json"
-UPDATE_ATTEMPTS = 20
 
 
 class State(NamedTuple):
-    """The logins content and the registrations, as last read, with the stored roster's size."""
+    """Both documents as read (the roster first), with the roster's registrations."""
 
-    logins: bytes
+    logins: Snapshot
+    roster: Snapshot
     records: list[Registration]
-    roster_bytes: int
 
 
-class Store:
-    """The logins and roster documents, with the latest known state of both."""
+class Documents:
+    """The logins and roster documents, and the latest state read of them.
 
-    def __init__(self, settings: Settings, logins, roster_document, state_document, cluster: bool):
-        self.settings = settings
+    `latest()` answers from a copy at most `max_age` seconds old (0: always read); every read and every
+    state a writer hands to `remember` goes to the mirror. Reads and their failures are recorded for
+    the instructor's view (`health`).
+    """
+
+    def __init__(self, logins: Document, roster_document: Document, mirror: Mirror, max_age: float):
         self.logins = logins
         self.roster = roster_document
-        self.state = state_document
-        self.cluster = cluster
-        self._state: dict | None = None
-        self.lock = files.lock_for(settings.data_dir)
-        self._latest: tuple[Snapshot, list[Registration], int] | None = None
-        self._parsed_roster: tuple[str, list[Registration]] | None = None  # (version, registrations)
-        self._refreshed_at: float | None = None
-        self._error: str | None = None
-        self._started = False
-        self._start_lock = threading.Lock()
+        self.mirror = mirror
+        self.max_age = max_age
+        self._latest: tuple[float, State] | None = None
+        self._parsed: tuple[str, list[Registration]] | None = None  # (roster version, its registrations)
+        self.read_at: float | None = None
+        self.error: str | None = None
 
-    def current(self, fresh: bool = False) -> State:
-        """The latest logins content and roster: read now in local mode or when fresh is asked for,
-        else the copy the refresher keeps (at most REFRESH_INTERVAL old) in cluster mode."""
-        if not (self.cluster and self._latest is not None and not fresh):
-            logins, records, size = self._read()
-            if not self.cluster:
-                return State(logins.content, records, size)
-            self._latest = (logins, records, size)
-        logins, records, size = self._latest
-        return State(logins.content, records, size)
+    def latest(self, fresh: bool = False) -> State:
+        """The latest state: read now when asked to, or when the copy is older than max_age."""
+        latest = self._latest
+        if fresh or latest is None or time.monotonic() - latest[0] > self.max_age:
+            return self.read()
+        return latest[1]
 
-    def registration_open(self) -> bool:
-        """Whether attendees may register: the instructor's switch, else REGISTRATION_OPEN."""
-        state = self._state if self.cluster and self._state is not None else self._read_state()
-        return bool(state.get("registration_open", self.settings.registration_open))
-
-    def set_registration_open(self, value: bool) -> None:
-        """Record the instructor's switch where every replica reads it."""
-        def change(content: bytes) -> bytes:
-            state = _state_of(content)
-            state.update(registration_open=value, changed_at=roster.format_time(roster.now()))
-            return json.dumps(state, sort_keys=True).encode()
-        self._state = _state_of(update(self.state, change).content)
-
-    def refresh(self) -> None:
-        """Read the documents, keep them as the latest state and rewrite the mirrors."""
+    def read(self) -> State:
+        """Read both documents now (the roster first: see app.ledger.normalise) and remember them."""
         try:
-            logins, snapshot = self.logins.read(), self.roster.read()
-            records = self.records_for(snapshot)
-            self._state = self._read_state()
+            snapshot = self.roster.read()
+            state = State(self.logins.read(), snapshot, self.records(snapshot))
         except StoreError as error:
-            if self._error != error.cause:
-                log.error("event=refresh_failed cause=%r", error.cause)
-            self._error = error.cause
+            if self.error != error.cause:
+                log.error("event=read_failed cause=%r", error.cause)
+            self.error = error.cause
             raise
-        if self._error:
-            log.info("event=refresh_recovered")
-        self._error = None
-        self.published(logins, snapshot, records)
+        if self.error:
+            log.info("event=read_recovered")
+        self.error = None
+        self.remember(state)
+        return state
 
-    def published(self, logins: Snapshot, roster_snapshot: Snapshot, records: list[Registration]) -> None:
-        """Record a new state of the documents (after a publish or a read) and mirror it to DATA_DIR."""
-        self._latest = (logins, records, len(roster_snapshot.content))
-        self._refreshed_at = time.time()
+    def remember(self, state: State) -> None:
+        """Keep a newer state of the documents (after a read or a write) and mirror it to DATA_DIR."""
+        self._latest = (time.monotonic(), state)
+        self.read_at = time.time()
         try:
-            self._write_mirrors(logins, roster_snapshot, records)
-        except (OSError, StoreError) as error:
+            self.mirror.show(state.logins, state.roster, state.records)
+        except (OSError, StoreError, RosterError) as error:
             log.error("event=mirror_failed cause=%r", str(error))
 
-    def _write_mirrors(self, logins: Snapshot, roster_snapshot: Snapshot, records: list[Registration]) -> None:
-        """Rewrite DATA_DIR/users.csv (and, in cluster mode, DATA_DIR/htpasswd), never with an older state.
+    def login_of(self, username: str, fresh: bool = False) -> bytes | None:
+        """The user's htpasswd line, as the OAuth server would read it, or None."""
+        return htpasswd.entries(self.latest(fresh=fresh).logins.content).get(username)
 
-        Several worker processes write the mirrors, each from the state it happens to hold. Locally the
-        truth is in DATA_DIR itself, so the mirror is rendered from it under the lock. In cluster mode a
-        mirror write carries the resourceVersions it was made from, and one from an older pair is skipped
-        (the refresher would correct it within REFRESH_INTERVAL anyway).
-        """
-        data_dir = self.settings.data_dir
-        with self.lock:
-            if not self.cluster:
-                logins, records = self.logins.read(), self.records_for(self.roster.read())
-            elif not self._newer_than_mirror(logins.version, roster_snapshot.version):
-                return
-            if self.cluster:
-                files.write_if_changed(data_dir / "htpasswd", logins.content, self.lock)
-            users = roster.render(ledger.active(logins.content, records)).encode()
-            files.write_if_changed(data_dir / "users.csv", users, self.lock)
+    @property
+    def written_at(self) -> float | None:
+        """When this app last wrote the logins, as of the latest state known here."""
+        return self._latest[1].logins.written_at if self._latest else None
 
-    def _newer_than_mirror(self, logins_version: str, roster_version: str) -> bool:
-        marker = files.runtime_dir(self.settings.data_dir) / "mirror.json"
-        try:
-            current = json.loads(marker.read_text())
-            older = int(logins_version) < int(current["logins"]) or int(roster_version) < int(current["roster"])
-        except (OSError, ValueError, KeyError, TypeError):
-            older = False  # no marker yet, or versions that are not numbers: write, the refresher heals
-        if older:
-            return False
-        files.write_atomic(marker, json.dumps({"logins": logins_version, "roster": roster_version}).encode())
-        return True
+    def records(self, snapshot: Snapshot) -> list[Registration]:
+        """A roster snapshot's registrations, parsed once per version (10,000 rows take tens of ms)."""
+        parsed = self._parsed
+        if parsed is not None and parsed[0] == snapshot.version:
+            return parsed[1]
+        records = roster_records(snapshot.content)
+        self._parsed = (snapshot.version, records)
+        return records
 
-    def sync_state(self) -> dict:
-        """Where the truth is, when the logins were last written, and the current error if any."""
-        logins = self._latest[0] if self._latest else None
-        if logins is None and not self.cluster:
-            logins = self.logins.read()
-        written = logins.written_at if logins else None
-        return {
-            "mode": "cluster" if self.cluster else "local files",
-            "logins": self.logins.label,
-            "last_write": roster.format_time(datetime.fromtimestamp(written, timezone.utc)) if written else None,
-            "last_read": roster.format_time(datetime.fromtimestamp(self._refreshed_at, timezone.utc))
-            if self._refreshed_at else None,
-            "error": self._error,
-        }
 
-    def readiness(self) -> str | None:
-        """None when registrations can be stored, else why not."""
-        problem = files.is_writable(self.settings.data_dir)
-        if problem or not self.cluster:
-            return problem
+def roster_records(content: bytes) -> list[Registration]:
+    """The registrations in a stored roster; an unreadable roster makes the store unavailable."""
+    try:
+        return roster.parse_stored(content)
+    except RosterError as error:
+        raise StoreUnavailable(f"the stored roster cannot be read ({error}); fix or restore it") from error
+
+
+class Refresher:
+    """Cluster mode: re-reads the documents and the switch every interval, in one thread per process."""
+
+    def __init__(self, documents: Documents, switch: Switch, interval: float):
+        self.documents = documents
+        self.switch = switch
+        self.interval = interval
+        self._started: int | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the thread (once per process: threads do not survive gunicorn's fork)."""
+        with self._lock:
+            if self._started != os.getpid():
+                self._started = os.getpid()
+                threading.Thread(target=self._run, name="refresher", daemon=True).start()
+
+    def problem(self) -> str | None:
+        """Why the documents cannot be trusted now (unreadable, or not read for too long), or None."""
         self.start()
-        if self._error:
-            return self._error
-        if self._refreshed_at is None:
+        if self.documents.error:
+            return self.documents.error
+        if self.documents.read_at is None:
             return "the registration Secrets have not been read yet"
-        age = time.time() - self._refreshed_at
-        if age > 3 * self.settings.refresh_interval + 10:
+        age = time.time() - self.documents.read_at
+        if age > 3 * self.interval + 10:
             return f"the registration Secrets were last read {age:.0f}s ago"
         return None
 
-    def start(self) -> None:
-        """Start the refresher in cluster mode (once per process, after gunicorn's fork)."""
-        if not self.cluster or self._started:
-            return
-        with self._start_lock:
-            if not self._started:
-                self._started = True
-                threading.Thread(target=self._refresh_forever, name="refresher", daemon=True).start()
-
-    def _refresh_forever(self) -> None:
+    def _run(self) -> None:
         while True:
             try:
-                self.refresh()
+                self.documents.read()
+                self.switch.refresh()
             except StoreError:
-                pass
+                pass  # recorded by Documents.read, shown on /admin and in /readyz
             except Exception:  # keep refreshing whatever happens; the log says what
                 log.exception("event=refresh_failed reason=internal_error")
-            time.sleep(self.settings.refresh_interval)
-
-    def _read(self) -> tuple[Snapshot, list[Registration], int]:
-        logins = self.logins.read()
-        snapshot = self.roster.read()
-        return logins, self.records_for(snapshot), len(snapshot.content)
-
-    def records_for(self, snapshot: Snapshot) -> list[Registration]:
-        """A roster snapshot's registrations, parsed once per version (10,000 rows take tens of ms)."""
-        if self._parsed_roster is not None and self._parsed_roster[0] == snapshot.version:
-            return self._parsed_roster[1]
-        records = records_of(snapshot)
-        self._parsed_roster = (snapshot.version, records)
-        return records
-
-    def _read_state(self) -> dict:
-        return _state_of(self.state.read().content)
+            time.sleep(self.interval)
 
 
-def update(document, change: Callable[[bytes], bytes], attempts: int = UPDATE_ATTEMPTS) -> Snapshot:
-    """Read, change and write a document, again from a fresh read after each conflict."""
-    for _ in range(attempts):
-        snapshot = document.read()
-        content = change(snapshot.content)
-        if content == snapshot.content:
-            return snapshot
-        try:
-            return document.write(snapshot, content)
-        except Conflict:
-            time.sleep(0.05)
-    raise StoreUnavailable(f"{document.label} kept changing; try again")
+class NoRefresher:
+    """Local mode: the files are read whenever they are needed; nothing runs in the background."""
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def problem(self) -> None:
+        """The files are read when asked: nothing to report ahead of that."""
+        return None
 
 
-def _state_of(content: bytes) -> dict:
-    try:
-        state = json.loads(content or b"{}")
-    except ValueError:
-        log.error("event=state_unreadable fix='rewrite or delete state.json'")
-        return {}
-    return state if isinstance(state, dict) else {}
+class NoUsers:
+    """Local mode: there are no OpenShift User and Identity objects to delete."""
+
+    def delete_user(self, name: str) -> None:
+        return None
+
+    def delete_identity(self, name: str) -> None:
+        return None
 
 
-def records_of(snapshot: Snapshot) -> list[Registration]:
-    """The registrations in a roster snapshot; an unreadable roster makes the store unavailable."""
-    return records_from(snapshot.content)
+class NoClusterInfo:
+    """Local mode: no cluster to discover addresses from."""
+
+    def console_url(self) -> None:
+        return None
+
+    def api_server_url(self) -> None:
+        return None
+
+    def oauth_ca(self) -> None:
+        return None
 
 
-def records_from(content: bytes) -> list[Registration]:
-    """The registrations in a stored roster's bytes; unreadable bytes make the store unavailable."""
-    try:
-        return roster.parse_store(content.decode("utf-8"))
-    except (RosterError, UnicodeDecodeError) as error:
-        raise StoreUnavailable(f"the stored roster cannot be read ({error}); fix or restore it") from error
+@dataclasses.dataclass(frozen=True)
+class Store:
+    """The parts that depend on where registrations live."""
+
+    mode: str  # "cluster" or "local files", for people
+    settings: Settings
+    documents: Documents
+    switch: Switch
+    refresher: Refresher | NoRefresher
+    users: object = dataclasses.field(default_factory=NoUsers)  # OpenShift's Users and Identities
+    info: object = dataclasses.field(default_factory=NoClusterInfo)  # addresses read from the cluster
+
+    def health(self) -> dict:
+        """Where the truth is, when the documents were last written and read, and the current error."""
+        return {"mode": self.mode, "logins": self.documents.logins.label,
+                "last_write": _moment(self.documents.written_at), "last_read": _moment(self.documents.read_at),
+                "error": self.documents.error}
+
+    def readiness(self) -> str | None:
+        """None when this process can serve registrations, else why not."""
+        return files.is_writable(self.settings.data_dir) or self.refresher.problem()
 
 
 def make_store(settings: Settings) -> Store:
     """The store for the settings: Secrets when cluster sync is on, files in DATA_DIR otherwise."""
     data_dir = settings.data_dir
-    files.runtime_dir(data_dir)
-    files.remove_stale_temporaries(data_dir, files.lock_for(data_dir))
+    lock = files.lock_for(data_dir)
+    files.remove_stale_temporaries(data_dir, lock)
     if settings.cluster_sync:
         from app import cluster  # the kubernetes client is imported only when it is used
 
-        client = cluster.make_client(settings)
-        logins = cluster.SecretDocument(
-            client, settings.htpasswd_secret_namespace, settings.htpasswd_secret_name, "htpasswd"
-        )
+        api = cluster.connect(settings)
         namespace, name = settings.registrations_secret_namespace, settings.registrations_secret_name
-        registrations = cluster.SecretDocument(client, namespace, name, ROSTER_FILE)
-        state = cluster.SecretDocument(client, namespace, name, STATE_FILE)
-        return Store(settings, logins, registrations, state, cluster=True)
-    lock = files.lock_for(data_dir)
-    documents = [FileDocument(data_dir / name, lock) for name in ("htpasswd", ROSTER_FILE, STATE_FILE)]
-    return Store(settings, *documents, cluster=False)
+        logins = cluster.SecretDocument(api, settings.htpasswd_secret_namespace, settings.htpasswd_secret_name,
+                                        "htpasswd")
+        documents = Documents(logins, cluster.SecretDocument(api, namespace, name, ROSTER_FILE),
+                              ClusterMirror(data_dir, lock), max_age=math.inf)
+        switch = Switch(cluster.SecretDocument(api, namespace, name, STATE_FILE), settings.registration_open,
+                        max_age=math.inf)
+        return Store("cluster", settings, documents, switch, Refresher(documents, switch, settings.refresh_interval),
+                     users=cluster.UserDirectory(api), info=cluster.ClusterInfo(api))
+    logins, roster_file, state = (files.FileDocument(data_dir / name, lock)
+                                  for name in ("htpasswd", ROSTER_FILE, STATE_FILE))
+    documents = Documents(logins, roster_file, LocalMirror(data_dir, lock, logins, roster_file), max_age=0)
+    return Store("local files", settings, documents, Switch(state, settings.registration_open, max_age=0),
+                 NoRefresher())
+
+
+def _moment(epoch: float | None) -> str | None:
+    return roster.format_time(datetime.fromtimestamp(epoch, timezone.utc)) if epoch else None

@@ -33,7 +33,7 @@ from app.roster import Registration
 from tests.deploy import Deployment
 from tests.kube import TestCluster, build
 from tests.servers import gunicorn
-from tests.test_page_callback import IDS  # the page's field ids, in order
+from tests.helpers import FORM_FIELDS, SecretWatch
 
 ROUNDS = 10
 COMMIT_INTERVAL = 1.0
@@ -116,43 +116,16 @@ def page_sender(base: str, tag: str):
     """Registrations through the page's own Dash callback route, with the body the browser sends."""
     dependency = requests.get(base + "/_dash-dependencies", timeout=10).json()[0]
     specs = [spec.rsplit(".", 1) for spec in dependency["output"].strip(".").split("...")]
-    names = {"username": "username", "password": "password", "password-confirm": "password_confirm",
-             "full-name": "full_name", "email": "email"}
 
     def send(session, number):
         form = attendee(tag, number)
         body = {"output": dependency["output"], "outputs": [{"id": i, "property": p} for i, p in specs],
                 "inputs": [{"id": "registration-form", "property": "n_submit", "value": 1}],
                 "changedPropIds": ["registration-form.n_submit"],
-                "state": [{"id": i, "property": "value", "value": form[names[i]]} for i in IDS]}
+                "state": [{"id": i, "property": "value", "value": form[name]} for i, name in FORM_FIELDS]}
         response = session.post(base + "/_dash-update-component", json=body, timeout=120)
         return 201 if f"Account {form['username']} created." in response.text else response.status_code
     return send
-
-
-class Writes:
-    """Counts writes of the htpasswd Secret from a watch: one MODIFIED event, one new resourceVersion."""
-
-    def __init__(self, deployment: Deployment):
-        self.versions: list[str] = []
-        self._watch = watch.Watch()
-        start = deployment.core.read_namespaced_secret(deployment.secret_name, "openshift-config")
-        threading.Thread(target=self._run, args=(deployment, start.metadata.resource_version), daemon=True).start()
-
-    def _run(self, deployment, version):
-        try:
-            for event in self._watch.stream(deployment.core.list_namespaced_secret, "openshift-config",
-                                            field_selector=f"metadata.name={deployment.secret_name}",
-                                            resource_version=version, timeout_seconds=600):
-                if event["type"] == "MODIFIED":
-                    self.versions.append(event["object"].metadata.resource_version)
-        except Exception:
-            pass
-
-    def stop(self) -> list[str]:
-        time.sleep(1.5)
-        self._watch.stop()
-        return list(self.versions)
 
 
 def metric(base: str, name: str, labels: str) -> float:
@@ -187,7 +160,7 @@ def run_burst(kube: TestCluster, workdir: Path, app: str, tag: str, count: int, 
         time.sleep(COMMIT_INTERVAL + 0.5)
         is_app = app == "wsgi:application"
         before = metric(base, "workshop_secret_writes_total", 'document="logins"') if is_app else 0
-        writes = Writes(deployment)
+        writes = SecretWatch(deployment)
         result = burst(api_sender(base, tag), count, clients)
         versions = writes.stop()
         result["secret_writes"] = len(versions)

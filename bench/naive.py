@@ -13,7 +13,7 @@ from app.errors import Conflict, RegistrationError, StoreUnavailable
 from app.settings import Settings
 
 settings = Settings.from_env()
-secret = cluster.SecretDocument(cluster.make_client(settings), settings.htpasswd_secret_namespace,
+secret = cluster.SecretDocument(cluster.connect(settings), settings.htpasswd_secret_namespace,
                                 settings.htpasswd_secret_name, "htpasswd")
 application = flask.Flask(__name__)
 

@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page
 
-FORM_FIELDS = [("username", "username"), ("password", "password"), ("password-confirm", "password_confirm"),
-               ("full-name", "full_name"), ("email", "email")]
+from tests.helpers import FORM_FIELDS
 
 
 def fill(page: Page, form: dict) -> None:

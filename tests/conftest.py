@@ -8,28 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
+from app.factory import create_app
 from app.settings import Settings
-
-# bcrypt's lowest cost keeps the suite fast; tests of the hash itself use the default cost of 10.
-FAST_ROUNDS = 4
-
-GOOD = {
-    "username": "alice",
-    "password": "velvet otter marmalade",
-    "password_confirm": "velvet otter marmalade",
-    "full_name": "Alice Liddell",
-    "email": "alice@example.com",
-}
-
-
-def person(number: int, **changes) -> dict:
-    """A valid registration form for attendee `number`."""
-    form = dict(GOOD, username=f"attendee-{number}", email=f"attendee{number}@example.com",
-                full_name=f"Attendee {number}")
-    form.update(changes)
-    return form
-
+from tests.helpers import FAST_ROUNDS
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:

@@ -10,8 +10,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from app.documents import Snapshot
 from app.errors import Conflict, StoreUnavailable
-from app.files import Snapshot
 
 
 class MemoryDocument:
@@ -22,6 +22,7 @@ class MemoryDocument:
         self.version = 0
         self.written_at: float | None = None
         self.writes = 0
+        self.notes: dict[str, str] = {}
         self.lock = threading.Lock()
         self.read_faults: list[Exception] = []
         self.write_faults: list[Exception] = []
@@ -35,9 +36,9 @@ class MemoryDocument:
         with self.lock:
             if self.read_faults:
                 raise self.read_faults.pop(0)
-            return Snapshot(self.content, str(self.version), self.written_at)
+            return Snapshot(self.content, str(self.version), self.written_at, dict(self.notes))
 
-    def write(self, base: Snapshot, content: bytes) -> Snapshot:
+    def write(self, base: Snapshot, content: bytes, notes=None) -> Snapshot:
         if self.before_write:
             self.before_write(self)
         with self.lock:
@@ -48,14 +49,25 @@ class MemoryDocument:
             self.content = content
             self.version += 1
             self.written_at = time.time()
+            self.notes.update(notes or {})
             self.writes += 1
             if self.apply_then_fail:
                 self.apply_then_fail -= 1
                 raise StoreUnavailable("connection reset after the write")
-            return Snapshot(content, str(self.version), self.written_at)
+            return Snapshot(content, str(self.version), self.written_at, dict(self.notes))
 
     def external_write(self, content: bytes) -> None:
         """Someone else (a person with oc, another tool) writes the document."""
         with self.lock:
             self.content = content
             self.version += 1
+
+
+class RecordingMirror:
+    """A mirror that records the logins content of every state it is shown."""
+
+    def __init__(self):
+        self.shown: list[bytes] = []
+
+    def show(self, logins: Snapshot, roster_snapshot: Snapshot, records) -> None:
+        self.shown.append(logins.content)

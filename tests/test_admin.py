@@ -12,12 +12,13 @@ import time
 
 import pytest
 
-from app import create_app, htpasswd, roster
+from app import htpasswd, roster
+from app.factory import create_app
 from app.__main__ import main as cli
 from app.admin import PASSWORD_ALPHABET, AdminService, NotRegistered, generate_password
 from app.settings import Settings, digest
 from app.store import make_store
-from tests.conftest import FAST_ROUNDS, person
+from tests.helpers import FAST_ROUNDS, person
 
 TOKEN = "instructor-token-123"
 
@@ -46,7 +47,7 @@ def registered(app, tmp_path):
 
 
 def admin_service(settings) -> AdminService:
-    return AdminService.for_store(settings, make_store(settings))
+    return AdminService(make_store(settings))
 
 
 def test_generated_passwords_are_strong_and_typeable():

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from app.settings import digest
-from tests.conftest import GOOD, person
+from tests.helpers import GOOD, person
 
 API = "/api/v1/registrations"
 
@@ -117,7 +117,7 @@ def test_access_code(make_app):
     assert post(client, dict(GOOD, access_code="wonderland")).status_code == 201
 
 
-def test_closed_and_full(make_app):
+def test_closed_registration_answers_503(make_app):
     closed = make_app(registration_open=False).server.test_client()
     response = post(closed, GOOD)
     assert response.status_code == 503 and "closed" in response.json["errors"]["form"]

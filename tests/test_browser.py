@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import browser
-from tests.conftest import person
+from tests.helpers import person
 from tests.servers import gunicorn
 
 pytestmark = pytest.mark.browser

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import browser
-from tests.conftest import person
+from tests.helpers import person
 from tests.oauth_standin import OAuthStandIn
 from tests.servers import ROOT, gunicorn
 

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 
 import pytest
 import requests
 from kubernetes import client
 
 from app import htpasswd, roster
-from tests.conftest import person
+from tests.helpers import API, person, wait_until
 from tests.deploy import Deployment
 from tests.servers import gunicorn
 
 pytestmark = pytest.mark.cluster
-API = "/api/v1/registrations"
 
 
 def create_user_objects(deployment, username: str, provider: str = "workshop") -> None:
@@ -40,15 +38,6 @@ def exists(deployment, plural: str, name: str) -> bool:
     except client.ApiException as error:
         assert error.status == 404
         return False
-
-
-def wait_until(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
@@ -111,7 +100,8 @@ def test_closing_on_one_replica_is_seen_by_the_other(deployment, tmp_path):
         probe = person(0, password="x")  # invalid: 400 while open, 503 once closed, never registers anyone
         wait_until(lambda: all(requests.post(b + API, json=probe, timeout=30).status_code == 503
                                for _ in range(4)))
-        assert "Registration is closed" in requests.get(b + "/_dash-layout", timeout=10).text
+        wait_until(lambda: all("Registration is closed" in requests.get(b + "/_dash-layout", timeout=10).text
+                               for _ in range(4)))  # every worker of b, within REFRESH_INTERVAL
         status = deployment.cli(tmp_path / "cli", "status")
         assert status.stdout.strip() == "registration closed; 0 registered"
         assert deployment.cli(tmp_path / "cli", "open").returncode == 0

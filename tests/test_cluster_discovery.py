@@ -10,7 +10,7 @@ import pytest
 import requests
 from kubernetes import client
 
-from tests.conftest import person
+from tests.helpers import person
 from tests.servers import gunicorn
 
 pytestmark = pytest.mark.cluster

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import datetime
 
 import pytest
-from kubernetes.config import incluster_config
 
 from app import cluster
 from app.errors import Conflict, StoreUnavailable
@@ -15,13 +13,18 @@ from app.settings import Settings
 pytestmark = pytest.mark.cluster
 
 
+def pod_settings(deployment, sa_dir, port=None) -> Settings:
+    """The settings an app process has in the app's pod (its environment, its service-account folder)."""
+    env = deployment.kube.pod_env(sa_dir)
+    if port is not None:
+        env["KUBERNETES_SERVICE_PORT"] = str(port)
+    return Settings.from_env({**env, "REGISTRATIONS_SECRET_NAMESPACE": deployment.namespace})
+
+
 @pytest.fixture
-def api(deployment, monkeypatch):
-    """A CoreV1Api built by the app's own loader from the pod's service-account folder."""
-    sa_dir = deployment.sa_dir()
-    for name, value in deployment.kube.pod_env(sa_dir).items():
-        monkeypatch.setenv(name, value)
-    return cluster.make_client(Settings(cluster_sync=True, service_account_dir=sa_dir))
+def api(deployment):
+    """The connection built by the app's own loader from the pod's service-account folder."""
+    return cluster.connect(pod_settings(deployment, deployment.sa_dir()))
 
 
 def document(deployment, api, name=None):
@@ -69,34 +72,19 @@ def test_a_missing_permission_is_named_with_the_fix(deployment, api):
     assert "oc apply -k openshift/" in caught.value.cause
 
 
-def test_an_unreachable_api_is_unavailable(deployment, monkeypatch, tmp_path):
-    sa_dir = deployment.sa_dir()
-    for name, value in deployment.kube.pod_env(sa_dir).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "1")  # nothing listens there
-    api = cluster.make_client(Settings(cluster_sync=True, service_account_dir=sa_dir))
+def test_an_unreachable_api_is_unavailable(deployment):
+    api = cluster.connect(pod_settings(deployment, deployment.sa_dir(), port=1))  # nothing listens there
     with pytest.raises(StoreUnavailable, match="unreachable"):
         document(deployment, api).read()
 
 
-def test_the_token_file_is_reread_when_it_rotates(deployment, monkeypatch):
+def test_a_rotated_token_is_used_at_the_next_call(deployment):
     deployment.create_htpasswd(b"")
     sa_dir = deployment.sa_dir()
     valid = (sa_dir / "token").read_text()
     (sa_dir / "token").write_text("not-a-valid-token")  # what the pod had before the kubelet rotated it
-    for name, value in deployment.kube.pod_env(sa_dir).items():
-        monkeypatch.setenv(name, value)
-    doc = document(deployment, cluster.make_client(Settings(cluster_sync=True, service_account_dir=sa_dir)))
+    doc = document(deployment, cluster.connect(pod_settings(deployment, sa_dir)))
     with pytest.raises(StoreUnavailable, match="HTTP 401"):
-        doc.read()
+        doc.read()  # read again after the 401: still the invalid token
     (sa_dir / "token").write_text(valid)  # the kubelet writes the new token into the same file
-    with pytest.raises(StoreUnavailable, match="HTTP 401"):
-        doc.read()  # the loader re-reads the file once a minute, not on every call
-    later = datetime.datetime.now() + datetime.timedelta(minutes=2)
-
-    class Clock(datetime.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return later
-    monkeypatch.setattr(incluster_config.datetime, "datetime", Clock)
-    assert doc.read().content == b""
+    assert doc.read().content == b""  # the 401 makes the app read the file again, not a minute later

@@ -12,79 +12,18 @@ import signal
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from kubernetes import watch
 from playwright.sync_api import Page, expect
 
 from app import htpasswd, roster
 from tests import browser
-from tests.conftest import person
+from tests.helpers import (API, SecretWatch, person, readyz, register_together, users_in_secret,
+                           wait_until)
 from tests.servers import gunicorn
 
 pytestmark = pytest.mark.cluster
-API = "/api/v1/registrations"
-
-
-def wait_until(predicate, timeout: float = 20.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
-def register_together(bases: list[str], forms: list[dict], stagger: float = 0.0) -> list[requests.Response | None]:
-    """Send the forms at once (or staggered), alternating between app instances; None for no answer."""
-    barrier = threading.Barrier(len(forms))
-
-    def one(item):
-        number, form = item
-        barrier.wait()
-        time.sleep(number * stagger)
-        try:
-            return requests.post(bases[number % len(bases)] + API, json=form, timeout=90)
-        except requests.RequestException:
-            return None
-
-    with ThreadPoolExecutor(len(forms)) as pool:
-        return list(pool.map(one, enumerate(forms)))
-
-
-class WriteCounter:
-    """Counts writes of one Secret by watching it: each MODIFIED event is one write."""
-
-    def __init__(self, deployment):
-        self.count = 0
-        self._watch = watch.Watch()
-        version = deployment.core.read_namespaced_secret(deployment.secret_name, "openshift-config") \
-            .metadata.resource_version
-        self._thread = threading.Thread(target=self._run, args=(deployment, version), daemon=True)
-        self._thread.start()
-
-    def _run(self, deployment, version):
-        stream = self._watch.stream(
-            deployment.core.list_namespaced_secret, "openshift-config",
-            field_selector=f"metadata.name={deployment.secret_name}", resource_version=version, timeout_seconds=300)
-        try:
-            for event in stream:
-                if event["type"] == "MODIFIED":
-                    self.count += 1
-        except Exception:  # the stream ends when a later test stops the API server; the count is done
-            pass
-
-    def stop(self) -> int:
-        time.sleep(1.0)  # let the last events arrive
-        self._watch.stop()
-        return self.count
-
-
-def users_in_secret(deployment) -> list[str]:
-    return [line.split(b":")[0].decode() for line in deployment.htpasswd().splitlines() if b":" in line]
 
 
 def test_a_registration_through_the_api_lands_in_the_secret_and_verifies(deployment, tmp_path):
@@ -121,7 +60,7 @@ def test_a_registration_through_the_page_lands_in_the_secret(deployment, tmp_pat
 def test_two_instances_and_a_hundred_simultaneous_registrations(deployment, tmp_path):
     hand_line = b"added-by-hand:$apr1$Vx8mJ0Qn$0v7cVZ5m6V0rQJc4Yq1P.1"
     deployment.create_htpasswd(b"# users made by hand stay\nadmin:{SHA}x\n")
-    counter = WriteCounter(deployment)
+    counter = SecretWatch(deployment)
     hand_writes = []
 
     def add_by_hand():  # a person with oc edit, in the middle of the burst
@@ -145,7 +84,7 @@ def test_two_instances_and_a_hundred_simultaneous_registrations(deployment, tmp_
         responses = register_together([a, b], [person(i) for i in range(100)], stagger=0.02)
         took = time.monotonic() - started
         editor.join()
-        writes = counter.stop() - len(hand_writes)
+        writes = len(counter.stop()) - len(hand_writes)
         codes = [r.status_code if r is not None else None for r in responses]
         assert codes == [201] * 100, codes
         names = users_in_secret(deployment)
@@ -241,12 +180,6 @@ def test_a_restarted_pod_rebuilds_its_files_from_the_cluster(deployment, tmp_pat
         assert (fresh / "htpasswd").read_bytes() == deployment.htpasswd()
         users = roster.parse((fresh / "users.csv").read_text())
         assert sorted(u.username for u in users) == ["attendee-0", "attendee-1", "attendee-2"]
-
-
-def readyz(base: str) -> dict | None:
-    """The /readyz body when it says not ready, else None."""
-    response = requests.get(base + "/readyz", timeout=5)
-    return response.json() if response.status_code == 503 else None
 
 
 def test_readiness_and_logs_name_a_missing_secret_and_a_missing_permission(deployment, tmp_path):

@@ -15,7 +15,8 @@ from app.committer import Committer
 from app.errors import AlreadyTaken, RegistrationError, ServiceUnavailable, StoreUnavailable
 from app.ledger import Limits
 from app.roster import Registration
-from tests.fakes import MemoryDocument
+from app.store import Documents
+from tests.fakes import MemoryDocument, RecordingMirror
 
 LIMITS = Limits(publish_window=timedelta(seconds=8), reservation_ttl=timedelta(seconds=120))
 
@@ -26,12 +27,11 @@ def candidate(number: int, name: str | None = None) -> Registration:
                         pending_login=f"{username}:$2y$04$hash{number}")
 
 
-def make(logins=None, roster_doc=None, interval=0.0, timeout=10.0, published=None):
+def make(logins=None, roster_doc=None, interval=0.0, timeout=10.0, mirror=None):
     logins = logins or MemoryDocument()
     roster_doc = roster_doc or MemoryDocument()
-    on_publish = (lambda snap, roster_snapshot, records: published.append(snap.content)) if published is not None else None
-    return Committer(logins, roster_doc, LIMITS, interval=interval, timeout=timeout, on_publish=on_publish), \
-        logins, roster_doc
+    documents = Documents(logins, roster_doc, mirror or RecordingMirror(), max_age=0)
+    return Committer(documents, LIMITS, interval=interval, timeout=timeout), logins, roster_doc
 
 
 def submit_all(committers, candidates, workers=40):
@@ -191,11 +191,11 @@ def test_an_internal_error_answers_everyone_and_the_thread_survives(monkeypatch)
     assert users_in(logins) == ["user2"]
 
 
-def test_mirror_callback_gets_every_published_state():
-    published = []
-    committer, logins, _ = make(published=published)
+def test_the_mirror_is_shown_every_published_state():
+    mirror = RecordingMirror()
+    committer, logins, _ = make(mirror=mirror)
     committer.submit(candidate(1))
-    assert published[-1] == logins.content
+    assert mirror.shown[-1] == logins.content
 
 
 def test_waiters_are_answered_even_when_the_loop_is_busy():

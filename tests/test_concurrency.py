@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
 from app import roster
-from tests.conftest import person
+from tests.helpers import person, register_together
 from tests.servers import gunicorn
-
-
-def register_together(base: str, forms: list[dict]) -> list[requests.Response]:
-    """Send every form at the same moment, each from its own thread."""
-    barrier = threading.Barrier(len(forms))
-
-    def one(form):
-        barrier.wait()
-        return requests.post(f"{base}/api/v1/registrations", json=form, timeout=60)
-
-    with ThreadPoolExecutor(len(forms)) as pool:
-        return list(pool.map(one, forms))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +21,7 @@ def server(tmp_path_factory):
 
 def test_fifty_simultaneous_registrations_give_fifty_lines_in_each_file(server):
     base, data = server
-    responses = register_together(base, [person(i) for i in range(50)])
+    responses = register_together([base], [person(i) for i in range(50)])
     assert [r.status_code for r in responses] == [201] * 50
     lines = (data / "htpasswd").read_bytes().splitlines()
     assert len(lines) == 50 and all(line.split(b":")[1].startswith(b"$2y$10$") for line in lines)
@@ -55,7 +40,7 @@ def test_fifty_simultaneous_registrations_give_fifty_lines_in_each_file(server):
 def test_ten_simultaneous_attempts_at_one_username_give_one_success(server):
     base, data = server
     forms = [person(100 + i, username="contested") for i in range(10)]
-    codes = sorted(r.status_code for r in register_together(base, forms))
+    codes = sorted(r.status_code for r in register_together([base], forms))
     assert codes == [201] + [409] * 9
     lines = (data / "htpasswd").read_bytes().splitlines()
     assert sum(line.startswith(b"contested:") for line in lines) == 1
@@ -64,7 +49,7 @@ def test_ten_simultaneous_attempts_at_one_username_give_one_success(server):
 def test_ten_simultaneous_attempts_with_one_email_give_one_success(server):
     base, data = server
     forms = [person(200 + i, email="same@example.com") for i in range(10)]
-    codes = sorted(r.status_code for r in register_together(base, forms))
+    codes = sorted(r.status_code for r in register_together([base], forms))
     assert codes == [201] + [409] * 9
     users = roster.parse((data / "users.csv").read_text())
     assert sum(u.email == "same@example.com" for u in users) == 1
@@ -73,6 +58,6 @@ def test_ten_simultaneous_attempts_with_one_email_give_one_success(server):
 def test_the_rate_limit_holds_across_worker_processes(tmp_path):
     with gunicorn({"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "5/minute", "BCRYPT_ROUNDS": "4"},
                   workers=4) as base:
-        responses = register_together(base, [person(i) for i in range(20)])
+        responses = register_together([base], [person(i) for i in range(20)])
     codes = [r.status_code for r in responses]
     assert codes.count(201) == 5 and codes.count(429) == 15

@@ -16,26 +16,24 @@ import time
 import pytest
 import requests
 
-from app import htpasswd, roster
-from tests.conftest import person
+from app import roster
+from tests.helpers import API, person, register_together, users_in_secret, wait_until
 from tests.servers import gunicorn, worker_pids
-from tests.test_cluster_sync import register_together, wait_until
 
 pytestmark = pytest.mark.cluster
-API = "/api/v1/registrations"
 
 
 def assert_nobody_lost(deployment, data_dir, responses, tag="attendee"):
     """Everyone told "created" has a login and a record; the Secret and the mirrors parse."""
     created = {f"{tag}-{i}" for i, r in enumerate(responses) if r is not None and r.status_code == 201}
-    lines = deployment.htpasswd().splitlines()
-    names = [line.split(b":")[0].decode() for line in lines if b":" in line]
+    names = users_in_secret(deployment)
     assert len(names) == len(set(names)), "a user appears twice in the Secret"
     assert created <= set(names), created - set(names)
     records = {r.username for r in roster.parse_store(deployment.registrations())}
     assert created <= records, created - records
+    # The mirrors catch up with the Secrets and parse: users.csv as CSV, htpasswd byte for byte.
     wait_until(lambda: created <= {u.username for u in roster.parse((data_dir / "users.csv").read_text())})
-    htpasswd.entries((data_dir / "htpasswd").read_bytes())
+    wait_until(lambda: (data_dir / "htpasswd").read_bytes() == deployment.htpasswd())
     return created
 
 

@@ -119,9 +119,9 @@ def test_plan_logins_respects_the_secret_limit():
 
 def test_outcome_of_a_reserved_candidate():
     mine = cand("alice")
-    assert ledger.outcome(b"", mine) == "waiting"
-    assert ledger.outcome(b"alice:$2y$04$a\n", mine) == "published"
-    assert ledger.outcome(b"alice:$2y$04$b\n", mine) == "taken"
+    assert ledger.outcome(b"", mine) == ledger.Login.PENDING
+    assert ledger.outcome(b"alice:$2y$04$a\n", mine) == ledger.Login.PUBLISHED
+    assert ledger.outcome(b"alice:$2y$04$b\n", mine) == ledger.Login.CLOBBERED
 
 
 def test_taken_reports_both_fields():

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.conftest import person
+from tests.helpers import person
 from tests.servers import gunicorn
 
 

@@ -8,10 +8,10 @@ import pytest
 
 from app import htpasswd, logincheck
 from app.web import page
-from tests.conftest import GOOD
+from tests.helpers import FORM_FIELDS, GOOD
 from tests.oauth_standin import OAuthStandIn
 
-IDS = ["username", "password", "password-confirm", "full-name", "email"]
+IDS = [field_id for field_id, _ in FORM_FIELDS]
 
 
 def callback_body(client, values: dict) -> dict:

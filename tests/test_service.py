@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from app.committer import Committer
@@ -10,9 +12,17 @@ from app.ledger import Limits
 from app.ratelimit import ClientLimiter
 from app.service import RegistrationService
 from app.settings import Settings
-from app.store import Store
-from tests.conftest import FAST_ROUNDS, GOOD
-from tests.fakes import MemoryDocument
+from app.store import Documents, NoRefresher, Store
+from app.switch import Switch
+from tests.helpers import FAST_ROUNDS, GOOD
+from tests.fakes import MemoryDocument, RecordingMirror
+
+
+def cluster_store(settings, logins, records, state) -> Store:
+    """A store as cluster mode builds it (copies kept until refreshed), over fakes of our documents."""
+    documents = Documents(logins, records, RecordingMirror(), max_age=math.inf)
+    return Store("cluster", settings, documents, Switch(state, settings.registration_open, max_age=math.inf),
+                 NoRefresher())
 
 
 @pytest.fixture
@@ -21,8 +31,8 @@ def cluster_service(tmp_path):
     logins, records, state = MemoryDocument(), MemoryDocument(), MemoryDocument()
     for document, name in ((logins, "htpasswd"), (records, "registrations"), (state, "state")):
         document.label = name
-    store = Store(settings, logins, records, state, cluster=True)
-    committer = Committer(logins, records, Limits(), interval=0, timeout=5, on_publish=store.published)
+    store = cluster_store(settings, logins, records, state)
+    committer = Committer(store.documents, Limits(), interval=0, timeout=5)
     service = RegistrationService(settings, store, committer, ClientLimiter(None, tmp_path / "c.sqlite3"))
     return service, store, logins
 
@@ -30,7 +40,7 @@ def cluster_service(tmp_path):
 def test_a_stale_copy_never_decides_a_refusal_or_an_again(cluster_service):
     service, store, logins = cluster_service
     assert not service.register(GOOD, "1.2.3.4").again
-    store.refresh()  # the refresher's copy now holds alice
+    store.documents.read()  # the refresher's copy now holds alice
     logins.external_write(b"")  # an instructor removed her (another process)
     again = service.register(GOOD, "1.2.3.4")
     assert not again.again  # created anew, not "your account exists"
@@ -39,7 +49,7 @@ def test_a_stale_copy_never_decides_a_refusal_or_an_again(cluster_service):
 
 def test_a_stale_copy_does_not_hide_a_taken_name(cluster_service):
     service, store, logins = cluster_service
-    store.refresh()  # empty copy
+    store.documents.read()  # empty copy
     logins.external_write(b"alice:{SHA}made-by-hand\n")
     with pytest.raises(AlreadyTaken):
         service.register(dict(GOOD, email="other@example.com"), "1.2.3.4")
@@ -49,8 +59,9 @@ def test_a_stale_copy_does_not_hide_a_taken_name(cluster_service):
 def test_the_open_switch_overrides_the_setting_for_every_reader(cluster_service):
     service, store, _ = cluster_service
     assert store.settings.registration_open and service.is_open()
-    store.set_registration_open(False)
+    store.switch.set(False)
     assert not service.is_open()
-    replica = Store(store.settings, store.logins, store.roster, store.state, cluster=True)  # another replica
-    replica.refresh()
-    assert not replica.registration_open()
+    replica = cluster_store(store.settings, store.documents.logins, store.documents.roster,
+                            store.switch.document)  # another replica
+    replica.switch.refresh()
+    assert not replica.switch.is_open()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from app.errors import SettingsError
-from app.settings import Settings, digest
+from app.settings import DECLARED, Settings, digest, readme_table
 
 
 def test_defaults(tmp_path):
@@ -78,3 +79,40 @@ def test_every_problem_is_reported_at_once(tmp_path):
 def test_cluster_sync_on_outside_a_pod_needs_a_namespace(tmp_path):
     with pytest.raises(SettingsError, match="REGISTRATIONS_SECRET_NAMESPACE"):
         Settings.from_env({"CLUSTER_SYNC": "on", "SERVICE_ACCOUNT_DIR": str(tmp_path)})
+
+
+def test_the_readme_table_is_rendered_from_the_declarations():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert readme_table() in readme, "the README's settings table is stale: run python -m app.settings --readme"
+
+
+def test_every_setting_is_declared_once_and_every_declaration_is_a_setting():
+    declared = [var.field for var in DECLARED]
+    assert len(declared) == len(set(declared)) == len({var.name for var in DECLARED})
+    assert set(declared) == {field.name for field in dataclasses.fields(Settings)}
+
+
+@pytest.mark.parametrize("name, value", [("ADMIN_TOKEN", "short-tok"), ("ACCESS_CODE", "")])
+def test_a_bad_secret_is_never_echoed(tmp_path, name, value):
+    if not value:  # an empty ACCESS_CODE is simply "not set"
+        assert Settings.from_env({name: value, "SERVICE_ACCOUNT_DIR": str(tmp_path)}).access_code_digest is None
+        return
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value, "SERVICE_ACCOUNT_DIR": str(tmp_path)})
+    assert name in str(caught.value) and value not in str(caught.value)
+
+
+def test_the_pods_kubernetes_service_and_the_gunicorn_numbers(tmp_path):
+    settings = Settings.from_env({"KUBERNETES_SERVICE_HOST": "172.30.0.1", "KUBERNETES_SERVICE_PORT": "443",
+                                  "WEB_CONCURRENCY": "4", "SERVICE_ACCOUNT_DIR": str(tmp_path)})
+    assert settings.kubernetes_service_url == "https://172.30.0.1:443"
+    assert settings.web_concurrency == 4 and settings.gunicorn_threads == 32 and settings.port == 8080
+    assert Settings.from_env({"SERVICE_ACCOUNT_DIR": str(tmp_path)}).kubernetes_service_url is None
+
+
+def test_each_worker_hashes_its_share_of_the_cpus(tmp_path):
+    from app.settings import usable_cpus
+
+    settings = Settings.from_env({"WEB_CONCURRENCY": "2", "SERVICE_ACCOUNT_DIR": str(tmp_path)})
+    assert settings.hashing_slots == max(1, -(-usable_cpus() // 2))
+    assert Settings(web_concurrency=64).hashing_slots == 1

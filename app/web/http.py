@@ -1,4 +1,4 @@
-"""Plain HTTP routes on the Flask server: the JSON API, health endpoints, errors and security headers."""
+"""Plain HTTP routes on the Flask server: the JSON API, health endpoints and metrics, errors and headers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from werkzeug.exceptions import HTTPException
 from app import metrics
 from app.errors import FORM, RateLimited, RegistrationError, ServiceUnavailable
 from app.service import RegistrationService
-from app.settings import Settings
 from app.store import Store
 from app.web import page
 
@@ -18,7 +17,6 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 REGISTRATIONS_PATH = "/api/v1/registrations"
 CALLBACK_PATH = "/_dash-update-component"
-API_FIELDS = ("username", "password", "password_confirm", "full_name", "email", "access_code")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
@@ -26,100 +24,122 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def add_routes(server: flask.Flask, settings: Settings, service: RegistrationService, store: Store,
-               discovery) -> None:
-    """Register the API, health endpoints, error handlers and response headers on the server."""
-    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+def api(service: RegistrationService, discovery) -> flask.Blueprint:
+    """POST /api/v1/registrations: the page's service for scripts, with JSON in and out."""
+    blueprint = flask.Blueprint("api", __name__)
 
-    @server.post(REGISTRATIONS_PATH)
+    @blueprint.post(REGISTRATIONS_PATH)
     def create_registration():
         body = flask.request.get_json(silent=True)
         if not isinstance(body, dict):
-            return _errors(400, {FORM: "Send a JSON object with username, password, full_name, email."})
-        form = {name: body[name] for name in API_FIELDS if name in body}
+            return errors(400, {FORM: "Send a JSON object with username, password, full_name, email."})
+        form = {name: body[name] for name in page.FIELDS.values() if name in body}
         try:
             result = service.register(form, client=flask.request.remote_addr or "unknown")
         except RegistrationError as error:
-            response = _errors(error.status, error.errors)
+            response = errors(error.status, error.errors)
             if isinstance(error, RateLimited):
                 response.headers["Retry-After"] = str(error.retry_after)
             return response
         except Exception:
             log.exception("event=registration outcome=failed reason=internal_error")
-            return _errors(503, ServiceUnavailable().errors)
+            return errors(503, ServiceUnavailable().errors)
+        api_url = discovery.api_url()
         return flask.jsonify(
             username=result.username,
             registered_at=result.registered_at.isoformat().replace("+00:00", "Z"),
             again=result.again,
             console_url=discovery.console_url(),
-            api_url=discovery.api_url(),
-            login_command=page.login_command(result.username, discovery.api_url()),
+            api_url=api_url,
+            login_command=page.login_command(result.username, api_url),
         ), (200 if result.again else 201)
 
-    @server.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @blueprint.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def unknown_api_route(rest):  # without it, Dash's catch-all route would answer with the page
         if f"/api/{rest}" == REGISTRATIONS_PATH:
-            response = _errors(405, {FORM: "Use POST with a JSON object."})
+            response = errors(405, {FORM: "Use POST with a JSON object."})
             response.headers["Allow"] = "POST"
             return response
-        return _errors(404, {FORM: "No such API endpoint."})
+        return errors(404, {FORM: "No such API endpoint."})
 
-    @server.get("/metrics")
-    def prometheus_metrics():
-        # For in-cluster scrapers only: a request through the OpenShift router carries X-Forwarded-For.
-        if "X-Forwarded-For" in flask.request.headers:
-            return _errors(404, {FORM: "Not found."})
-        body, content_type = metrics.render()
-        return flask.Response(body, content_type=content_type)
+    return blueprint
 
-    @server.get("/healthz")
+
+def health(store: Store) -> flask.Blueprint:
+    """/healthz, /readyz and /metrics, for the kubelet and for Prometheus."""
+    blueprint = flask.Blueprint("health", __name__)
+
+    @blueprint.get("/healthz")
     def healthz():
         return flask.jsonify(status="ok")
 
-    @server.get("/readyz")
+    @blueprint.get("/readyz")
     def readyz():
         problem = store.readiness()
         if problem:
             return flask.jsonify(status="not ready", reason=problem), 503
-        return flask.jsonify(status="ready", cluster_sync=settings.cluster_sync)
+        return flask.jsonify(status="ready", mode=store.mode)
 
-    @server.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        if error.code == 413:
-            return _errors(413, {FORM: f"The request is too large (at most {MAX_BODY_BYTES // 1024} KiB)."})
-        return _errors(error.code or 500, {FORM: error.description or error.name})
+    @blueprint.get("/metrics")
+    def prometheus_metrics():
+        # For in-cluster scrapers only: a request through the OpenShift router carries X-Forwarded-For.
+        if "X-Forwarded-For" in flask.request.headers:
+            return errors(404, {FORM: "Not found."})
+        body, content_type = metrics.render(store.settings.prometheus_multiproc_dir)
+        return flask.Response(body, content_type=content_type)
 
-    @server.errorhandler(Exception)
-    def unexpected(error: Exception):
-        if flask.request.path == CALLBACK_PATH:
-            # The page's callback catches everything itself, so what escapes Dash's dispatcher is a
-            # request the page never sends (a missing key, a list for an object): the client's fault.
-            log.warning("event=bad_callback_request cause=%s", type(error).__name__)
-            return _errors(400, {FORM: "This request is not one the page sends."})
-        log.exception("event=request_failed path=%r", flask.request.path)
-        return _errors(500, {FORM: "Something went wrong on our side. Please try again."})
+    return blueprint
 
-    @server.after_request
-    def security_headers(response: flask.Response) -> flask.Response:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if flask.request.path.startswith("/api/") or flask.request.path == CALLBACK_PATH:
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+
+def install_error_handlers(server: flask.Flask) -> None:
+    """JSON errors for every route; never a traceback in a response."""
+    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    server.register_error_handler(HTTPException, _http_error)
+    server.register_error_handler(Exception, _unexpected)
+
+
+def _http_error(error: HTTPException):
+    if error.code == 413:
+        return errors(413, {FORM: f"The request is too large (at most {MAX_BODY_BYTES // 1024} KiB)."})
+    return errors(error.code or 500, {FORM: error.description or error.name})
+
+
+def _unexpected(error: Exception):
+    if flask.request.path == CALLBACK_PATH:
+        # The page's callback catches everything itself, so what escapes Dash's dispatcher is a
+        # request the page never sends (a missing key, a list for an object): the client's fault.
+        log.warning("event=bad_callback_request cause=%s", type(error).__name__)
+        return errors(400, {FORM: "This request is not one the page sends."})
+    log.exception("event=request_failed path=%r", flask.request.path)
+    return errors(500, {FORM: "Something went wrong on our side. Please try again."})
+
+
+def install_headers(server: flask.Flask) -> None:
+    """Security headers on every response; no caching of anything an attendee sent or was sent."""
+    server.after_request(_security_headers)
+
+
+def _security_headers(response: flask.Response) -> flask.Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if flask.request.path.startswith("/api/") or flask.request.path == CALLBACK_PATH:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def disable_admin(server: flask.Flask) -> None:
     """Without ADMIN_TOKEN there is no admin page: /admin answers 404 (not the public page)."""
     def not_found(rest: str = ""):
-        return _errors(404, {FORM: "Not found."})
+        return errors(404, {FORM: "Not found."})
     server.add_url_rule("/admin", "admin_disabled", not_found)
     server.add_url_rule("/admin/", "admin_disabled_root", not_found, methods=["GET", "POST"])
     server.add_url_rule("/admin/<path:rest>", "admin_disabled_any", not_found, methods=["GET", "POST"])
 
 
-def _errors(status: int, errors: dict[str, str]) -> flask.Response:
-    response = flask.jsonify(errors=errors)
+def errors(status: int, messages: dict[str, str]) -> flask.Response:
+    """A JSON error response: {"errors": {field: message}}."""
+    response = flask.jsonify(errors=messages)
     response.status_code = status
     return response

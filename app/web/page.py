@@ -9,18 +9,12 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from app import rules
 from app.errors import FORM, RegistrationClosed
 from app.settings import Settings
 
-# Form element id -> field name in the service and the JSON API.
-FIELDS = {
-    "username": "username",
-    "password": "password",
-    "password-confirm": "password_confirm",
-    "full-name": "full_name",
-    "email": "email",
-    "access-code": "access_code",
-}
+# Form element id -> field name in the service and the JSON API (app.rules.FIELDS).
+FIELDS = {name.replace("_", "-"): name for name in rules.FIELDS}
 
 
 def field_ids(settings: Settings) -> list[str]:
@@ -50,16 +44,18 @@ def layout(settings: Settings, registration_open: bool = True) -> html.Main:
 
 def _fields(settings: Settings) -> list:
     specs = [
-        ("username", "Username", "text", "username", 32,
-         "3–32 characters: lowercase letters, digits and hyphens. This is your OpenShift login."),
-        ("password", "Password", "password", "new-password", 72,
+        ("username", "Username", "text", "username", rules.USERNAME_MAX,
+         f"{rules.USERNAME_MIN}–{rules.USERNAME_MAX} characters: lowercase letters, digits and hyphens. "
+         "This is your OpenShift login."),
+        ("password", "Password", "password", "new-password", rules.BCRYPT_MAX_BYTES,
          f"At least {settings.min_password_length} characters. A few uncommon words work well."),
-        ("password-confirm", "Confirm password", "password", "new-password", 72, None),
-        ("full-name", "Full name", "text", "name", 100, None),
-        ("email", "Email", "text", "email", 254, None),
+        ("password-confirm", "Confirm password", "password", "new-password", rules.BCRYPT_MAX_BYTES, None),
+        ("full-name", "Full name", "text", "name", rules.FULL_NAME_MAX, None),
+        ("email", "Email", "text", "email", rules.EMAIL_MAX, None),
     ]
     if settings.access_code_required:
-        specs.append(("access-code", "Event access code", "text", "off", 200, "Your instructor gives you this code."))
+        specs.append(("access-code", "Event access code", "text", "off", rules.ACCESS_CODE_MAX,
+                      "Your instructor gives you this code."))
     return [_field(*spec) for spec in specs]
 
 

@@ -1,0 +1,79 @@
+"""`create_app(settings)`: build the Dash app with everything wired, register its routes, return it.
+
+The store (local files or cluster Secrets, chosen by app.store.make_store), the committer, the rate
+limiters, the registration service and the login check; then the page and its callbacks, the JSON API,
+health and metrics, and /admin when ADMIN_TOKEN is set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+from dash.dash import _default_index
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import files
+from app.admin import AdminService
+from app.committer import Committer
+from app.discovery import Discovery
+from app.ledger import Limits
+from app.logincheck import LoginCheck
+from app.ratelimit import ClientLimiter
+from app.service import RegistrationService
+from app.settings import Settings
+from app.store import make_store
+from app.web import admin_page, callbacks, http, page
+
+ASSETS = Path(__file__).parent / "assets"
+ADMIN_SIGN_IN_RATE = "10/minute"  # per client address: the admin token cannot be guessed by trying
+LOGIN_CHECKS_PER_TICKET = "30/minute"  # the page polls every 3-15 s; more is someone replaying a ticket
+
+
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    """Build the Dash app; settings default to the environment's."""
+    settings = settings or Settings.from_env()
+    store = make_store(settings)
+    counters = files.runtime_dir(settings.data_dir) / "ratelimit.sqlite3"
+    committer = Committer(store.documents, Limits.for_settings(settings), settings.commit_interval,
+                          settings.commit_timeout)
+    service = RegistrationService(settings, store, committer, ClientLimiter(settings.rate_limit, counters))
+    discovery = Discovery(settings, store.info, files.runtime_dir(settings.data_dir))
+    check = LoginCheck(settings, discovery, store.documents.login_of,
+                       ClientLimiter(LOGIN_CHECKS_PER_TICKET, counters, scope="login-check"))
+
+    app = dash.Dash(
+        __name__,
+        assets_folder=str(ASSETS),
+        external_stylesheets=[],  # Bootstrap is served from assets/: the page works air-gapped
+        serve_locally=True,
+        compress=True,
+        title=settings.event_name,
+        update_title=None,
+        index_string=_default_index.replace("<html>", '<html lang="en">', 1),  # screen readers need the language
+    )
+    app.layout = lambda: page.layout(settings, registration_open=service.is_open())
+    callbacks.PageCallbacks(service, check, discovery, page.field_ids(settings)).register(app)
+    server = app.server
+    server.register_blueprint(http.api(service, discovery))
+    server.register_blueprint(http.health(store))
+    http.install_error_handlers(server)
+    http.install_headers(server)
+    if settings.admin_token_digest:
+        sign_ins = ClientLimiter(ADMIN_SIGN_IN_RATE, counters, scope="admin-sign-in")
+        admin_page.mount(server, settings, AdminService(store), sign_ins, str(ASSETS))
+    else:
+        http.disable_admin(server)
+    if settings.trusted_proxy_hops:
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.trusted_proxy_hops,
+                                   x_proto=settings.trusted_proxy_hops)
+    server.before_request(store.refresher.start)  # once per process, after gunicorn's fork
+    _set_dash_up(server)
+    return app
+
+
+def _set_dash_up(server) -> None:
+    """Dash registers its JavaScript bundles during a process's first request, after setting the flag that
+    says it is done: a bundle requested by another thread meanwhile gets a 500 and the page stays blank
+    (seen after every start under gunicorn's threads). Make that first request here, before serving."""
+    server.test_client().get("/")

@@ -1,0 +1,105 @@
+"""The admin page's views: pure builders of Dash components from what app.admin returns."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dash_table, dcc, html
+
+from app import roster
+from app.admin import Overview, Removal
+from app.roster import Registration
+from app.settings import Settings
+
+COLUMNS = [("username", "Username"), ("full_name", "Full name"), ("email", "Email"), ("registered_at", "Registered at")]
+PRIVATE = {"full_name", "email"}
+REFRESH_MS = 10_000
+
+
+def table(attendees: list[Registration], streamer: bool) -> tuple[list[dict], list[dict]]:
+    """The table's rows and columns; in streamer mode names and emails are not even sent to the browser.
+
+    Each row's id is its username: a selection names an attendee, not a position that a refresh could
+    give to someone else.
+    """
+    shown = [(key, name) for key, name in COLUMNS if not (streamer and key in PRIVATE)]
+    rows = [{"id": r.username, **{key: _cell(getattr(r, key)) for key, _ in shown}} for r in attendees]
+    return rows, [{"id": key, "name": name} for key, name in shown]
+
+
+def _cell(value) -> str:
+    return roster.format_time(value) if hasattr(value, "astimezone") else value
+
+
+def summary(overview: Overview) -> dbc.Row:
+    """The cards at the top: count, open or closed, last registration, sync state."""
+    limit = f" of {overview.max_users}" if overview.max_users else ""
+    last = roster.format_time(overview.last_registration) if overview.last_registration else "none yet"
+    sync = overview.sync
+    state = f"error: {sync['error']}" if sync["error"] else "ok"
+    cards = [
+        ("Registered", f"{len(overview.attendees)}{limit}", "admin-count"),
+        ("Registration", "open" if overview.registration_open else "closed", "admin-open-state"),
+        ("Last registration", last, "admin-last"),
+        ("Sync", f"{sync['mode']}: {state}; last write {sync['last_write'] or 'never'}", "admin-sync"),
+    ]
+    return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="small text-body-secondary"),
+                                                   html.Div(value, className="fw-semibold", id=ident)])),
+                            md=3, className="mb-2") for title, value, ident in cards])
+
+
+def new_password(username: str, password: str, streamer: bool) -> dbc.Alert:
+    """A reset password, shown once (copied, not shown, in streamer mode)."""
+    shown = html.Code(password, id="new-password", className="fs-5")
+    if streamer:  # on a projected screen: copy, do not show
+        shown = html.Code(password, id="new-password", hidden=True)
+    return dbc.Alert([
+        html.Span(f"New password for {username} (shown once, not stored): "), shown,
+        dcc.Clipboard(target_id="new-password", title="Copy the new password", className="copy"),
+        html.Div("OpenShift accepts it within a minute or two.", className="small"),
+    ], color="success", id="reset-result")
+
+
+def removal(removal: Removal) -> dbc.Alert:
+    """What removing an attendee did, and the command left for a cluster admin, if any."""
+    items = [html.Span(f"Removed {removal.username}: login and record deleted.")]
+    if removal.commands:
+        items += [html.Div("This deployment may not delete OpenShift users; as a cluster admin, run:"),
+                  html.Code(removal.commands[0])]
+    return dbc.Alert(items, color="success", id="remove-result")
+
+
+def sign_in_form() -> html.Main:
+    return html.Main(className="container py-4 registration", children=[
+        dcc.Location(id="admin-location", refresh=True),
+        html.H1("Instructor sign-in", className="h3 mb-3"),
+        dbc.Label("Admin token", html_for="admin-token"),
+        dbc.Input(id="admin-token", type="password", autoComplete="current-password", maxLength=200),
+        dbc.Button("Sign in", id="sign-in", color="primary", className="mt-3"),
+        html.Div(id="sign-in-result", className="mt-3", role="status", **{"aria-live": "polite"}),
+    ])
+
+
+def dashboard(settings: Settings, overview: Overview) -> html.Main:
+    return html.Main(className="container-fluid py-3 admin", children=[
+        dcc.Location(id="admin-location", refresh=True),
+        dcc.Interval(id="admin-tick", interval=REFRESH_MS),
+        dcc.ConfirmDialog(id="confirm-remove"),
+        html.Div([html.H1(f"Instructor view · {settings.event_name}", className="h4 mb-0 me-auto"),
+                  dbc.Button("Sign out", id="sign-out", color="link")], className="d-flex align-items-center mb-3"),
+        html.Div(id="admin-summary"),
+        dbc.Row([
+            dbc.Col(dbc.Switch(id="registration-open", label="Registration open", value=overview.registration_open)),
+            dbc.Col(dbc.Switch(id="streamer-mode", label="Streamer mode: hide names and emails", value=False,
+                               persistence=True, persistence_type="session")),
+            dbc.Col(html.A("Download users.csv", href="/admin/users.csv", id="download-csv",
+                           className="btn btn-outline-secondary btn-sm"), className="text-end"),
+        ], className="my-2 align-items-center"),
+        html.Div(id="admin-result", role="status", **{"aria-live": "polite"}),
+        dash_table.DataTable(
+            id="attendees", data=[], columns=[], sort_action="native", filter_action="native",
+            row_selectable="single", selected_row_ids=[], page_size=50,
+            style_cell={"textAlign": "left", "fontFamily": "inherit"},
+        ),
+        html.Div([dbc.Button("Reset password", id="reset-password", color="secondary", className="me-2"),
+                  dbc.Button("Remove attendee", id="remove-attendee", color="danger")], className="mt-3"),
+    ])
