@@ -45,9 +45,9 @@ test-cluster:
 cluster: dev-venv test-cluster
 	$(BIN)/python -m tests.kube
 
-# The workshop-start burst, measured (minutes; not part of make test): prints a table, writes JSON.
+# The workshop-start burst and the workshop trickle, measured (minutes; not part of make test): tables, JSON.
 bench: dev-venv test-cluster
-	$(BIN)/python -m bench.burst --json bench-results.json
+	$(BIN)/python -m bench --json bench-results.json
 
 # Refresh the pictures in docs/ from the browser tests.
 screenshots: system-deps dev-venv

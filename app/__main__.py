@@ -18,8 +18,9 @@ import argparse
 import sys
 
 from app import logs
-from app.admin import AdminService, NotRegistered
+from app.admin import AdminService, NotRegistered, NotYetWritten, describe_publishing
 from app.errors import SettingsError, StoreError
+from app.publisher import Publisher
 from app.settings import Settings
 from app.store import make_store
 
@@ -45,11 +46,16 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         print(error, file=sys.stderr)
         return 2
     logs.configure(settings.log_level, stream=sys.stderr)
-    service = AdminService(make_store(settings))
+    store = make_store(settings)
+    service = AdminService(store, Publisher.for_store(store))
     try:
         return _run(service, args)
     except NotRegistered as error:
         print(f"no attendee named {error.args[0]!r} registered through this app", file=sys.stderr)
+        return 1
+    except NotYetWritten as error:
+        print(f"{error.args[0]}'s login is not written yet; reset it once it is (see: python -m app status)",
+              file=sys.stderr)
         return 1
     except StoreError as error:
         print(f"failed: {error.cause}", file=sys.stderr)
@@ -72,6 +78,8 @@ def _run(service: AdminService, args) -> int:
         limit = f" of {overview.max_users}" if overview.max_users else ""
         state = "open" if overview.registration_open else "closed"
         print(f"registration {state}; {len(overview.attendees)}{limit} registered")
+        for line in describe_publishing(overview.publishing):
+            print(line)
     elif args.command in ("open", "close"):
         service.set_open(args.command == "open")
         print(f"registration {'open' if args.command == 'open' else 'closed'}")

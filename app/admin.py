@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timezone
 
 from app import htpasswd, ledger, roster
 from app.documents import update
 from app.errors import PermissionDenied, StoreError
+from app.mirror import users_csv
+from app.publisher import Publisher, Status
 from app.roster import Registration
 from app.store import Store, roster_records
 
@@ -27,15 +29,21 @@ class NotRegistered(LookupError):
     """No attendee of that name registered through this app."""
 
 
+class NotYetWritten(LookupError):
+    """The attendee's login is still waiting to be written: there is no line to reset yet."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Overview:
     """What the instructor sees at a glance."""
 
-    attendees: list[Registration]
+    attendees: list[Registration]  # oldest first, without hashes
+    pending: set[str]  # the usernames whose login waits to be written
     max_users: int
     registration_open: bool
     last_registration: datetime | None
     sync: dict
+    publishing: Status
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,27 +65,31 @@ def generate_password() -> str:
 class AdminService:
     """The instructor's operations on the store (and, when granted, on OpenShift's User objects)."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, publisher: Publisher):
         self.settings = store.settings
         self.store = store
         self.documents = store.documents
+        self.publisher = publisher
 
     def overview(self) -> Overview:
-        """Attendees (oldest first), capacity, the switch, the last registration and the sync state."""
+        """Attendees, capacity, the switch, the last registration, the sync state and the publishing."""
         state = self.documents.latest()
-        attendees = sorted(ledger.active(state.logins.content, state.records), key=lambda r: r.registered_at)
+        found = sorted(ledger.registered(state.logins.content, state.records), key=lambda r: r[0].registered_at)
+        attendees = [record for record, _ in found]
         return Overview(
             attendees=attendees,
+            pending={record.username for record, login in found if login == ledger.Login.PENDING},
             max_users=self.settings.max_users,
             registration_open=self.store.switch.is_open(),
             last_registration=attendees[-1].registered_at if attendees else None,
             sync=self.store.health(),
+            publishing=self.publisher.status(),
         )
 
     def export_csv(self) -> str:
         """users.csv, exactly as DATA_DIR/users.csv would hold it now."""
         state = self.documents.latest()
-        return roster.render(ledger.active(state.logins.content, state.records))
+        return users_csv(state.logins.content, state.records).decode()
 
     def set_open(self, value: bool) -> None:
         """Open or close registration for every replica."""
@@ -92,9 +104,11 @@ class AdminService:
 
         def change(content: bytes) -> bytes:
             if username not in htpasswd.entries(content):
-                raise NotRegistered(username)
+                # Its row waits to be published (or was just removed): changing the pending line while a
+                # publisher may be writing the old one would leave two lines for one name.
+                raise NotYetWritten(username)
             return htpasswd.replace(content, username, entry)
-        update(self.documents.logins, change)
+        update(self.documents.logins, change, notes=self.publisher.notes())
         self._refresh()
         _log("reset_password", username)
         return password
@@ -112,6 +126,10 @@ class AdminService:
     def _remove(self, usernames: list[str]) -> list[Removal]:
         doomed = set(usernames)
 
+        def withdraw(content: bytes) -> bytes:
+            records = roster_records(content)
+            return roster.render_store(ledger.withdrawn(records, doomed)).encode()
+
         def drop_logins(content: bytes) -> bytes:
             for name in doomed:
                 content = htpasswd.remove(content, name)
@@ -121,7 +139,10 @@ class AdminService:
             records = roster_records(content)
             return roster.render_store(ledger.without(records, doomed)).encode()
 
-        update(self.documents.logins, drop_logins)  # first the login: the account stops working at once
+        # First no publisher may write their pending lines any more; then their logins stop working at
+        # once; then the records go. A login never exists without its record.
+        update(self.documents.roster, withdraw)
+        update(self.documents.logins, drop_logins, notes=self.publisher.notes())
         update(self.documents.roster, drop_records)
         self._refresh()
         removals = [self._delete_user_objects(name) for name in usernames]
@@ -147,6 +168,29 @@ class AdminService:
             self.documents.read()
         except StoreError:
             pass  # the refresher will catch up; the change itself is stored
+
+
+def describe_publishing(status: Status) -> list[str]:
+    """The publishing state in a few lines an instructor can read: pending logins, the OAuth rollout,
+    the last write and when the next one is due."""
+    last = _clock(status.last_write) if status.last_write else "never"
+    if status.pending:
+        when = (f"once the OAuth rollout completes (at the latest {_clock(status.next_write)})"
+                if status.after_rollout else f"at {_clock(status.next_write)} ({status.why})")
+        lines = [f"logins pending: {status.pending}, the oldest registered at {_clock(status.oldest_pending)}; "
+                 f"next write {when}"]
+    else:
+        lines = ["logins pending: 0"]
+    lines.append(f"last write of the logins: {last}")
+    rollout = {"in progress": f"rolling out ({status.oauth or 'after our last write'})",
+               "idle": status.oauth or "idle",
+               "unseen": f"cannot be seen: {status.oauth}; writes are spaced instead"}[status.rollout]
+    lines.append(f"OAuth server: {rollout}")
+    return lines
+
+
+def _clock(epoch: float | None) -> str:
+    return roster.format_time(datetime.fromtimestamp(epoch, timezone.utc)) if epoch else "-"
 
 
 def _log(action: str, username: str = "-") -> None:

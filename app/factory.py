@@ -1,8 +1,8 @@
 """`create_app(settings)`: build the Dash app with everything wired, register its routes, return it.
 
-The store (local files or cluster Secrets, chosen by app.store.make_store), the committer, the rate
-limiters, the registration service and the login check; then the page and its callbacks, the JSON API,
-health and metrics, and /admin when ADMIN_TOKEN is set.
+The store (local files or cluster Secrets, chosen by app.store.make_store), the reserver and the
+publisher, the rate limiters, the registration service and the login check; then the page and its
+callbacks, the JSON API, health and metrics, and /admin when ADMIN_TOKEN is set.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import files
 from app.admin import AdminService
-from app.committer import Committer
 from app.discovery import Discovery
 from app.ledger import Limits
 from app.logincheck import LoginCheck
+from app.publisher import Publisher
 from app.ratelimit import ClientLimiter
+from app.reserver import Reserver
 from app.service import RegistrationService
 from app.settings import Settings
 from app.store import make_store
@@ -35,12 +36,14 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     settings = settings or Settings.from_env()
     store = make_store(settings)
     counters = files.runtime_dir(settings.data_dir) / "ratelimit.sqlite3"
-    committer = Committer(store.documents, Limits.for_settings(settings), settings.commit_interval,
-                          settings.commit_timeout)
-    service = RegistrationService(settings, store, committer, ClientLimiter(settings.rate_limit, counters))
+    publisher = Publisher.for_store(store)
+    reserver = Reserver(store.documents, Limits.for_settings(settings), settings.commit_timeout,
+                        on_reserved=publisher.wake)
+    service = RegistrationService(settings, store, reserver, ClientLimiter(settings.rate_limit, counters))
     discovery = Discovery(settings, store.info, files.runtime_dir(settings.data_dir))
     check = LoginCheck(settings, discovery, store.documents.login_of,
-                       ClientLimiter(LOGIN_CHECKS_PER_TICKET, counters, scope="login-check"))
+                       ClientLimiter(LOGIN_CHECKS_PER_TICKET, counters, scope="login-check"),
+                       publishing=publisher.status)
 
     app = dash.Dash(
         __name__,
@@ -56,18 +59,19 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     callbacks.PageCallbacks(service, check, discovery, page.field_ids(settings)).register(app)
     server = app.server
     server.register_blueprint(http.api(service, discovery))
-    server.register_blueprint(http.health(store))
+    server.register_blueprint(http.health(store, publisher))
     http.install_error_handlers(server)
     http.install_headers(server)
     if settings.admin_token_digest:
         sign_ins = ClientLimiter(ADMIN_SIGN_IN_RATE, counters, scope="admin-sign-in")
-        admin_page.mount(server, settings, AdminService(store), sign_ins, str(ASSETS))
+        admin_page.mount(server, settings, AdminService(store, publisher), sign_ins, str(ASSETS))
     else:
         http.disable_admin(server)
     if settings.trusted_proxy_hops:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.trusted_proxy_hops,
                                    x_proto=settings.trusted_proxy_hops)
     server.before_request(store.refresher.start)  # once per process, after gunicorn's fork
+    server.before_request(publisher.start)
     _set_dash_up(server)
     return app
 

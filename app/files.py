@@ -112,6 +112,29 @@ def is_writable(folder: Path) -> str | None:
     return None
 
 
+class Notices:
+    """What a pod says once in its log, whichever of its worker processes notices first: the state last said
+    about each topic is kept in DATA_DIR/.runtime, per gunicorn master (a restarted container says it
+    again), and only a change is said again."""
+
+    def __init__(self, data_dir: Path):
+        self.folder = runtime_dir(data_dir)
+        self.lock = lock_for(data_dir)
+
+    def change(self, topic: str, state: str, usual: str = "") -> str | None:
+        """Record `state` for `topic`; the state said before it when this call changed it, else None.
+        Nothing said before counts as the `usual` state (and nothing is recorded for it)."""
+        marker = self.folder / f"notice-{topic}-{os.getppid()}"
+        if (read_bytes(marker).decode(errors="replace") or usual) == state:
+            return None  # the common case, without the lock
+        with self.lock:
+            before = read_bytes(marker).decode(errors="replace") or usual
+            if before == state:
+                return None
+            write_atomic(marker, state.encode())
+            return before
+
+
 class FileDocument:
     """One file in DATA_DIR as a versioned document (local mode's source of truth).
 

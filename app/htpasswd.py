@@ -7,6 +7,10 @@ a line is split at its first `:`, lines without one are skipped, the last line f
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from passlib.hash import bcrypt
 
 # OpenShift accepts $2y$ and $2a$ but rejects $2b$, the bcrypt package's default.
@@ -34,14 +38,19 @@ def _name(line: bytes) -> str | None:
     return name.decode("utf-8", "surrogateescape").casefold() if colon and name else None
 
 
-def entries(content: bytes) -> dict[str, bytes]:
-    """Map each user name (case-folded) to its effective line, as the OAuth server would read it."""
+@functools.lru_cache(maxsize=8)
+def entries(content: bytes) -> Mapping[str, bytes]:
+    """Map each user name (case-folded) to its effective line, as the OAuth server would read it.
+
+    Read-only, and cached for the last few contents: the same logins are asked about many times (10,000
+    lines take tens of milliseconds), and bytes keep their hash once computed.
+    """
     found: dict[str, bytes] = {}
     for line in content.split(b"\n"):
         name = _name(line)
         if name is not None:
             found[name] = line.removesuffix(b"\r")
-    return found
+    return MappingProxyType(found)
 
 
 def append(content: bytes, new_entries: list[bytes]) -> bytes:

@@ -3,23 +3,22 @@
 The truth is two documents: the logins (htpasswd content, what the OAuth server reads) and the roster
 (registrations with, until published, their htpasswd line). A registration is written in two steps:
 
-1. *reserve*: its row, carrying its pending login, is added to the roster. The row holds the username
-   and email against other registrations, from any process or replica.
-2. *publish*: whoever writes the logins next appends every fresh pending login of the roster, its own
-   and other processes' alike, so a burst costs one htpasswd write whoever wins the race.
+1. *reserve*: its row, carrying its pending login, is added to the roster. The registration is then
+   durable: the row holds the username and email against other registrations, from any process or
+   replica, and the attendee is answered.
+2. *publish*: whoever writes the logins next appends every pending login of the roster, its own and
+   other processes' alike, at the pace the OAuth server can take (app.rollout).
 
-A login never exists without its row. Rows are normalised on every roster write: a published row drops
-its pending login (the hash), a row whose name got someone else's line is dropped, and so is a pending
-row older than the reservation TTL (its group failed or its process died) or a row whose login was
-removed.
+A login never exists without its row, and a pending row is never dropped while it waits. Rows are
+normalised on every roster write: a published row drops its pending login (the hash); a row whose name
+got someone else's line, or whose login was removed, is dropped.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
 
 from app import htpasswd, roster
 from app.errors import AlreadyTaken, RegistrationError, RegistrationFull
@@ -34,23 +33,14 @@ EMAIL_TAKEN = "This email address is already registered. Each attendee registers
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    """Capacity and timing rules for the two documents."""
+    """Capacity rules for the two documents."""
 
     max_users: int = 0  # MAX_USERS; 0 = no limit
     max_bytes: int = SECRET_MAX_BYTES  # per document
-    publish_window: timedelta = timedelta(seconds=18)  # a pending login is published while this young
-    reservation_ttl: timedelta = timedelta(seconds=120)  # then its row is dropped once this old
 
     @classmethod
     def for_settings(cls, settings) -> Limits:
-        """The limits for MAX_USERS and COMMIT_TIMEOUT."""
-        return cls(
-            max_users=settings.max_users,
-            # Another process publishes a pending login only while its owner still waits for it...
-            publish_window=timedelta(seconds=max(1.0, settings.commit_timeout - 2)),
-            # ...and the reservation outlives every request that could still be waiting on it.
-            reservation_ttl=timedelta(seconds=max(120.0, 3 * settings.commit_timeout)),
-        )
+        return cls(max_users=settings.max_users)
 
 
 class Login(enum.Enum):
@@ -84,18 +74,29 @@ def login_of(record: Registration, names: dict[str, bytes]) -> Login:
     return Login.PUBLISHED if line == record.pending_login.encode() else Login.CLOBBERED
 
 
-def active(logins: bytes, records: Sequence[Registration]) -> list[Registration]:
-    """The registrations whose login exists: what users.csv shows, without any hash."""
+LIVE = (Login.PENDING, Login.PUBLISHED, Login.ACTIVE)
+
+
+def registered(logins: bytes, records: Sequence[Registration]) -> list[tuple[Registration, Login]]:
+    """Every registration with its login state (pending or active, never a hash): what users.csv shows."""
     names = htpasswd.entries(logins)
-    return [
-        dataclasses.replace(r, pending_login="") if r.pending_login else r
-        for r in records
-        if login_of(r, names) in (Login.ACTIVE, Login.PUBLISHED)
-    ]
+    found = []
+    for record in records:
+        state = login_of(record, names)
+        if state in LIVE:
+            found.append((dataclasses.replace(record, pending_login="") if record.pending_login else record,
+                          Login.PENDING if state == Login.PENDING else Login.ACTIVE))
+    return found
 
 
-def normalise(logins: bytes, records: Sequence[Registration], moment: datetime, limits: Limits) -> list[Registration]:
-    """The roster as it should be stored: published hashes dropped, dead rows removed.
+def pending(logins: bytes, records: Sequence[Registration]) -> list[Registration]:
+    """The rows whose login waits to be published."""
+    names = htpasswd.entries(logins)
+    return [r for r in records if login_of(r, names) == Login.PENDING]
+
+
+def normalise(logins: bytes, records: Sequence[Registration]) -> list[Registration]:
+    """The roster as it should be stored: published hashes dropped, dead rows removed, pending rows kept.
 
     The logins must have been read after the records: a row is always stored before its login is
     published, so only then does "no login" mean removed rather than "published after this copy".
@@ -104,12 +105,10 @@ def normalise(logins: bytes, records: Sequence[Registration], moment: datetime, 
     kept = []
     for record in records:
         state = login_of(record, names)
-        if state == Login.ACTIVE:
+        if state in (Login.ACTIVE, Login.PENDING):
             kept.append(record)
         elif state == Login.PUBLISHED:
             kept.append(dataclasses.replace(record, pending_login=""))
-        elif state == Login.PENDING and moment - record.registered_at <= limits.reservation_ttl:
-            kept.append(record)
     return kept
 
 
@@ -117,17 +116,19 @@ def plan_roster(
     logins: bytes,
     records: Sequence[Registration],
     candidates: Sequence[Registration],
-    moment: datetime,
     limits: Limits,
     stored_size: int | None = None,
 ) -> RosterPlan:
     """Reserve a row for each candidate (a registration with its pending login), earlier ones first.
 
+    A name or an email held by any row, pending or not, is taken: a pending registration is never
+    replaced (the same attendee registering again is recognised before, by their password). A candidate
+    whose row is already stored (a retry after a lost answer) counts as reserved, or as published.
     stored_size is the stored roster's length in bytes when the caller has it (rendering 10,000 rows to
     measure them costs tens of milliseconds); normalising only ever shrinks it.
     """
     names = htpasswd.entries(logins)
-    kept = normalise(logins, records, moment, limits)
+    kept = normalise(logins, records)
     index_of = {r.username.casefold(): i for i, r in enumerate(kept)}
     by_email = {email_key(r.email): r.username.casefold() for r in kept}
     size = stored_size if stored_size is not None else len(roster.render_store(kept).encode())
@@ -149,14 +150,12 @@ def plan_roster(
         if by_email.get(email_key(candidate.email), key) != key:
             refused[number] = AlreadyTaken({"email": EMAIL_TAKEN})
             continue
-        if key in index_of:  # a row with this name that has no login yet: a reservation
-            current = kept[index_of[key]]
-            if key in group or email_key(current.email) != email_key(candidate.email):
+        if key in index_of:  # a row with this name that has no login yet: a pending registration
+            if kept[index_of[key]] == candidate and key not in group:
+                reserved.append(number)  # this very attempt, stored before its answer was lost
+                group.add(key)
+            else:
                 refused[number] = AlreadyTaken({"username": USERNAME_TAKEN})
-                continue
-            kept[index_of[key]] = candidate  # the same attendee again: their latest attempt counts
-            reserved.append(number)
-            group.add(key)
             continue
         row_size = _row_size(candidate)
         if (
@@ -178,29 +177,52 @@ def plan_roster(
     return RosterPlan(kept, reserved, published, refused, changed)
 
 
-def taken(
-    logins: bytes,
-    records: Sequence[Registration],
-    username: str | None,
-    email: str | None,
-    moment: datetime,
-    limits: Limits,
-) -> dict[str, str]:
-    """"Taken" messages for a username and/or email that belong to someone (for an invalid form)."""
-    kept = normalise(logins, records, moment, limits)
-    names = {r.username.casefold() for r in kept} | set(htpasswd.entries(logins))
-    emails = {email_key(r.email) for r in kept}
-    found = {}
-    if username and username.casefold() in names:
-        found["username"] = USERNAME_TAKEN
-    if email and email_key(email) in emails:
-        found["email"] = EMAIL_TAKEN
-    return found
+@dataclasses.dataclass(frozen=True)
+class Index:
+    """Who holds which name and email, and how full the documents are: one state of both documents,
+    indexed once, to answer single questions in constant time (the pre-check before hashing)."""
+
+    lines: frozenset[str]  # case-folded names of the logins' lines
+    held: frozenset[str]  # case-folded names of the live rows
+    emails: Mapping[str, str]  # email key -> the case-folded name holding it
+    rows: int
+    roster_bytes: int
+    logins_bytes: int
+
+    @classmethod
+    def of(cls, logins: bytes, records: Sequence[Registration], roster_bytes: int) -> Index:
+        kept = normalise(logins, records)
+        return cls(frozenset(htpasswd.entries(logins)), frozenset(r.username.casefold() for r in kept),
+                   {email_key(r.email): r.username.casefold() for r in kept}, len(kept), roster_bytes, len(logins))
+
+    def taken(self, username: str | None, email: str | None) -> dict[str, str]:
+        """"Taken" messages for a username and/or an email that belong to someone."""
+        found = {}
+        if username and (username.casefold() in self.lines or username.casefold() in self.held):
+            found["username"] = USERNAME_TAKEN
+        if email and email_key(email) in self.emails:
+            found["email"] = EMAIL_TAKEN
+        return found
+
+    def refusal(self, candidate: Registration, limits: Limits) -> RegistrationError | None:
+        """Why plan_roster would refuse this candidate (without its line: a probe) alone, or None."""
+        key = candidate.username.casefold()
+        if key in self.lines:
+            return AlreadyTaken({"username": USERNAME_TAKEN})
+        if self.emails.get(email_key(candidate.email), key) != key:
+            return AlreadyTaken({"email": EMAIL_TAKEN})
+        if key in self.held:
+            return AlreadyTaken({"username": USERNAME_TAKEN})
+        if ((limits.max_users and self.rows >= limits.max_users)
+                or self.roster_bytes + _row_size(candidate) > limits.max_bytes
+                or self.logins_bytes + len(candidate.pending_login) + 2 > limits.max_bytes):
+            return RegistrationFull()
+        return None
 
 
-def plan_logins(logins: bytes, records: Sequence[Registration], moment: datetime, limits: Limits) -> bytes:
-    """The logins with every fresh pending login appended (the ones a publish writes)."""
-    names = htpasswd.entries(logins)
+def plan_logins(logins: bytes, records: Sequence[Registration], limits: Limits) -> bytes:
+    """The logins with every pending login appended (what a publish writes)."""
+    names = dict(htpasswd.entries(logins))
     size = len(logins) + 1
     new_entries = []
     for record in records:
@@ -208,7 +230,6 @@ def plan_logins(logins: bytes, records: Sequence[Registration], moment: datetime
         if (
             record.pending_login
             and key not in names
-            and moment - record.registered_at <= limits.publish_window
             and size + len(record.pending_login) + 1 <= limits.max_bytes
         ):
             entry = record.pending_login.encode()
@@ -225,6 +246,12 @@ def outcome(logins: bytes, candidate: Registration) -> Login:
 
 def _row_size(record: Registration) -> int:
     return len(roster.render_store([record]).encode()) - len(roster.render_store([]).encode())
+
+
+def withdrawn(records: Sequence[Registration], usernames: set[str]) -> list[Registration]:
+    """The roster with the pending logins of the given usernames withdrawn (nobody will publish them)."""
+    return [dataclasses.replace(r, pending_login="") if r.username in usernames and r.pending_login else r
+            for r in records]
 
 
 def without(records: Sequence[Registration], usernames: set[str]) -> list[Registration]:

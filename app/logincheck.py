@@ -30,11 +30,13 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from app.errors import RateLimited, StoreError
+from app.ledger import Login
 
 log = logging.getLogger(__name__)
 CLIENT_ID = "openshift-challenging-client"
 TIMEOUT = (3.0, 5.0)
 FIRST_POLL_MS, MAX_POLL_MS, BACKOFF = 3000, 15000, 1.4  # the page asks every 3 s at first, then up to 15 s
+WAITING_POLL_MS = 5000  # while the login waits to be written, nobody else is asked: a glance every 5 s
 
 
 class LoginChecker:
@@ -113,23 +115,29 @@ def _signature(entry: bytes, body: str, password: str) -> str:
 class Poll(NamedTuple):
     """One answer to the page's poll: the state to show, and when to ask again (None: stop asking)."""
 
-    state: str  # "checking", "ready", "stuck", or "ended" (the data was not ours: show nothing)
+    state: str  # "waiting", "activating", "ready", "stuck", or "ended" (the data was not ours: show nothing)
     next_ms: int | None
+    due_in: float | None = None  # while waiting: seconds until the next batch of logins is written, if known
+    after_rollout: bool = False  # while waiting: the batch goes once the OAuth rollout in progress completes
+    waited: int | None = None  # while waiting: the polls so far (the backoff starts once the login is written)
 
 
 class LoginCheck:
     """The page's "can I log in yet?" check, from the ticket issued at registration to the last poll.
 
-    `start` gives what the attendee's tab keeps in memory; `poll` answers one poll of it. The OAuth
-    server is asked only for a ticket that matches the user's stored entry and password, at most
-    LOGIN_CHECKS_PER_TICKET times a minute.
+    `start` gives what the attendee's tab keeps in memory; `poll` answers one poll of it. While the login
+    waits to be written the poll says when the next batch is due and asks nobody; once it is written,
+    the OAuth server is asked, only for a ticket that matches the user's stored entry and password, at
+    most LOGIN_CHECKS_PER_TICKET times a minute.
     """
 
-    def __init__(self, settings, discovery, entry_of: Callable[[str, bool], bytes | None], per_ticket):
+    def __init__(self, settings, discovery, login_of: Callable[[str, bool], tuple[bytes, Login] | None],
+                 per_ticket, publishing: Callable[[], object] | None = None):
         self.settings = settings
         self.discovery = discovery
-        self.entry_of = entry_of  # the user's htpasswd entry (from a fresh read when asked), or None
+        self.login_of = login_of  # the user's htpasswd line and whether it is written yet, or None
         self.per_ticket = per_ticket
+        self.publishing = publishing  # app.publisher's status: when the pending logins are due
         self._checker: LoginChecker | None = None
         self._lock = threading.Lock()
 
@@ -152,26 +160,40 @@ class LoginCheck:
         claims = read_ticket(ticket)
         if not (isinstance(username, str) and isinstance(password, str) and claims and claims["u"] == username):
             return Poll("ended", None)
-        if claims.get("exp", 0) < time.time() or not self._ticket_valid(username, password, ticket):
+        found = self._login(username) if claims.get("exp", 0) >= time.time() else None
+        if found is None or not ticket_matches(ticket, found[0], password):
             return Poll("stuck", None)
+        if found[1] == Login.PENDING:
+            due_in, after_rollout = self._due()
+            return Poll("waiting", WAITING_POLL_MS, due_in, after_rollout, waited=polls)
         try:
             self.per_ticket.check(str(claims.get("id")))  # a ticket cannot be used to flood the OAuth server
         except RateLimited:
-            return Poll("checking", MAX_POLL_MS)
+            return Poll("activating", MAX_POLL_MS)
         if self._checker_for().check(username, password):
             log.info("event=login_check outcome=ready username=%s", username)
             return Poll("ready", None)
-        return Poll("checking", min(MAX_POLL_MS, int(FIRST_POLL_MS * BACKOFF ** polls)))
+        waited = data.get("waited") if isinstance(data.get("waited"), int) else 0
+        return Poll("activating", min(MAX_POLL_MS, int(FIRST_POLL_MS * BACKOFF ** max(0, polls - waited))))
 
-    def _ticket_valid(self, username: str, password: str, ticket: str) -> bool:
-        for fresh in (False, True):  # another replica may have written the line after this one last read
+    def _due(self) -> tuple[float | None, bool]:
+        try:
+            status = self.publishing() if self.publishing else None
+        except StoreError:
+            status = None
+        if status is None or status.after_rollout:
+            return None, status is not None
+        return status.due_in(), False
+
+    def _login(self, username: str) -> tuple[bytes, Login] | None:
+        for fresh in (False, True):  # another replica may have stored the row after this one last read
             try:
-                entry = self.entry_of(username, fresh)
+                found = self.login_of(username, fresh)
             except StoreError:
-                return False
-            if entry is not None:
-                return ticket_matches(ticket, entry, password)
-        return False
+                return None
+            if found is not None:
+                return found
+        return None
 
     def _checker_for(self) -> LoginChecker:
         with self._lock:

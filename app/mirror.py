@@ -1,6 +1,6 @@
 """The files in DATA_DIR that instructors fetch with `oc rsync`: users.csv, and the htpasswd mirror.
 
-users.csv lists the registrations, without any hash. Locally the truth is in DATA_DIR itself, so
+users.csv lists every registration (its login written yet or still pending), without any hash. Locally the truth is in DATA_DIR itself, so
 `LocalMirror` renders users.csv from the files under their lock. In cluster mode `ClusterMirror` also
 writes DATA_DIR/htpasswd, a copy of the Secret; several worker processes write the mirror, each from
 the state it happens to hold, so a write from an older pair of resourceVersions is skipped (the
@@ -18,6 +18,11 @@ import filelock
 from app import files, ledger, roster
 from app.documents import Document, Snapshot
 from app.roster import Registration
+
+
+def users_csv(logins: bytes, records: list[Registration]) -> bytes:
+    """users.csv: every registration, its login written yet or not (never a hash)."""
+    return roster.render(record for record, _ in ledger.registered(logins, records)).encode()
 
 
 class Mirror(Protocol):
@@ -39,7 +44,7 @@ class LocalMirror:
         with self.lock:
             current = self.logins.read().content
             rows = roster.parse_stored(self.roster.read().content)
-            files.write_if_changed(self.path, roster.render(ledger.active(current, rows)).encode(), self.lock)
+            files.write_if_changed(self.path, users_csv(current, rows), self.lock)
 
 
 class ClusterMirror:
@@ -55,8 +60,7 @@ class ClusterMirror:
             if not self._newer(logins.version, roster_snapshot.version):
                 return
             files.write_if_changed(self.data_dir / "htpasswd", logins.content, self.lock)
-            users = roster.render(ledger.active(logins.content, records)).encode()
-            files.write_if_changed(self.data_dir / "users.csv", users, self.lock)
+            files.write_if_changed(self.data_dir / "users.csv", users_csv(logins.content, records), self.lock)
 
     def _newer(self, logins_version: str, roster_version: str) -> bool:
         try:

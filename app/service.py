@@ -1,8 +1,10 @@
 """Running a registration from start to end: the one path shared by the page and the JSON API.
 
 Order matters for cost: the rate limit, the rules and the uniqueness pre-check are cheap and come
-before the bcrypt hash (deliberately slow); the committer then decides for good against the stored
-documents. One log line per outcome, never with a password, hash or access code.
+before the bcrypt hash (deliberately slow); the reserver then decides for good against the stored
+documents. The attendee is answered once the registration is durable (its row, with the hashed line,
+in the roster); the login itself is written later by app.publisher, at the pace the OAuth server can
+take. One log line per outcome, never with a password, hash or access code.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from app import htpasswd, ledger, metrics, roster, rules
-from app.committer import Committer
 from app.errors import (
     AlreadyTaken,
     RegistrationClosed,
@@ -24,7 +25,9 @@ from app.errors import (
     ServiceUnavailable,
     StoreError,
 )
+from app.ledger import Login
 from app.ratelimit import ClientLimiter
+from app.reserver import Reserver
 from app.roster import Registration
 from app.settings import Settings
 from app.store import Store
@@ -34,10 +37,11 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class Registered:
-    """A registration whose login is in the htpasswd document."""
+    """A durable registration: its login is PENDING (to be written) or ACTIVE (in the htpasswd document)."""
 
     username: str
     registered_at: datetime
+    login: Login = Login.PENDING
     again: bool = False  # the same attendee registered again with the same details
     entry: bytes = dataclasses.field(default=b"", repr=False)  # the htpasswd line (keys the login check)
 
@@ -49,16 +53,16 @@ class RegistrationService:
         self,
         settings: Settings,
         store: Store,
-        committer: Committer,
+        reserver: Reserver,
         limiter: ClientLimiter,
         make_entry: Callable[[str, str, int], bytes] = htpasswd.make_entry,
     ):
         self.settings = settings
         self.store = store
-        self.committer = committer
+        self.reserver = reserver
         self.limiter = limiter
         self.make_entry = make_entry
-        self.limits = committer.limits
+        self.limits = reserver.limits
         self._hashing = threading.BoundedSemaphore(settings.hashing_slots)
 
     def is_open(self) -> bool:
@@ -96,9 +100,8 @@ class RegistrationService:
             email, _ = rules.check_email(form.get("email"))
             if username or email:
                 with contextlib.suppress(StoreError):
-                    state = self.store.documents.latest()
-                    taken = ledger.taken(state.logins.content, state.records, username, email, roster.now(),
-                                         self.limits)
+                    documents = self.store.documents
+                    taken = documents.index(documents.latest()).taken(username, email)
                     error.errors.update({k: v for k, v in taken.items() if k not in error.errors})
             raise
 
@@ -106,8 +109,9 @@ class RegistrationService:
         """Refuse a taken name or email, or a full event, before paying for a hash.
 
         The same attendee registering again with the same username, email and password (a retry after a
-        lost answer, a double click) gets their existing account back instead of "taken". An answer other
-        than "go ahead" is never given on the refresher's copy alone: it is checked on a fresh read.
+        lost answer, a double click) gets their registration back instead of "taken", whether its login
+        is written yet or not. An answer other than "go ahead" is never given on the refresher's copy
+        alone: it is checked on a fresh read.
         """
         probe = _candidate(application, pending_login="")
         for fresh in (False, True):
@@ -115,36 +119,40 @@ class RegistrationService:
                 state = self.store.documents.latest(fresh=fresh)
             except StoreError as error:
                 raise ServiceUnavailable(error.cause) from None
-            logins, records = state.logins.content, state.records
-            plan = ledger.plan_roster(logins, records, [probe], roster.now(), self.limits,
-                                      stored_size=len(state.roster.content))
-            if not plan.refused:
+            error = self.store.documents.index(state).refusal(probe, self.limits)
+            if error is None:
                 return None
-        error = plan.refused[0]
-        existing = self._same_attendee(application, logins, records)
-        if isinstance(error, AlreadyTaken) and "username" in error.errors and existing:
-            line = htpasswd.entries(logins)[existing.username]
-            return Registered(existing.username, existing.registered_at, again=True, entry=line)
+        if isinstance(error, AlreadyTaken) and "username" in error.errors:
+            again = self._same_attendee(application, fresh=False)
+            if again:
+                return again
         raise error
 
-    def _same_attendee(self, application: rules.Application, logins: bytes, records: list[Registration]):
-        line = htpasswd.entries(logins).get(application.username)
-        for record in ledger.active(logins, records):
-            if (
-                record.username == application.username
-                and rules.email_key(record.email) == rules.email_key(application.email)
-                and line is not None
-                and htpasswd.verify(line, application.password)
-            ):
-                return record
+    def _same_attendee(self, application: rules.Application, fresh: bool) -> Registered | None:
+        """The attendee's own registration when the username, email and password all match."""
+        found = self.store.documents.login_of(application.username, fresh=fresh)
+        if found is None or not htpasswd.verify(found[0], application.password):
+            return None
+        for record in self.store.documents.latest().records:
+            if record.username == application.username and \
+                    rules.email_key(record.email) == rules.email_key(application.email):
+                return Registered(record.username, record.registered_at, found[1], again=True, entry=found[0])
         return None
 
     def _commit(self, application: rules.Application) -> Registered:
         with self._hashing:
             entry = self.make_entry(application.username, application.password, self.settings.bcrypt_rounds)
         candidate = _candidate(application, pending_login=entry.decode("ascii"))
-        self.committer.submit(candidate)
-        return Registered(candidate.username, candidate.registered_at, entry=entry)
+        try:
+            login = self.reserver.submit(candidate)
+        except AlreadyTaken as error:
+            # Two identical attempts at once (a double click): the first holds the name; the second is
+            # the same attendee again, not someone taking their name.
+            again = "username" in error.errors and self._same_attendee(application, fresh=True)
+            if again:
+                return again
+            raise
+        return Registered(candidate.username, candidate.registered_at, login, entry=entry)
 
 
 def _candidate(application: rules.Application, pending_login: str) -> Registration:

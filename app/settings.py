@@ -45,7 +45,7 @@ class Settings:
     console_url: str | None = None
     api_url: str | None = None
     login_check: bool = False
-    login_check_timeout: float = 300.0
+    login_check_timeout: float = 600.0
     data_dir: Path = Path("data")
     cluster_sync: bool = False
     htpasswd_secret_name: str = "htpass-secret"
@@ -54,6 +54,9 @@ class Settings:
     registrations_secret_namespace: str | None = None
     identity_provider_name: str = "workshop"
     commit_interval: float = 0.0
+    max_publish_delay: float = 300.0
+    oauth_rollout_grace: float = 30.0
+    unseen_rollout_interval: float = 120.0
     commit_timeout: float = 20.0
     refresh_interval: float = 5.0
     service_account_dir: Path = Path(SERVICE_ACCOUNT_DIR)
@@ -314,12 +317,19 @@ DECLARED: tuple[Var, ...] = (
     Var("IDENTITY_PROVIDER_NAME", text(100), "the identity provider the setup adds (its name is on the login "
         "page)"),
     Var("COMMIT_INTERVAL", seconds(0, 60), "minimum seconds between two writes of the htpasswd Secret, "
-        "across replicas", shown="`1` with cluster sync, else `0`",
+        "across replicas, whatever else allows", shown="`1` with cluster sync, else `0`",
         derive=lambda value, values: value if value is not None else (1.0 if values["cluster_sync"] else 0.0)),
-    Var("COMMIT_TIMEOUT", seconds(1, 300), "seconds a registration may wait for its write (through API "
-        "outages) before \"try again\""),
-    Var("REFRESH_INTERVAL", seconds(0.5, 300), "seconds between re-reads of the Secrets (mirrors and "
-        "readiness)"),
+    Var("MAX_PUBLISH_DELAY", seconds(1, 3600), "the longest a registered login waits to be written: past it, "
+        "it is written even while an OAuth rollout is in progress (one that never completes must not hold "
+        "the room for ever)"),
+    Var("OAUTH_ROLLOUT_GRACE", seconds(1, 600), "after a write, how long the OAuth Deployment may take to "
+        "start the rollout it causes; until then (or until it completes) the next write waits"),
+    Var("UNSEEN_ROLLOUT_INTERVAL", seconds(0, 3600), "spacing between writes of the htpasswd Secret when the "
+        "OAuth Deployment cannot be read (plain Kubernetes, or its Role not applied); longer than a rollout"),
+    Var("COMMIT_TIMEOUT", seconds(1, 300), "seconds a registration may wait for its record to be stored "
+        "(through API outages) before \"try again\""),
+    Var("REFRESH_INTERVAL", seconds(0.5, 300), "seconds between re-reads of the Secrets (mirrors, the "
+        "switch, the publishing of other replicas' registrations)"),
     Var("KUBERNETES_SERVICE_HOST", text(), "set by Kubernetes in every pod: with `KUBERNETES_SERVICE_PORT`, "
         "the API server's in-cluster address, where the login check finds the OAuth server when `API_URL` "
         "is unset"),

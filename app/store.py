@@ -17,10 +17,11 @@ import time
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from app import files, htpasswd, roster
+from app import files, htpasswd, ledger, metrics, roster
 from app.documents import Document, Snapshot
 from app.errors import StoreError, StoreUnavailable
 from app.mirror import ClusterMirror, LocalMirror, Mirror
+from app.rollout import OAuthServer
 from app.roster import Registration, RosterError
 from app.settings import Settings
 from app.switch import Switch
@@ -53,6 +54,7 @@ class Documents:
         self.max_age = max_age
         self._latest: tuple[float, State] | None = None
         self._parsed: tuple[str, list[Registration]] | None = None  # (roster version, its registrations)
+        self._index: tuple[tuple[str, str], ledger.Index] | None = None
         self.read_at: float | None = None
         self.error: str | None = None
 
@@ -72,25 +74,49 @@ class Documents:
             if self.error != error.cause:
                 log.error("event=read_failed cause=%r", error.cause)
             self.error = error.cause
+            metrics.STORE_AVAILABLE.set(0)
             raise
         if self.error:
             log.info("event=read_recovered")
         self.error = None
+        metrics.STORE_AVAILABLE.set(1)
         self.remember(state)
         return state
 
-    def remember(self, state: State) -> None:
-        """Keep a newer state of the documents (after a read or a write) and mirror it to DATA_DIR."""
+    def remember(self, state: State, mirror: bool = True) -> None:
+        """Keep a newer state of the documents (after a read or a write) and mirror it to DATA_DIR.
+
+        A reservation skips the mirror (files, fsyncs): the next publish or refresh brings users.csv up.
+        """
         self._latest = (time.monotonic(), state)
+        self._parsed = (state.roster.version, state.records)
         self.read_at = time.time()
+        if not mirror:
+            return
         try:
             self.mirror.show(state.logins, state.roster, state.records)
         except (OSError, StoreError, RosterError) as error:
             log.error("event=mirror_failed cause=%r", str(error))
 
-    def login_of(self, username: str, fresh: bool = False) -> bytes | None:
-        """The user's htpasswd line, as the OAuth server would read it, or None."""
-        return htpasswd.entries(self.latest(fresh=fresh).logins.content).get(username)
+    def index(self, state: State) -> ledger.Index:
+        """The state's index of names and emails, built once per pair of versions."""
+        key = (state.logins.version, state.roster.version)
+        cached = self._index
+        if cached is None or cached[0] != key:
+            cached = (key, ledger.Index.of(state.logins.content, state.records, len(state.roster.content)))
+            self._index = cached
+        return cached[1]
+
+    def login_of(self, username: str, fresh: bool = False) -> tuple[bytes, ledger.Login] | None:
+        """The user's htpasswd line and whether it is published (ACTIVE) or waits (PENDING), or None."""
+        state = self.latest(fresh=fresh)
+        line = htpasswd.entries(state.logins.content).get(username)
+        for record in state.records:
+            if record.username == username:
+                if record.pending_login and line is None:
+                    return record.pending_login.encode(), ledger.Login.PENDING
+                return (line, ledger.Login.ACTIVE) if line is not None else None
+        return None
 
     @property
     def written_at(self) -> float | None:
@@ -134,7 +160,6 @@ class Refresher:
 
     def problem(self) -> str | None:
         """Why the documents cannot be trusted now (unreadable, or not read for too long), or None."""
-        self.start()
         if self.documents.error:
             return self.documents.error
         if self.documents.read_at is None:
@@ -165,6 +190,13 @@ class NoRefresher:
     def problem(self) -> None:
         """The files are read when asked: nothing to report ahead of that."""
         return None
+
+
+class NoRollout:
+    """Local mode: no OAuth server rolls out after a write."""
+
+    def observe(self) -> OAuthServer:
+        return OAuthServer(0, False, "none (local files)")
 
 
 class NoUsers:
@@ -201,6 +233,7 @@ class Store:
     refresher: Refresher | NoRefresher
     users: object = dataclasses.field(default_factory=NoUsers)  # OpenShift's Users and Identities
     info: object = dataclasses.field(default_factory=NoClusterInfo)  # addresses read from the cluster
+    rollout: object = dataclasses.field(default_factory=NoRollout)  # the OAuth server's Deployment
 
     def health(self) -> dict:
         """Where the truth is, when the documents were last written and read, and the current error."""
@@ -209,8 +242,12 @@ class Store:
                 "error": self.documents.error}
 
     def readiness(self) -> str | None:
-        """None when this process can serve registrations, else why not."""
-        return files.is_writable(self.settings.data_dir) or self.refresher.problem()
+        """None when this process can serve requests, else why not (see the README: what ready means)."""
+        return files.is_writable(self.settings.data_dir)
+
+    def degraded(self) -> str | None:
+        """Why registrations cannot be stored right now (an outage every replica shares), or None."""
+        return self.refresher.problem()
 
 
 def make_store(settings: Settings) -> Store:
@@ -230,7 +267,8 @@ def make_store(settings: Settings) -> Store:
         switch = Switch(cluster.SecretDocument(api, namespace, name, STATE_FILE), settings.registration_open,
                         max_age=math.inf)
         return Store("cluster", settings, documents, switch, Refresher(documents, switch, settings.refresh_interval),
-                     users=cluster.UserDirectory(api), info=cluster.ClusterInfo(api))
+                     users=cluster.UserDirectory(api), info=cluster.ClusterInfo(api),
+                     rollout=cluster.OAuthRollout(api))
     logins, roster_file, state = (files.FileDocument(data_dir / name, lock)
                                   for name in ("htpasswd", ROSTER_FILE, STATE_FILE))
     documents = Documents(logins, roster_file, LocalMirror(data_dir, lock, logins, roster_file), max_age=0)

@@ -66,8 +66,10 @@ class Deployment:
     def app_env(self, data_dir: Path, **extra: str) -> dict[str, str]:
         """The environment of an app process running as the app's ServiceAccount (in-cluster loading)."""
         env = self.kube.pod_env(self.sa_dir())
+        # Without a (stand-in) OAuth Deployment the app spaces its htpasswd writes by UNSEEN_ROLLOUT_INTERVAL:
+        # 1 s here, for the tests that are not about rollouts (tests/operator_standin.py is for those).
         env.update({"DATA_DIR": str(data_dir), "HTPASSWD_SECRET_NAME": self.secret_name, "RATE_LIMIT": "off",
-                    "BCRYPT_ROUNDS": "4", "REFRESH_INTERVAL": "1"})
+                    "BCRYPT_ROUNDS": "4", "REFRESH_INTERVAL": "1", "UNSEEN_ROLLOUT_INTERVAL": "1"})
         env.update(extra)
         return env
 

@@ -71,3 +71,17 @@ class RecordingMirror:
 
     def show(self, logins: Snapshot, roster_snapshot: Snapshot, records) -> None:
         self.shown.append(logins.content)
+
+
+class ScriptedOAuth:
+    """A fake of our own OAuth watch (app.cluster.OAuthRollout's interface): it shows what a test sets."""
+
+    def __init__(self, server=None):
+        from app.rollout import OAuthServer
+
+        self.server = server if server is not None else OAuthServer(1)
+        self.looks = 0
+
+    def observe(self):
+        self.looks += 1
+        return self.server

@@ -68,6 +68,13 @@ def readyz(base: str) -> dict | None:
     return response.json() if response.status_code == 503 else None
 
 
+def degraded(base: str) -> dict | None:
+    """The /readyz body when it reports a degraded service (still ready), else None."""
+    response = requests.get(base + "/readyz", timeout=5)
+    body = response.json()
+    return body if response.status_code == 200 and "degraded" in body else None
+
+
 def users_in_secret(deployment) -> list[str]:
     """The user names in the deployment's htpasswd Secret, in file order."""
     return [line.split(b":")[0].decode() for line in deployment.htpasswd().splitlines() if b":" in line]
@@ -103,3 +110,24 @@ class SecretWatch:
         wait_until(lambda: version == self.start_version or version in self.versions, timeout=10, interval=0.05)
         self._watch.stop()
         return list(self.versions)
+
+
+def published(data_dir, *usernames: str, timeout: float = 20.0) -> bytes:
+    """Wait until the publisher has written these users' logins to DATA_DIR/htpasswd (and users.csv shows
+    them); the htpasswd content."""
+    from app import htpasswd, roster
+
+    path, users = data_dir / "htpasswd", data_dir / "users.csv"
+    wait_until(lambda: path.exists() and set(usernames) <= set(htpasswd.entries(path.read_bytes()))
+               and users.exists() and set(usernames) <= {u.username for u in roster.parse(users.read_text())},
+               timeout=timeout, interval=0.05)
+    return path.read_bytes()
+
+
+def published_in_secret(deployment, *usernames: str, timeout: float = 30.0) -> bytes:
+    """Wait until the app has written these users' logins into the htpasswd Secret; its content."""
+    from app import htpasswd
+
+    wait_until(lambda: set(usernames) <= set(htpasswd.entries(deployment.htpasswd())), timeout=timeout,
+               interval=0.1)
+    return deployment.htpasswd()

@@ -82,8 +82,8 @@ class TestCluster:
         self.start_apiserver()
         self._write_kubeconfig()
         self._install_crds()
-        self.ensure_namespace("openshift-config")
-        self.ensure_namespace("openshift-config-managed")
+        for namespace in ("openshift-config", "openshift-config-managed", "openshift-authentication"):
+            self.ensure_namespace(namespace)
 
     def start_apiserver(self, timeout: float = 90) -> None:
         """Start (or restart) the API server on the same port, certificates and etcd."""

@@ -6,9 +6,10 @@ exactly as the documented one does (openshift/oc pkg/helpers/tokencmd/request_to
   X-CSRF-Token -> 302 to .../oauth/token/implicit#access_token=...&token_type=Bearer when the user's
   login works, else 401 with WWW-Authenticate (unknown user, wrong password, or not rolled out yet).
 
-Credentials are checked like the real server does, against an htpasswd file (the app's mirror of the
-Secret) when one is given, else against `passwords`. A user becomes accepted after `ready_after` checks,
-standing in for the OAuth server's rollout; a user in `never` never does.
+Credentials are checked like the real server does, against htpasswd content: what the stand-in
+operator's last completed rollout serves (`served`, tests/operator_standin.py), or a file (the app's
+mirror of the Secret), else against `passwords`. A user becomes accepted after `ready_after` checks
+(standing in for the rollout when no stand-in operator runs); a user in `never` never does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -25,9 +27,10 @@ from app import htpasswd
 
 class OAuthStandIn:
     def __init__(self, passwords: dict[str, str] | None = None, ready_after: int = 2, never: set[str] = frozenset(),
-                 htpasswd_file: Path | None = None):
+                 htpasswd_file: Path | None = None, served: Callable[[], bytes] | None = None):
         self.passwords = dict(passwords or {})
         self.htpasswd_file = htpasswd_file
+        self.served = served
         self.ready_after = ready_after
         self.never = set(never)
         self.checks: dict[str, int] = {}
@@ -40,6 +43,9 @@ class OAuthStandIn:
         self.server.shutdown()
 
     def accepts(self, username: str, password: str) -> bool:
+        if self.served is not None:
+            line = htpasswd.entries(self.served()).get(username)
+            return line is not None and htpasswd.verify(line, password)
         if self.htpasswd_file is not None:
             line = htpasswd.entries(self.htpasswd_file.read_bytes()).get(username) \
                 if self.htpasswd_file.exists() else None

@@ -16,9 +16,10 @@ from app import htpasswd, roster
 from app.factory import create_app
 from app.__main__ import main as cli
 from app.admin import PASSWORD_ALPHABET, AdminService, NotRegistered, generate_password
+from app.publisher import Publisher
 from app.settings import Settings, digest
 from app.store import make_store
-from tests.helpers import FAST_ROUNDS, person
+from tests.helpers import FAST_ROUNDS, person, published
 
 TOKEN = "instructor-token-123"
 
@@ -43,11 +44,13 @@ def registered(app, tmp_path):
     client = app.server.test_client()
     for i in range(3):
         assert client.post("/api/v1/registrations", json=person(i)).status_code == 201
+    published(data, "attendee-0", "attendee-1", "attendee-2")
     return data
 
 
 def admin_service(settings) -> AdminService:
-    return AdminService(make_store(settings))
+    store = make_store(settings)
+    return AdminService(store, Publisher.for_store(store))
 
 
 def test_generated_passwords_are_strong_and_typeable():
@@ -139,7 +142,10 @@ def test_cli_does_the_same_on_the_same_data(registered):
     export = run_cli(registered, "export", text=False)
     assert export.stdout == (registered / "users.csv").read_bytes()  # byte for byte, CRLF included
     assert run_cli(registered, "close").returncode == 0
-    assert run_cli(registered, "status").stdout.strip() == "registration closed; 3 registered"
+    status = run_cli(registered, "status").stdout.splitlines()
+    assert status[0] == "registration closed; 3 registered"
+    assert status[1:] == ["logins pending: 0", f"last write of the logins: {status[2].rsplit(': ', 1)[1]}",
+                          "OAuth server: none (local files)"]
     assert run_cli(registered, "open").returncode == 0
     reset = run_cli(registered, "reset", "attendee-2")
     new_password = reset.stdout.strip().rsplit(": ", 1)[1]

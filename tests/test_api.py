@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from app.settings import digest
-from tests.helpers import GOOD, person
+from tests.helpers import GOOD, person, published
 
 API = "/api/v1/registrations"
 
@@ -22,8 +22,9 @@ def test_a_registration_is_created(client, tmp_path):
     response = post(client, GOOD)
     assert response.status_code == 201
     assert response.json["username"] == "alice" and response.json["registered_at"].endswith("Z")
+    assert response.json["login"] == "pending"  # durable now; the publisher writes the login next
     data = tmp_path / "data"
-    assert (data / "htpasswd").read_bytes().startswith(b"alice:$2y$04$")
+    assert published(data, "alice").startswith(b"alice:$2y$04$")
     assert (data / "users.csv").read_text().splitlines()[1].startswith("alice,Alice Liddell,alice@example.com,")
     assert "$2y$" not in (data / "users.csv").read_text()
 
@@ -96,7 +97,9 @@ def test_registering_again_with_the_same_details_answers_200(client, tmp_path):
     assert post(client, GOOD).status_code == 201
     again = post(client, GOOD)
     assert again.status_code == 200 and again.json["again"] is True
-    assert (tmp_path / "data" / "htpasswd").read_bytes().count(b"\n") == 1
+    assert published(tmp_path / "data", "alice").count(b"\n") == 1
+    again = post(client, GOOD)
+    assert again.status_code == 200 and again.json["login"] == "active"
 
 
 def test_an_existing_line_not_made_by_the_app_is_taken(make_app, tmp_path):
@@ -106,7 +109,7 @@ def test_an_existing_line_not_made_by_the_app_is_taken(make_app, tmp_path):
     client = make_app().server.test_client()
     assert post(client, GOOD).status_code == 409
     assert post(client, person(1)).status_code == 201
-    assert (data / "htpasswd").read_bytes().startswith(b"# managed by hand\nalice:{SHA}abc\nattendee-1:$2y$")
+    assert published(data, "attendee-1").startswith(b"# managed by hand\nalice:{SHA}abc\nattendee-1:$2y$")
 
 
 def test_access_code(make_app):

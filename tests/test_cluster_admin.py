@@ -10,7 +10,7 @@ import requests
 from kubernetes import client
 
 from app import htpasswd, roster
-from tests.helpers import API, person, wait_until
+from tests.helpers import API, person, published_in_secret, wait_until
 from tests.deploy import Deployment
 from tests.servers import gunicorn
 
@@ -53,6 +53,7 @@ def test_reset_and_remove_with_user_objects_deleted(granted, tmp_path):
     with gunicorn(deployment.app_env(data), workers=2) as base:
         for i in range(3):
             assert requests.post(base + API, json=person(i), timeout=60).status_code == 201
+        published_in_secret(deployment, "attendee-0", "attendee-1", "attendee-2")
         create_user_objects(deployment, "attendee-1")
 
         reset = deployment.cli(tmp_path / "cli", "reset", "attendee-2")
@@ -82,6 +83,7 @@ def test_without_the_grant_remove_prints_the_commands_for_an_admin(deployment, t
     deployment.create_htpasswd(b"")
     with gunicorn(deployment.app_env(tmp_path / "data"), workers=1) as base:
         assert requests.post(base + API, json=person(5), timeout=60).status_code == 201
+        published_in_secret(deployment, "attendee-5")
     create_user_objects(deployment, "attendee-5")
     removed = deployment.cli(tmp_path / "cli", "remove", "attendee-5")
     assert removed.returncode == 0, removed.stderr
@@ -103,10 +105,10 @@ def test_closing_on_one_replica_is_seen_by_the_other(deployment, tmp_path):
         wait_until(lambda: all("Registration is closed" in requests.get(b + "/_dash-layout", timeout=10).text
                                for _ in range(4)))  # every worker of b, within REFRESH_INTERVAL
         status = deployment.cli(tmp_path / "cli", "status")
-        assert status.stdout.strip() == "registration closed; 0 registered"
+        assert status.stdout.splitlines()[0] == "registration closed; 0 registered"
         assert deployment.cli(tmp_path / "cli", "open").returncode == 0
         wait_until(lambda: requests.post(a + API, json=person(7), timeout=30).status_code == 201)
-    assert "attendee-7" in htpasswd.entries(deployment.htpasswd())
+        assert "attendee-7" in htpasswd.entries(published_in_secret(deployment, "attendee-7"))
 
 
 def test_cleanup_removes_the_apps_attendees_and_leaves_everyone_else(deployment, tmp_path):
@@ -114,6 +116,7 @@ def test_cleanup_removes_the_apps_attendees_and_leaves_everyone_else(deployment,
     with gunicorn(deployment.app_env(tmp_path / "data"), workers=2) as base:
         for i in range(4):
             assert requests.post(base + API, json=person(i), timeout=60).status_code == 201
+        published_in_secret(deployment, *(f"attendee-{i}" for i in range(4)))
     cleanup = deployment.cli(tmp_path / "cli", "cleanup", "--yes")
     assert cleanup.returncode == 0, cleanup.stderr
     assert deployment.htpasswd() == b"# by hand\nteacher:{SHA}x\nadmin:$apr1$y\n"

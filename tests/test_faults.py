@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from app import roster
-from tests.helpers import API, person, register_together, users_in_secret, wait_until
+from tests.helpers import API, person, published_in_secret, register_together, users_in_secret, wait_until
 from tests.servers import gunicorn, worker_pids
 
 pytestmark = pytest.mark.cluster
@@ -26,6 +26,7 @@ pytestmark = pytest.mark.cluster
 def assert_nobody_lost(deployment, data_dir, responses, tag="attendee"):
     """Everyone told "created" has a login and a record; the Secret and the mirrors parse."""
     created = {f"{tag}-{i}" for i, r in enumerate(responses) if r is not None and r.status_code == 201}
+    published_in_secret(deployment, *created)
     names = users_in_secret(deployment)
     assert len(names) == len(set(names)), "a user appears twice in the Secret"
     assert created <= set(names), created - set(names)

@@ -100,3 +100,13 @@ def test_is_writable_names_the_problem(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("x")
     assert "not writable" in files.is_writable(blocked / "sub")
+
+
+def test_a_notice_is_said_once_per_pod_whichever_worker_notices_first(tmp_path):
+    workers = [files.Notices(tmp_path), files.Notices(tmp_path)]  # two worker processes of one pod
+    assert workers[0].change("oauth", "seen", usual="seen") is None  # the usual state: nothing to say
+    assert not list(files.runtime_dir(tmp_path).glob("notice-*"))
+    assert workers[0].change("oauth", "unseen: 403", usual="seen") == "seen"
+    assert workers[1].change("oauth", "unseen: 403", usual="seen") is None  # already said
+    assert workers[1].change("oauth", "seen", usual="seen") == "unseen: 403"  # the recovery, said once
+    assert workers[0].change("oauth", "seen", usual="seen") is None

@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from app import ledger
 from app.errors import AlreadyTaken, RegistrationFull
 from app.ledger import Limits
 from app.roster import Registration
 
 NOW = datetime(2026, 11, 26, 9, 0, 0, tzinfo=timezone.utc)
-LIMITS = Limits(publish_window=timedelta(seconds=18), reservation_ttl=timedelta(seconds=120))
+LIMITS = Limits()
 
 
 def cand(name: str, email: str | None = None, age: float = 0, salt: str = "a") -> Registration:
@@ -24,7 +26,7 @@ def row(name: str, email: str | None = None, age: float = 0) -> Registration:
 
 
 def plan(logins: bytes, records, candidates, limits=LIMITS):
-    return ledger.plan_roster(logins, records, candidates, NOW, limits)
+    return ledger.plan_roster(logins, records, candidates, limits)
 
 
 def test_new_candidates_are_reserved_in_order():
@@ -51,11 +53,17 @@ def test_a_fresh_reservation_holds_its_username_and_email_against_others():
     assert result.refused[1].errors == {"email": ledger.EMAIL_TAKEN}
 
 
-def test_the_same_attendee_retrying_takes_over_their_reservation():
+def test_a_pending_registration_is_never_replaced_even_by_the_same_email():
     old = cand("alice", age=10, salt="old")
-    retry = cand("alice", salt="new")
+    retry = cand("alice", salt="new")  # the same attendee is recognised by their password, before this
     result = plan(b"", [old], [retry])
-    assert result.reserved == [0] and result.records == [retry]
+    assert result.refused[0].errors == {"username": ledger.USERNAME_TAKEN} and not result.changed
+
+
+def test_an_attempt_whose_row_is_stored_already_counts_as_reserved():
+    mine = cand("alice")  # its roster write landed, its answer was lost, it is tried again
+    result = plan(b"", [mine], [mine])
+    assert result.reserved == [0] and not result.refused and not result.changed
 
 
 def test_two_attempts_at_one_name_in_one_group_one_wins():
@@ -69,24 +77,35 @@ def test_a_candidate_whose_exact_line_is_published_is_done():
     assert result.published == [0] and not result.refused
 
 
-def test_stale_reservations_and_removed_users_are_dropped_and_hashes_cleared():
+def test_pending_rows_are_kept_however_old_removed_users_dropped_and_hashes_cleared():
     records = [
-        cand("stale", age=121),  # its group died: dropped
-        cand("fresh", age=119),  # still reserved
+        cand("waiting", age=86_400),  # its login waits, however long: kept
+        cand("fresh"),
         row("gone"),  # its login was removed by hand: dropped
         row("kept"),
         cand("published"),  # its line is in the logins: hash dropped
         cand("clobbered"),  # someone else's line took the name: dropped
     ]
     logins = b"kept:x\npublished:$2y$04$a\nclobbered:$apr1$other\n"
-    kept = ledger.normalise(logins, records, NOW, LIMITS)
+    kept = ledger.normalise(logins, records)
     assert [(r.username, r.pending_login) for r in kept] == [
-        ("fresh", "fresh:$2y$04$a"), ("kept", ""), ("published", "")]
-    assert [r.username for r in ledger.active(logins, records)] == ["kept", "published"]
-    assert all(r.pending_login == "" for r in ledger.active(logins, records))
+        ("waiting", "waiting:$2y$04$a"), ("fresh", "fresh:$2y$04$a"), ("kept", ""), ("published", "")]
+    found = ledger.registered(logins, records)
+    assert [(r.username, login) for r, login in found] == [
+        ("waiting", ledger.Login.PENDING), ("fresh", ledger.Login.PENDING), ("kept", ledger.Login.ACTIVE),
+        ("published", ledger.Login.ACTIVE)]
+    assert all(r.pending_login == "" for r, _ in found)  # users.csv never shows a hash
+    assert [r.username for r in ledger.pending(logins, records)] == ["waiting", "fresh"]
 
 
-def test_max_users_counts_reservations_too():
+def test_withdrawn_logins_are_never_published():
+    records = [cand("alice"), cand("bob")]
+    withdrawn = ledger.withdrawn(records, {"alice"})
+    assert ledger.plan_logins(b"", withdrawn, LIMITS) == b"bob:$2y$04$a\n"
+    assert [r.username for r in ledger.normalise(b"bob:$2y$04$a\n", withdrawn)] == ["bob"]
+
+
+def test_max_users_counts_pending_registrations_too():
     limits = dataclasses.replace(LIMITS, max_users=2)
     result = plan(b"a:x\n", [row("a"), cand("b")], [cand("c")], limits)
     assert isinstance(result.refused[0], RegistrationFull)
@@ -106,15 +125,15 @@ def test_unchanged_roster_is_not_rewritten():
     assert not result.changed and result.refused
 
 
-def test_plan_logins_publishes_every_fresh_pending_login_once():
-    records = [cand("a"), cand("b", age=17), cand("c", age=19), row("d"), cand("e")]
-    content = ledger.plan_logins(b"# hand\ne:$2y$04$other\n", records, NOW, LIMITS)
-    assert content == b"# hand\ne:$2y$04$other\na:$2y$04$a\nb:$2y$04$a\n"
+def test_plan_logins_publishes_every_pending_login_once_however_old():
+    records = [cand("a"), cand("b", age=17), cand("c", age=3600), row("d"), cand("e")]
+    content = ledger.plan_logins(b"# hand\ne:$2y$04$other\n", records, LIMITS)
+    assert content == b"# hand\ne:$2y$04$other\na:$2y$04$a\nb:$2y$04$a\nc:$2y$04$a\n"
 
 
 def test_plan_logins_respects_the_secret_limit():
     limits = dataclasses.replace(LIMITS, max_bytes=27)  # alice (15 bytes) fits, bob (13) would make 28
-    assert ledger.plan_logins(b"", [cand("alice"), cand("bob")], NOW, limits) == b"alice:$2y$04$a\n"
+    assert ledger.plan_logins(b"", [cand("alice"), cand("bob")], limits) == b"alice:$2y$04$a\n"
 
 
 def test_outcome_of_a_reserved_candidate():
@@ -126,7 +145,30 @@ def test_outcome_of_a_reserved_candidate():
 
 def test_taken_reports_both_fields():
     records = [row("alice"), cand("bob")]
-    assert ledger.taken(b"alice:x\n", records, "alice", "bob@example.com", NOW, LIMITS) == {
+    def taken(logins, rows, username, email):
+        return ledger.Index.of(logins, rows, 0).taken(username, email)
+    assert taken(b"alice:x\n", records, "alice", "bob@example.com") == {
         "username": ledger.USERNAME_TAKEN, "email": ledger.EMAIL_TAKEN}
-    assert ledger.taken(b"carol:x\n", [], "carol", None, NOW, LIMITS) == {"username": ledger.USERNAME_TAKEN}
-    assert ledger.taken(b"", [], "dave", "dave@example.com", NOW, LIMITS) == {}
+    assert taken(b"carol:x\n", [], "carol", None) == {"username": ledger.USERNAME_TAKEN}
+    assert taken(b"", [], "dave", "dave@example.com") == {}
+
+
+@pytest.mark.parametrize("logins, records, probe", [
+    (b"", [], cand("alice")),
+    (b"# hand\nAlice:{SHA}x\n", [], cand("alice")),
+    (b"bob:x\n", [row("bob", "shared@example.com")], cand("carol", "Shared@example.com")),
+    (b"", [cand("alice", age=10)], cand("alice", "other@example.com")),
+    (b"", [cand("alice", age=10)], cand("alice")),
+    (b"alice:x\n", [row("alice", "x@example.com")], cand("alice", "x@example.com")),
+    (b"a:x\n", [row("a"), cand("b")], cand("c")),
+    (b"x" * 190, [], cand("alice")),
+])
+@pytest.mark.parametrize("limits", [LIMITS, dataclasses.replace(LIMITS, max_users=2),
+                                    dataclasses.replace(LIMITS, max_bytes=200)])
+def test_the_index_refuses_a_probe_exactly_as_planning_the_roster_would(logins, records, probe, limits):
+    probe = dataclasses.replace(probe, pending_login="")  # the pre-check's probe carries no line
+    import app.roster as roster_module
+    size = len(roster_module.render_store(records).encode())
+    planned = ledger.plan_roster(logins, records, [probe], limits, stored_size=size).refused.get(0)
+    indexed = ledger.Index.of(logins, records, size).refusal(probe, limits)
+    assert type(indexed) is type(planned) and getattr(indexed, "errors", None) == getattr(planned, "errors", None)

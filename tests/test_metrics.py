@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.helpers import person
+from tests.helpers import person, wait_until
 from tests.servers import gunicorn
 
 
@@ -26,6 +26,8 @@ def test_metrics_are_summed_over_workers(tmp_path):
             codes = list(pool.map(lambda f: requests.post(base + "/api/v1/registrations", json=f, timeout=30)
                                   .status_code, forms))
         assert sorted(codes) == [201] * 12 + [400]
+        wait_until(lambda: sample(requests.get(base + "/metrics", timeout=10).text,
+                                  "workshop_commit_group_size_sum") == 12)  # every login published exactly once
         again = requests.post(base + "/api/v1/registrations", json=person(0), timeout=30)
         assert again.status_code == 200  # the same attendee again
         text = requests.get(base + "/metrics", timeout=10).text

@@ -111,7 +111,7 @@ def test_the_deployment_probes_mounts_and_settings(deployment):
 
 
 def test_the_app_has_exactly_these_rights_and_every_one_by_name(deployment):
-    """Read and update two Secrets; read two ConfigMaps and Infrastructure/cluster. Nothing else."""
+    """Read and update two Secrets; read two ConfigMaps, Infrastructure/cluster and the OAuth Deployment."""
     app_subject = {"kind": "ServiceAccount", "name": "workshop-registration", "namespace": deployment.namespace}
     bindings = [o for o in deployment.objects if o["kind"] in ("RoleBinding", "ClusterRoleBinding")]
     app_bindings = [b for b in bindings if app_subject in [
@@ -135,6 +135,7 @@ def test_the_app_has_exactly_these_rights_and_every_one_by_name(deployment):
         ("openshift-config-managed", "", "configmaps", "console-public", ("get",)),
         ("openshift-config-managed", "", "configmaps", "oauth-serving-cert", ("get",)),
         (None, "config.openshift.io", "infrastructures", "cluster", ("get",)),
+        ("openshift-authentication", "apps", "deployments", "oauth-openshift", ("get",)),
     }
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from app import htpasswd, logincheck
 from app.web import page
-from tests.helpers import FORM_FIELDS, GOOD
+from tests.helpers import FORM_FIELDS, GOOD, published
 from tests.oauth_standin import OAuthStandIn
 
 IDS = [field_id for field_id, _ in FORM_FIELDS]
@@ -34,8 +34,8 @@ def submit(client, values: dict):
 def test_a_well_formed_submission_registers(client, tmp_path):
     response = submit(client, GOOD)
     assert response.status_code == 200
-    assert "Account alice created." in response.get_data(as_text=True)
-    assert (tmp_path / "data" / "htpasswd").read_text().startswith("alice:$2y$")
+    assert "Account alice registered." in response.get_data(as_text=True)
+    assert published(tmp_path / "data", "alice").startswith(b"alice:$2y$")
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,8 @@ def test_hostile_values_get_field_messages_not_errors(client, tmp_path, values):
 
 def test_a_formula_name_registers_and_is_neutralised_in_users_csv(client, tmp_path):
     response = submit(client, dict(GOOD, full_name='=HYPERLINK("http://evil")\r\n'))
-    assert "Account alice created." in response.get_data(as_text=True)
+    assert "Account alice registered." in response.get_data(as_text=True)
+    published(tmp_path / "data", "alice")
     assert "alice,\"'=HYPERLINK(\"\"http://evil\"\")\"," in (tmp_path / "data" / "users.csv").read_text()
 
 
@@ -101,7 +102,7 @@ def checking(make_app, tmp_path):
     standin = OAuthStandIn(ready_after=100)
     client = make_app(login_check=True, api_url=standin.url).server.test_client()
     assert client.post("/api/v1/registrations", json=GOOD).status_code == 201
-    entry = htpasswd.entries((tmp_path / "data" / "htpasswd").read_bytes())["alice"]
+    entry = htpasswd.entries(published(tmp_path / "data", "alice"))["alice"]
     yield client, entry
     standin.stop()
 

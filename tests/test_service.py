@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
 
-from app.committer import Committer
 from app.errors import AlreadyTaken
-from app.ledger import Limits
+from app.ledger import Limits, Login
+from app.publisher import Publisher
+from app.reserver import Reserver
+from app.rollout import OAuthServer, Pace
 from app.ratelimit import ClientLimiter
 from app.service import RegistrationService
 from app.settings import Settings
 from app.store import Documents, NoRefresher, Store
 from app.switch import Switch
 from tests.helpers import FAST_ROUNDS, GOOD
-from tests.fakes import MemoryDocument, RecordingMirror
+from tests.fakes import MemoryDocument, RecordingMirror, ScriptedOAuth
 
 
 def cluster_store(settings, logins, records, state) -> Store:
@@ -32,18 +35,43 @@ def cluster_service(tmp_path):
     for document, name in ((logins, "htpasswd"), (records, "registrations"), (state, "state")):
         document.label = name
     store = cluster_store(settings, logins, records, state)
-    committer = Committer(store.documents, Limits(), interval=0, timeout=5)
-    service = RegistrationService(settings, store, committer, ClientLimiter(None, tmp_path / "c.sqlite3"))
+    reserver = Reserver(store.documents, Limits(), timeout=5)
+    service = RegistrationService(settings, store, reserver, ClientLimiter(None, tmp_path / "c.sqlite3"))
     return service, store, logins
+
+
+GENERATIONS = itertools.count(1)
+
+
+def publish(store) -> None:
+    """What any replica's publisher does once the OAuth rollout of the last write has completed."""
+    Publisher(store.documents, ScriptedOAuth(OAuthServer(next(GENERATIONS))), Pace(), Limits()).step()
+
+
+def test_a_registration_is_answered_pending_and_again_before_and_after_it_is_written(cluster_service):
+    service, store, logins = cluster_service
+    first = service.register(GOOD, "1.2.3.4")
+    assert (first.login, first.again) == (Login.PENDING, False) and logins.content == b""
+    again = service.register(GOOD, "1.2.3.4")  # a retry while the login waits: the same registration
+    assert (again.login, again.again, again.registered_at) == (Login.PENDING, True, first.registered_at)
+    publish(store)
+    again = service.register(GOOD, "1.2.3.4")
+    assert (again.login, again.again) == (Login.ACTIVE, True)
+    with pytest.raises(AlreadyTaken):  # the right username and email, another password: not "again"
+        service.register(dict(GOOD, password="cobalt walrus tangerine", password_confirm="cobalt walrus tangerine"),
+                         "1.2.3.4")
 
 
 def test_a_stale_copy_never_decides_a_refusal_or_an_again(cluster_service):
     service, store, logins = cluster_service
     assert not service.register(GOOD, "1.2.3.4").again
+    publish(store)
     store.documents.read()  # the refresher's copy now holds alice
-    logins.external_write(b"")  # an instructor removed her (another process)
+    logins.external_write(b"")  # an instructor removed her (another process)...
+    store.documents.roster.external_write(b"")  # ...and her record
     again = service.register(GOOD, "1.2.3.4")
-    assert not again.again  # created anew, not "your account exists"
+    assert not again.again  # registered anew, not "you are registered"
+    publish(store)
     assert logins.content.startswith(b"alice:$2y$")
 
 

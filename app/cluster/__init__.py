@@ -7,7 +7,7 @@ into the app's errors, with the fix named where there is one.
 """
 
 from app.cluster.client import Connection, connect
-from app.cluster.openshift import ClusterInfo, UserDirectory
+from app.cluster.openshift import ClusterInfo, OAuthRollout, UserDirectory
 from app.cluster.secrets import NOTES, WRITTEN_AT, SecretDocument
 
-__all__ = ["NOTES", "WRITTEN_AT", "ClusterInfo", "Connection", "SecretDocument", "UserDirectory", "connect"]
+__all__ = ["NOTES", "WRITTEN_AT", "ClusterInfo", "Connection", "OAuthRollout", "SecretDocument", "UserDirectory", "connect"]

@@ -64,7 +64,7 @@ def _connect(settings: Settings) -> Connection:
             f"CLUSTER_SYNC is on but no Kubernetes credentials were found ({error}); "
             "run in a pod with a service account, set KUBECONFIG, or set CLUSTER_SYNC=off"
         ) from error
-    configuration.retries = False  # the committer retries with its own deadline and backoff
+    configuration.retries = False  # the reserver and the publisher retry with their own deadline and backoff
     return Connection(client.ApiClient(configuration))
 
 

@@ -1,7 +1,9 @@
-"""OpenShift's own objects: the attendees' Users and Identities, and the addresses attendees need."""
+"""OpenShift's own objects: the attendees' Users and Identities, the addresses attendees need, and the
+OAuth server's Deployment, whose rollouts decide when the htpasswd Secret may be written."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from kubernetes import client
@@ -9,6 +11,7 @@ from kubernetes.client.rest import ApiException
 
 from app.cluster.client import Connection, why
 from app.errors import PermissionDenied, StoreUnavailable
+from app.rollout import OAuthServer
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +81,37 @@ class ClusterInfo:
             return None
         return (config_map.data or {}).get(key) or None
 
+
+
+class OAuthRollout:
+    """The OAuth server's Deployment (openshift-authentication/oauth-openshift), read by name, read-only.
+
+    Where it cannot be read (plain Kubernetes, the right not granted), what is seen says why.
+    """
+
+    NAMESPACE, NAME = "openshift-authentication", "oauth-openshift"
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.apps = client.AppsV1Api(connection.api)
+
+    def observe(self) -> OAuthServer:
+        """What the Deployment says now: its generation and whether it is rolling out."""
+        try:
+            response = self.connection.call(self.apps.read_namespaced_deployment, self.NAME, self.NAMESPACE,
+                                            _preload_content=False)
+            seen = OAuthServer.from_deployment(json.loads(response.data))
+        except ApiException as error:
+            seen = OAuthServer.unseen(self._why(error))
+        except StoreUnavailable as error:
+            seen = OAuthServer.unseen(error.cause)
+        return seen
+
+    def _why(self, error: ApiException) -> str:
+        where = f"deployment {self.NAMESPACE}/{self.NAME}"
+        if error.status == 404:
+            return f"the {where} does not exist (not OpenShift, or another version)"
+        if error.status in (401, 403):
+            return (f"the service account may not get the {where} (HTTP {error.status}); apply the Role from "
+                    "openshift/ (oc apply -k openshift/)")
+        return f"the Kubernetes API failed to get the {where} (HTTP {error.status})"

@@ -17,7 +17,7 @@ import flask
 from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
-from app.admin import AdminService, NotRegistered
+from app.admin import AdminService, NotRegistered, NotYetWritten
 from app.errors import RateLimited, StoreError
 from app.ratelimit import ClientLimiter
 from app.settings import Settings
@@ -140,6 +140,9 @@ def _act(action):
         return action()
     except NotRegistered as error:
         return dbc.Alert(f"{error.args[0]} is not registered through this app.", color="warning")
+    except NotYetWritten as error:
+        return dbc.Alert(f"{error.args[0]}'s login is not written yet: reset it once it is (see Logins above).",
+                         color="warning")
     except StoreError as error:
         return dbc.Alert(f"That did not work: {error.cause}", color="danger")
 

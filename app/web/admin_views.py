@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
 from app import roster
-from app.admin import Overview, Removal
+from app.admin import Overview, Removal, describe_publishing
 from app.roster import Registration
 from app.settings import Settings
 
@@ -42,9 +42,13 @@ def summary(overview: Overview) -> dbc.Row:
         ("Last registration", last, "admin-last"),
         ("Sync", f"{sync['mode']}: {state}; last write {sync['last_write'] or 'never'}", "admin-sync"),
     ]
+    publishing = dbc.Card(dbc.CardBody([html.Div("Logins", className="small text-body-secondary"),
+                                        html.Div([html.Div(line) for line in describe_publishing(overview.publishing)],
+                                                 id="admin-publishing")]))
     return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="small text-body-secondary"),
                                                    html.Div(value, className="fw-semibold", id=ident)])),
-                            md=3, className="mb-2") for title, value, ident in cards])
+                            md=3, className="mb-2") for title, value, ident in cards]
+                   + [dbc.Col(publishing, md=12, className="mb-2")])
 
 
 def new_password(username: str, password: str, streamer: bool) -> dbc.Alert:

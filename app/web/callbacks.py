@@ -14,6 +14,7 @@ from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
 from app.errors import RegistrationError, ServiceUnavailable
+from app.ledger import Login
 from app.logincheck import LoginCheck
 from app.service import RegistrationService
 from app.web import page
@@ -60,9 +61,10 @@ class PageCallbacks:
             log.exception("event=registration outcome=failed reason=internal_error")
             return self._failure(ServiceUnavailable().errors)
         check = self.check.start(result.username, result.entry, form["password"])
+        pending = result.login == Login.PENDING
         view = page.success_view(result.username, self.discovery.console_url(), self.discovery.api_url(),
-                                 result.again, checking=check is not None)
-        status = page.login_status("checking") if check else None
+                                 result.again, checking=check is not None, pending=pending)
+        status = page.login_status("waiting" if pending else "activating") if check else None
         count = len(self.ids)
         return view, {"display": "none"}, [False] * count, [""] * count, check, check is None, 0, status
 
@@ -73,10 +75,11 @@ class PageCallbacks:
         answer = self.check.poll(data, polls)
         if answer.state == "ended":
             return None, dash.no_update, True, None
-        status = page.login_status(answer.state)
+        status = page.login_status(answer.state, answer.due_in, answer.after_rollout)
         if answer.next_ms is None:
             return status, dash.no_update, True, None
-        return status, answer.next_ms, False, dash.no_update
+        kept = dict(data, waited=answer.waited) if answer.waited is not None else dash.no_update
+        return status, answer.next_ms, False, kept
 
     def _failure(self, errors: dict[str, str]):
         messages = [errors.get(page.FIELDS[i], "") for i in self.ids]

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from app import metrics
 from app.errors import FORM, RateLimited, RegistrationError, ServiceUnavailable
+from app.publisher import Publisher
 from app.service import RegistrationService
 from app.store import Store
 from app.web import page
@@ -49,6 +50,7 @@ def api(service: RegistrationService, discovery) -> flask.Blueprint:
             username=result.username,
             registered_at=result.registered_at.isoformat().replace("+00:00", "Z"),
             again=result.again,
+            login=result.login.value,
             console_url=discovery.console_url(),
             api_url=api_url,
             login_command=page.login_command(result.username, api_url),
@@ -65,8 +67,13 @@ def api(service: RegistrationService, discovery) -> flask.Blueprint:
     return blueprint
 
 
-def health(store: Store) -> flask.Blueprint:
-    """/healthz, /readyz and /metrics, for the kubelet and for Prometheus."""
+def health(store: Store, publisher: Publisher) -> flask.Blueprint:
+    """/healthz, /readyz and /metrics, for the kubelet and for Prometheus.
+
+    Ready means this process can answer: an outage that every replica shares (the API server down, a
+    Secret missing, a right not granted) leaves it ready, so attendees keep getting the app's own page
+    and its "try again in a minute" instead of the router's bare 503; /readyz says so in "degraded".
+    """
     blueprint = flask.Blueprint("health", __name__)
 
     @blueprint.get("/healthz")
@@ -78,6 +85,12 @@ def health(store: Store) -> flask.Blueprint:
         problem = store.readiness()
         if problem:
             return flask.jsonify(status="not ready", reason=problem), 503
+        oauth = publisher.observe()
+        degraded = [reason for reason in (store.degraded(), None if oauth.seen else
+                                          f"{oauth.detail}: htpasswd writes are spaced by "
+                                          f"{store.settings.unseen_rollout_interval:g} s") if reason]
+        if degraded:
+            return flask.jsonify(status="ready", mode=store.mode, degraded="; ".join(degraded))
         return flask.jsonify(status="ready", mode=store.mode)
 
     @blueprint.get("/metrics")

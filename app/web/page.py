@@ -82,12 +82,17 @@ def _submit():
 
 
 def success_view(username: str, console_url: str | None, api_url: str | None, again: bool = False,
-                 checking: bool = False) -> dbc.Alert:
-    """What an attendee sees once their login is stored: the username and how to log in."""
-    heading = f"Welcome back, {username}: your account exists." if again else f"Account {username} created."
-    timing = ("OpenShift takes a minute or two to accept a new login: the line below says when yours works."
-              if checking else "OpenShift usually accepts a new login within one to two minutes: if your "
-              "first login attempt fails, wait a moment and try again.")
+                 checking: bool = False, pending: bool = True) -> dbc.Alert:
+    """What an attendee sees once their registration is stored: the username and how to log in."""
+    heading = f"Welcome back, {username}: you are registered." if again else f"Account {username} registered."
+    if checking:
+        timing = "Your login is being activated: the line below says when it works."
+    elif pending:
+        timing = ("Your login is being activated: new logins are written in batches, then OpenShift takes a "
+                  "minute or two to apply them. If your first login fails, wait a little and try again.")
+    else:
+        timing = ("OpenShift accepts a new login within a minute or two: if your first login fails, wait a "
+                  "moment and try again.")
     items = [
         html.H2(heading, className="h5 alert-heading"),
         html.P(timing),
@@ -109,16 +114,30 @@ def success_view(username: str, console_url: str | None, api_url: str | None, ag
 
 
 STATUS = {
-    "checking": ("Activating your account… (checking with OpenShift every few seconds)", "text-body-secondary"),
+    "waiting": ("Registered. Your login goes out with the next batch{due}; OpenShift then takes a minute or two "
+                "to apply it.", "text-body-secondary"),
+    "activating": ("Activating your account… OpenShift is applying the new logins (checking every few seconds).",
+                   "text-body-secondary"),
     "ready": ("Ready: you can log in now.", "text-success fw-semibold"),
     "stuck": ("Your account is still not active. Please tell your instructor.", "text-danger fw-semibold"),
 }
 
 
-def login_status(state: str) -> html.Span:
-    """The line saying whether the new login works yet."""
+def login_status(state: str, due_in: float | None = None, after_rollout: bool = False) -> html.Span:
+    """The line saying whether the new login works yet (and, while it waits, when its batch is due)."""
     text, style = STATUS[state]
-    return html.Span(text, className=style, id=f"login-status-{state}")
+    due = ""
+    if after_rollout:
+        due = ", as soon as OpenShift has applied the previous one"
+    elif due_in is not None:
+        due = " in a few seconds" if due_in < 10 else f" in about {_duration(due_in)}"
+    return html.Span(text.format(due=due), className=style, id=f"login-status-{state}")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{round(seconds / 10) * 10:.0f} seconds"
+    return f"{round(seconds / 60):.0f} minutes"
 
 
 def error_view(errors: dict[str, str]) -> dbc.Alert:

@@ -1,0 +1,40 @@
+"""`make bench`: the workshop-start burst and the workshop trickle, on one test API server; prints both
+tables and writes every figure to bench-results.json.
+
+    python -m bench [--json bench-results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import burst, trickle
+from tests.kube import TestCluster, build
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", default="bench-results.json")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    kube = TestCluster(build(), Path(tempfile.mkdtemp(prefix="bench-kube-")))
+    kube.start()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        results = {"burst": burst.measure(kube, workdir / "burst", 200, 50, 50, cores)}
+        print(results["burst"]["table"], file=sys.stderr)
+        results["trickle"] = trickle.measure(kube, workdir / "trickle", 200, 15, 30, 3.0, cores)
+    finally:
+        kube.stop()
+    Path(args.json).write_text(json.dumps(results, indent=2))
+    print(results["burst"]["table"] + "\n\n" + results["trickle"]["table"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
