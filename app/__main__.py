@@ -80,6 +80,9 @@ def _run(service: AdminService, args) -> int:
         print(f"registration {state}; {len(overview.attendees)}{limit} registered")
         for line in describe_publishing(overview.publishing):
             print(line)
+        for username, seen in sorted(overview.refused.items()):
+            print(f"refused by OpenShift: {username} (the name belongs to another identity; seen {seen}): "
+                  "remove them and let them register another name")
     elif args.command in ("open", "close"):
         service.set_open(args.command == "open")
         print(f"registration {'open' if args.command == 'open' else 'closed'}")

@@ -39,6 +39,7 @@ class Overview:
 
     attendees: list[Registration]  # oldest first, without hashes
     pending: set[str]  # the usernames whose login waits to be written
+    refused: dict[str, str]  # the usernames whose login OpenShift refused (another identity holds the name)
     max_users: int
     registration_open: bool
     last_registration: datetime | None
@@ -79,8 +80,9 @@ class AdminService:
         return Overview(
             attendees=attendees,
             pending={record.username for record, login in found if login == ledger.Login.PENDING},
+            refused=self.store.state.refused(),
             max_users=self.settings.max_users,
-            registration_open=self.store.switch.is_open(),
+            registration_open=self.store.state.is_open(),
             last_registration=attendees[-1].registered_at if attendees else None,
             sync=self.store.health(),
             publishing=self.publisher.status(),
@@ -93,7 +95,7 @@ class AdminService:
 
     def set_open(self, value: bool) -> None:
         """Open or close registration for every replica."""
-        self.store.switch.set(value)
+        self.store.state.set_open(value)
         _log("open" if value else "close")
 
     def reset_password(self, username: str) -> str:
@@ -103,7 +105,7 @@ class AdminService:
         entry = htpasswd.make_entry(username, password, self.settings.bcrypt_rounds)
 
         def change(content: bytes) -> bytes:
-            if username not in htpasswd.entries(content):
+            if htpasswd.line_of(content, username) is None:
                 # Its row waits to be published (or was just removed): changing the pending line while a
                 # publisher may be writing the old one would leave two lines for one name.
                 raise NotYetWritten(username)
@@ -144,6 +146,7 @@ class AdminService:
         update(self.documents.roster, withdraw)
         update(self.documents.logins, drop_logins, notes=self.publisher.notes())
         update(self.documents.roster, drop_records)
+        self.store.state.forget(doomed)
         self._refresh()
         removals = [self._delete_user_objects(name) for name in usernames]
         for removal in removals:

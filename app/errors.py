@@ -99,6 +99,10 @@ class RateLimited(RegistrationError):
         self.retry_after = retry_after
 
 
+class ServerBug(Exception):
+    """A bug on our side, already logged once with its traceback: answer 500 and say nothing more."""
+
+
 class StoreError(Exception):
     """A storage adapter failed; `cause` is short and secret-free, for logs and /readyz."""
 

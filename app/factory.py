@@ -22,6 +22,7 @@ from app.publisher import Publisher
 from app.ratelimit import ClientLimiter
 from app.reserver import Reserver
 from app.service import RegistrationService
+from app.tickets import SharedKey, Tickets
 from app.settings import Settings
 from app.store import make_store
 from app.web import admin_page, callbacks, http, page
@@ -29,6 +30,7 @@ from app.web import admin_page, callbacks, http, page
 ASSETS = Path(__file__).parent / "assets"
 ADMIN_SIGN_IN_RATE = "10/minute"  # per client address: the admin token cannot be guessed by trying
 LOGIN_CHECKS_PER_TICKET = "30/minute"  # the page polls every 3-15 s; more is someone replaying a ticket
+POLLS_PER_ATTENDEE_MINUTE = 12  # a room behind one address polls about this many times per attendee
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
@@ -41,9 +43,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                         on_reserved=publisher.wake)
     service = RegistrationService(settings, store, reserver, ClientLimiter(settings.rate_limit, counters))
     discovery = Discovery(settings, store.info, files.runtime_dir(settings.data_dir))
-    check = LoginCheck(settings, discovery, store.documents.login_of,
-                       ClientLimiter(LOGIN_CHECKS_PER_TICKET, counters, scope="login-check"),
-                       publishing=publisher.status)
+    per_client = settings.rate_per_minute(POLLS_PER_ATTENDEE_MINUTE)  # RATE_LIMIT is sized for the room
+    check = LoginCheck(settings, discovery, Tickets(SharedKey(store.key), settings.login_check_timeout),
+                       store.documents.login_of,
+                       per_ticket=ClientLimiter(LOGIN_CHECKS_PER_TICKET, counters, scope="login-check"),
+                       per_client=ClientLimiter(per_client, counters, scope="login-check-client"),
+                       publishing=publisher.status, on_refused=store.state.refuse)
 
     app = dash.Dash(
         __name__,

@@ -33,14 +33,15 @@ def verify(entry: bytes, password: str) -> bool:
 
 
 def _name(line: bytes) -> str | None:
-    """A line's user name (case-folded) as the OAuth server reads it; None for a line it skips."""
+    """A line's user name, exactly as the OAuth server reads it; None for a line it skips."""
     name, colon, _ = line.removesuffix(b"\r").partition(b":")
-    return name.decode("utf-8", "surrogateescape").casefold() if colon and name else None
+    return name.decode("utf-8", "surrogateescape") if colon and name else None
 
 
 @functools.lru_cache(maxsize=8)
 def entries(content: bytes) -> Mapping[str, bytes]:
-    """Map each user name (case-folded) to its effective line, as the OAuth server would read it.
+    """Map each user name, case-folded, to its effective line: for deciding whether a name is taken, where
+    `Alice` and `alice` are too alike to hand out both (the OAuth server itself tells them apart).
 
     Read-only, and cached for the last few contents: the same logins are asked about many times (10,000
     lines take tens of milliseconds), and bytes keep their hash once computed.
@@ -49,8 +50,17 @@ def entries(content: bytes) -> Mapping[str, bytes]:
     for line in content.split(b"\n"):
         name = _name(line)
         if name is not None:
-            found[name] = line.removesuffix(b"\r")
+            found[name.casefold()] = line.removesuffix(b"\r")
     return MappingProxyType(found)
+
+
+def line_of(content: bytes, username: str) -> bytes | None:
+    """The effective line of exactly this user name (the last one, as the OAuth server reads it), or None."""
+    found = None
+    for line in content.split(b"\n"):
+        if _name(line) == username:
+            found = line.removesuffix(b"\r")
+    return found
 
 
 def append(content: bytes, new_entries: list[bytes]) -> bytes:
@@ -63,17 +73,16 @@ def append(content: bytes, new_entries: list[bytes]) -> bytes:
 
 
 def remove(content: bytes, username: str) -> bytes:
-    """The content without the lines of one user name; every other line kept byte for byte."""
-    key = username.casefold()
-    return b"\n".join(line for line in content.split(b"\n") if _name(line) != key)
+    """The content without the lines of exactly this user name; every other line kept byte for byte (a
+    hand-added `Alice:` is another user than our `alice`, for the OAuth server as here)."""
+    return b"\n".join(line for line in content.split(b"\n") if _name(line) != username)
 
 
 def replace(content: bytes, username: str, entry: bytes) -> bytes:
-    """The content with one user's line(s) replaced by `entry` in place of the first one."""
-    key = username.casefold()
+    """The content with exactly this user's line(s) replaced by `entry` in place of the first one."""
     lines, done = [], False
     for line in content.split(b"\n"):
-        if _name(line) == key:
+        if _name(line) == username:
             if not done:
                 lines.append(entry)
                 done = True

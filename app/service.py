@@ -15,15 +15,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from app import htpasswd, ledger, metrics, roster, rules
+from app import htpasswd, metrics, roster, rules
 from app.errors import (
     AlreadyTaken,
     RegistrationClosed,
     RegistrationError,
     ServiceUnavailable,
     StoreError,
+    WrongAccessCode,
 )
 from app.ledger import Login
 from app.ratelimit import ClientLimiter
@@ -33,6 +34,10 @@ from app.settings import Settings
 from app.store import Store
 
 log = logging.getLogger(__name__)
+# "Register again" answers the same attendee (a double click, a retry after a lost answer) only this long
+# after the registration: afterwards the same details are just "taken", so the API is no lasting oracle
+# for the password of someone whose username and email are known.
+AGAIN_WINDOW = timedelta(minutes=10)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +73,7 @@ class RegistrationService:
     def is_open(self) -> bool:
         """True while attendees may register (the instructor's switch, else REGISTRATION_OPEN)."""
         try:
-            return self.store.switch.is_open()
+            return self.store.state.is_open()
         except StoreError:
             return self.settings.registration_open
 
@@ -95,6 +100,8 @@ class RegistrationService:
         """The rules, plus "taken" for a valid username or email, so every problem shows at once."""
         try:
             return rules.validate(form, self.settings)
+        except WrongAccessCode:
+            raise  # without the code nothing else is said: no taken names or emails to enumerate
         except RegistrationError as error:
             username, _ = rules.check_username(form.get("username"), self.settings)
             email, _ = rules.check_email(form.get("email"))
@@ -129,15 +136,16 @@ class RegistrationService:
         raise error
 
     def _same_attendee(self, application: rules.Application, fresh: bool) -> Registered | None:
-        """The attendee's own registration when the username, email and password all match."""
+        """The attendee's own recent registration when the username, email and password all match (the
+        password is only checked for a registration of this username and email made within AGAIN_WINDOW)."""
         found = self.store.documents.login_of(application.username, fresh=fresh)
-        if found is None or not htpasswd.verify(found[0], application.password):
+        recent = roster.now() - AGAIN_WINDOW
+        record = next((r for r in self.store.documents.latest().records if r.username == application.username
+                       and r.registered_at >= recent and rules.email_key(r.email) == rules.email_key(application.email)),
+                      None)
+        if found is None or record is None or not htpasswd.verify(found[0], application.password):
             return None
-        for record in self.store.documents.latest().records:
-            if record.username == application.username and \
-                    rules.email_key(record.email) == rules.email_key(application.email):
-                return Registered(record.username, record.registered_at, found[1], again=True, entry=found[0])
-        return None
+        return Registered(record.username, record.registered_at, found[1], again=True, entry=found[0])
 
     def _commit(self, application: rules.Application) -> Registered:
         with self._hashing:

@@ -22,7 +22,8 @@ import limits
 
 from app.errors import SettingsError
 
-DEFAULT_RESERVED = frozenset({"admin", "kubeadmin", "root", "administrator", "system"})
+DEFAULT_RESERVED = frozenset({"admin", "kubeadmin", "root", "administrator", "system", "cluster-admin", "default",
+                              "kube"})
 RESERVED_PREFIXES = ("system", "kube-", "openshift")
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
@@ -84,6 +85,13 @@ class Settings:
         if not (self.kubernetes_service_host and self.kubernetes_service_port):
             return None
         return f"https://{self.kubernetes_service_host}:{self.kubernetes_service_port}"
+
+    def rate_per_minute(self, factor: int) -> str | None:
+        """RATE_LIMIT (about the room's size per minute) scaled by a factor, as a rate; None when off."""
+        if self.rate_limit is None:
+            return None
+        item = limits.parse(self.rate_limit)
+        return f"{math.ceil(item.amount * factor * 60 / item.get_expiry())}/minute"
 
     @property
     def hashing_slots(self) -> int:
@@ -283,9 +291,10 @@ DECLARED: tuple[Var, ...] = (
         "\"registration is full\""),
     Var("REGISTRATION_OPEN", boolean, "`false` answers \"registration is closed\" (page) and 503 (API)"),
     Var("RESERVED_USERNAMES", names, "comma-separated names refused besides `admin`, `kubeadmin`, `root`, "
-        "`administrator`, `system`, `system*`, `kube-*`, `openshift*`", shown="none"),
+        "`administrator`, `system`, `cluster-admin`, `default`, `kube`, `system*`, `kube-*`, `openshift*`",
+        shown="none"),
     Var("MIN_PASSWORD_LENGTH", integer(1, 72), "1–72; passwords are also checked against common ones "
-        "(zxcvbn) and may not contain the username"),
+        "(zxcvbn, on their first 14 characters) and may not contain the username"),
     Var("BCRYPT_ROUNDS", integer(4, 16), "bcrypt cost, 4–16 (each step doubles the time; ≈50 ms per hash at "
         "10 on one core here)"),
     Var("RATE_LIMIT", rate, "registration attempts per client address (page and API together), across a "

@@ -19,16 +19,18 @@ from typing import NamedTuple
 
 from app import files, htpasswd, ledger, metrics, roster
 from app.documents import Document, Snapshot
+from app.files import FileDocument
 from app.errors import StoreError, StoreUnavailable
 from app.mirror import ClusterMirror, LocalMirror, Mirror
 from app.rollout import OAuthServer
 from app.roster import Registration, RosterError
 from app.settings import Settings
-from app.switch import Switch
+from app.eventstate import EventState
 
 log = logging.getLogger(__name__)
 ROSTER_FILE = "registrations.csv"
 STATE_FILE = "state.json"
+KEY = "login-check.key"
 
 
 class State(NamedTuple):
@@ -142,11 +144,11 @@ def roster_records(content: bytes) -> list[Registration]:
 
 
 class Refresher:
-    """Cluster mode: re-reads the documents and the switch every interval, in one thread per process."""
+    """Cluster mode: re-reads the documents and the shared state every interval, in one thread per process."""
 
-    def __init__(self, documents: Documents, switch: Switch, interval: float):
+    def __init__(self, documents: Documents, state: EventState, interval: float):
         self.documents = documents
-        self.switch = switch
+        self.state = state
         self.interval = interval
         self._started: int | None = None
         self._lock = threading.Lock()
@@ -173,7 +175,7 @@ class Refresher:
         while True:
             try:
                 self.documents.read()
-                self.switch.refresh()
+                self.state.refresh()
             except StoreError:
                 pass  # recorded by Documents.read, shown on /admin and in /readyz
             except Exception:  # keep refreshing whatever happens; the log says what
@@ -229,8 +231,9 @@ class Store:
     mode: str  # "cluster" or "local files", for people
     settings: Settings
     documents: Documents
-    switch: Switch
+    state: EventState
     refresher: Refresher | NoRefresher
+    key: Document  # the login-check key every replica shares (app.tickets)
     users: object = dataclasses.field(default_factory=NoUsers)  # OpenShift's Users and Identities
     info: object = dataclasses.field(default_factory=NoClusterInfo)  # addresses read from the cluster
     rollout: object = dataclasses.field(default_factory=NoRollout)  # the OAuth server's Deployment
@@ -264,16 +267,16 @@ def make_store(settings: Settings) -> Store:
                                         "htpasswd")
         documents = Documents(logins, cluster.SecretDocument(api, namespace, name, ROSTER_FILE),
                               ClusterMirror(data_dir, lock), max_age=math.inf)
-        switch = Switch(cluster.SecretDocument(api, namespace, name, STATE_FILE), settings.registration_open,
-                        max_age=math.inf)
-        return Store("cluster", settings, documents, switch, Refresher(documents, switch, settings.refresh_interval),
-                     users=cluster.UserDirectory(api), info=cluster.ClusterInfo(api),
+        state = EventState(cluster.SecretDocument(api, namespace, name, STATE_FILE), settings.registration_open,
+                           max_age=math.inf)
+        return Store("cluster", settings, documents, state, Refresher(documents, state, settings.refresh_interval),
+                     cluster.SecretDocument(api, namespace, name, KEY), users=cluster.UserDirectory(api), info=cluster.ClusterInfo(api),
                      rollout=cluster.OAuthRollout(api))
-    logins, roster_file, state = (files.FileDocument(data_dir / name, lock)
+    logins, roster_file, state = (FileDocument(data_dir / name, lock)
                                   for name in ("htpasswd", ROSTER_FILE, STATE_FILE))
     documents = Documents(logins, roster_file, LocalMirror(data_dir, lock, logins, roster_file), max_age=0)
-    return Store("local files", settings, documents, Switch(state, settings.registration_open, max_age=0),
-                 NoRefresher())
+    return Store("local files", settings, documents, EventState(state, settings.registration_open, max_age=0),
+                 NoRefresher(), FileDocument(files.runtime_dir(data_dir) / KEY, lock))
 
 
 def _moment(epoch: float | None) -> str | None:

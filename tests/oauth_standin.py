@@ -1,10 +1,18 @@
-"""A STAND-IN for OpenShift's OAuth server, which cannot run here: it answers the challenging-client flow
-exactly as the documented one does (openshift/oc pkg/helpers/tokencmd/request_token.go):
+"""A STAND-IN for OpenShift's OAuth server (and the one API it offers a token's owner), which cannot run
+here: it answers the challenging-client flow as the documented one does (openshift/oc
+pkg/helpers/tokencmd/request_token.go; openshift/oauth-server):
 
 - GET /.well-known/oauth-authorization-server  -> JSON with authorization_endpoint
 - GET /oauth/authorize?client_id=openshift-challenging-client&response_type=token with Basic auth and
-  X-CSRF-Token -> 302 to .../oauth/token/implicit#access_token=...&token_type=Bearer when the user's
-  login works, else 401 with WWW-Authenticate (unknown user, wrong password, or not rolled out yet).
+  X-CSRF-Token -> 302 to .../oauth/token/implicit#access_token=sha256~<random>&token_type=Bearer when the
+  user's login works, else 401 with WWW-Authenticate (unknown user, wrong password, or not rolled out
+  yet); a name in `claimed` (held by a User of another identity, mappingMethod claim) -> 500 with
+  `Error: <the identity mapper's claim error>` as plain text, as osinserver's default error handler
+  writes it for a client that does not prefer HTML (oauth-server pkg/osinserver/defaults.go,
+  pkg/userregistry/identitymapper/strategy_claim.go).
+- DELETE /apis/oauth.openshift.io/v1/useroauthaccesstokens/<name> with `Authorization: Bearer <token>`:
+  the token's owner revokes it; the name must be `sha256~` + base64url(SHA-256(secret)) unpadded, as
+  oauth-server names token objects. Revoked tokens are in `revoked`, live ones in `tokens`.
 
 Credentials are checked like the real server does, against htpasswd content: what the stand-in
 operator's last completed rollout serves (`served`, tests/operator_standin.py), or a file (the app's
@@ -15,6 +23,8 @@ mirror of the Secret), else against `passwords`. A user becomes accepted after `
 from __future__ import annotations
 
 import base64
+import hashlib
+import secrets
 import json
 import threading
 from collections.abc import Callable
@@ -27,10 +37,14 @@ from app import htpasswd
 
 class OAuthStandIn:
     def __init__(self, passwords: dict[str, str] | None = None, ready_after: int = 2, never: set[str] = frozenset(),
-                 htpasswd_file: Path | None = None, served: Callable[[], bytes] | None = None):
+                 htpasswd_file: Path | None = None, served: Callable[[], bytes] | None = None,
+                 claimed: set[str] = frozenset()):
         self.passwords = dict(passwords or {})
         self.htpasswd_file = htpasswd_file
         self.served = served
+        self.claimed = set(claimed)
+        self.tokens: dict[str, str] = {}  # live access token -> its user
+        self.revoked: list[str] = []  # the users whose token was revoked, in order
         self.ready_after = ready_after
         self.never = set(never)
         self.checks: dict[str, int] = {}
@@ -77,14 +91,38 @@ class OAuthStandIn:
                 if username is None:
                     return self._challenge()
                 standin.checks[username] = standin.checks.get(username, 0) + 1
+                if username in standin.claimed and standin.accepts(username, password):
+                    message = (f'Error: user "{username}" cannot be claimed by identity "workshop:{username}" '
+                               'because it is already mapped to [corp-ldap:uid=1]').encode()
+                    self.send_response(500)
+                    self.send_header("Content-Type", "text/plain; charset=utf-8")
+                    self.send_header("Content-Length", str(len(message)))
+                    self.end_headers()
+                    return self.wfile.write(message)
                 known = standin.accepts(username, password)
                 rolled_out = username not in standin.never and standin.checks[username] > standin.ready_after
                 if not (known and rolled_out):
                     return self._challenge()
+                token = "sha256~" + secrets.token_urlsafe(32)
+                standin.tokens[token] = username
                 self.send_response(302)
-                self.send_header("Location", f"{standin.url}/oauth/token/implicit#access_token=sha256~stand-in"
+                self.send_header("Location", f"{standin.url}/oauth/token/implicit#access_token={token}"
                                              "&expires_in=86400&scope=user%3Afull&token_type=Bearer")
                 self.end_headers()
+
+            def do_DELETE(self):
+                path = urlsplit(self.path).path
+                prefix = "/apis/oauth.openshift.io/v1/useroauthaccesstokens/"
+                header = self.headers.get("Authorization", "")
+                token = header[len("Bearer "):] if header.startswith("Bearer ") else ""
+                if token not in standin.tokens:
+                    return self._json(401, {"kind": "Status", "code": 401})
+                secret = token.removeprefix("sha256~").encode()
+                name = "sha256~" + base64.urlsafe_b64encode(hashlib.sha256(secret).digest()).decode().rstrip("=")
+                if path != prefix + name:
+                    return self._json(404, {"kind": "Status", "code": 404})  # not a token of this user
+                standin.revoked.append(standin.tokens.pop(token))
+                return self._json(200, {"kind": "Status", "status": "Success"})
 
             def _basic(self):
                 header = self.headers.get("Authorization", "")

@@ -181,7 +181,7 @@ def test_download_needs_a_session(app, registered):
     client = app.server.test_client()
     assert client.get("/admin/users.csv").status_code == 403
     with client.session_transaction() as session:
-        session["since"] = time.time()
+        session.update(since=time.time(), sid="a-session")
     response = client.get("/admin/users.csv")
     assert response.status_code == 200 and response.headers["Content-Disposition"] == "attachment; filename=users.csv"
     assert response.get_data(as_text=True) == (registered / "users.csv").read_bytes().decode()
@@ -212,3 +212,37 @@ def test_short_admin_tokens_are_refused(tmp_path):
     with pytest.raises(SettingsError, match="ADMIN_TOKEN must be at least 12 characters"):
         Settings.from_env({"ADMIN_TOKEN": "short", "SERVICE_ACCOUNT_DIR": str(tmp_path)})
     assert "instructor-token" not in repr(dataclasses.replace(Settings(), admin_token_digest=digest(TOKEN)))
+
+
+@pytest.mark.parametrize("body", [b"{}", b'{"output": 5}', b'{"output": "admin-summary.children", "inputs": []}'])
+def test_a_malformed_admin_callback_is_a_400_without_traceback(app, body, caplog):
+    client = app.server.test_client()
+    client.get("/admin/")
+    token = client.get_cookie("_csrf_token", path="/admin/").value
+    response = client.post("/admin/_dash-update-component", data=body, content_type="application/json",
+                           headers={"X-CSRFToken": token})
+    assert response.status_code == 400 and "Traceback" not in caplog.text
+
+
+def test_every_admin_response_is_no_store(app):
+    client = app.server.test_client()
+    for path in ("/admin", "/admin/", "/admin/users.csv", "/admin/_dash-layout"):
+        assert client.get(path).headers.get("Cache-Control") == "no-store", path
+
+
+def test_signing_out_ends_the_session_everywhere_it_was_used(app, settings):
+    from app.web import sessions
+
+    client = app.server.test_client()
+    with client.session_transaction() as session:
+        session.update(since=time.time(), sid="copied-session")
+    copied = client.get_cookie("workshop_admin", path="/admin/").value  # the same cookie, in another browser
+    assert client.get("/admin/users.csv").status_code == 200
+    with app.server.test_request_context("/admin/", headers={"Cookie": f"workshop_admin={copied}"}):
+        sessions.sign_out()  # what the Sign out button does
+    other = app.server.test_client()
+    other.set_cookie("workshop_admin", copied, path="/admin/")
+    assert other.get("/admin/users.csv").status_code == 403
+    replica = create_app(settings).server.test_client()  # another replica of the same deployment
+    replica.set_cookie("workshop_admin", copied, path="/admin/")
+    assert replica.get("/admin/users.csv").status_code == 403

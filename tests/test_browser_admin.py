@@ -56,13 +56,22 @@ def test_the_table_streamer_mode_and_the_download(admin: Page, site):
     sign_in(admin, base, TOKEN)
     table = admin.locator("#attendees")
     expect(table).to_contain_text("attendee-1", timeout=15_000)
-    expect(table).to_contain_text("attendee1@example.com")
+    expect(admin.locator("#streamer-mode")).to_be_checked()  # on until the instructor turns it off
+    expect(table).not_to_contain_text("Attendee 1")
+    assert "attendee1@example.com" not in admin.content()  # not hidden by CSS: not sent at all
     expect(admin.locator("#admin-count")).to_have_text("3 of 300")
+    admin.locator("#streamer-mode").uncheck()
+    expect(table).to_contain_text("attendee1@example.com", timeout=10_000)
+    second = admin.context.new_page()  # another tab of the same session follows the session's choice
+    second.goto(base + "/admin/")
+    expect(second.locator("#streamer-mode")).not_to_be_checked(timeout=15_000)
     admin.locator("#streamer-mode").check()
     expect(table).not_to_contain_text("attendee1@example.com", timeout=10_000)
-    expect(table).not_to_contain_text("Attendee 1")
-    expect(table).to_contain_text("attendee-1")
-    assert "attendee1@example.com" not in admin.content()  # not hidden by CSS: not sent at all
+    second.reload()
+    expect(second.locator("#streamer-mode")).to_be_checked(timeout=15_000)
+    expect(second.locator("#attendees")).to_contain_text("attendee-1")
+    assert "attendee1@example.com" not in second.content()
+    second.close()
     with admin.expect_download() as download:
         admin.click("#download-csv")
     assert open(download.value.path(), "rb").read() == (data / "users.csv").read_bytes()
@@ -99,9 +108,9 @@ def test_reset_a_password_and_remove_an_attendee(admin: Page, site):
     # A refresh of the table (as every 10 s, or after any action) keeps the selection: trigger two, and
     # see the second by an attendee who registered meanwhile.
     assert requests.post(base + "/api/v1/registrations", json=person(60), timeout=30).status_code == 201
-    admin.locator("#streamer-mode").check()
-    expect(table).not_to_contain_text("attendee2@example.com")
     admin.locator("#streamer-mode").uncheck()
+    expect(table).to_contain_text("attendee2@example.com")
+    admin.locator("#streamer-mode").check()
     expect(table).to_contain_text("attendee-60")
     expect(row.locator("input[type=radio]")).to_be_checked()
     admin.click("#reset-password")
@@ -117,3 +126,27 @@ def test_reset_a_password_and_remove_an_attendee(admin: Page, site):
     expect(table).not_to_contain_text("attendee-0", timeout=10_000)
     assert b"attendee-0:" not in (data / "htpasswd").read_bytes()
     assert requests.post(base + "/api/v1/registrations", json=person(0), timeout=30).status_code == 201
+
+
+def test_a_new_browser_starts_in_streamer_mode_and_a_signed_out_cookie_is_refused(browser, site):
+    base, _ = site
+    first = browser.new_context()
+    page = first.new_page()
+    sign_in(page, base, TOKEN)
+    expect(page.locator("#streamer-mode")).to_be_checked(timeout=15_000)
+    page.locator("#streamer-mode").uncheck()
+    expect(page.locator("#attendees")).to_contain_text("attendee1@example.com", timeout=10_000)
+    cookies = first.cookies()
+    second = browser.new_context()  # another browser signing in: streamer mode on again
+    other = second.new_page()
+    sign_in(other, base, TOKEN)
+    expect(other.locator("#streamer-mode")).to_be_checked(timeout=15_000)
+    assert "attendee1@example.com" not in other.content()
+    page.click("#sign-out")
+    expect(page.locator("#admin-token")).to_be_visible(timeout=15_000)
+    copied = browser.new_context()  # the signed-out session's cookie, taken elsewhere before sign-out
+    copied.add_cookies(cookies)
+    assert copied.request.get(base + "/admin/users.csv").status == 403
+    assert second.request.get(base + "/admin/users.csv").status == 200  # the other session still works
+    for context in (first, second, copied):
+        context.close()

@@ -80,9 +80,10 @@ def test_append_keeps_every_existing_byte():
 
 
 def test_remove_and_replace_touch_only_one_user():
-    content = b"# note\nalice:old\nbob:keep\r\nALICE:dup\nodd line\n"
-    assert htpasswd.remove(content, "alice") == b"# note\nbob:keep\r\nodd line\n"
-    assert htpasswd.replace(content, "alice", b"alice:new") == b"# note\nalice:new\nbob:keep\r\nodd line\n"
+    content = b"# note\nalice:old\nbob:keep\r\nALICE:other\nalice:dup\nodd line\n"
+    assert htpasswd.remove(content, "alice") == b"# note\nbob:keep\r\nALICE:other\nodd line\n"
+    assert htpasswd.replace(content, "alice", b"alice:new") == \
+        b"# note\nalice:new\nbob:keep\r\nALICE:other\nodd line\n"
     assert htpasswd.replace(b"bob:keep\n", "carol", b"carol:new") == b"bob:keep\ncarol:new\n"
 
 
@@ -100,3 +101,11 @@ def test_append_adds_exactly_one_line_per_entry(existing, usernames):
     assert tail.split(b"\n")[:-1] == new
     for username, entry in zip(usernames, new):
         assert htpasswd.entries(result)[username] == entry
+
+
+def test_a_foreign_line_is_matched_exactly_as_the_oauth_server_does():
+    content = b"Alice:$apr1$hand-made\nalice:$2y$04$ours\n"
+    assert htpasswd.remove(content, "alice") == b"Alice:$apr1$hand-made\n"  # another user for OpenShift
+    assert htpasswd.replace(content, "alice", b"alice:new") == b"Alice:$apr1$hand-made\nalice:new\n"
+    assert htpasswd.line_of(content, "alice") == b"alice:$2y$04$ours" and htpasswd.line_of(content, "ALICE") is None
+    assert "alice" in htpasswd.entries(b"Alice:x\n")  # but a name that alike is still taken for newcomers

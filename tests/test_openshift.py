@@ -13,7 +13,7 @@ from kubernetes import client
 from tests.kube import KUBECTL, ROOT
 
 pytestmark = pytest.mark.cluster
-SETUP = ROOT / "openshift" / "app" / "setup.sh"
+SETUP = ROOT / "openshift" / "setup" / "setup.sh"
 LDAP = {"name": "corp-ldap", "mappingMethod": "claim", "type": "LDAP",
         "ldap": {"url": "ldap://ldap.example.com/ou=users,dc=example,dc=com?uid", "insecure": False,
                  "attributes": {"id": ["dn"], "preferredUsername": ["uid"]}, "bindDN": "",
@@ -33,7 +33,7 @@ def test_every_manifest_is_created_with_strict_validation(deployment):
                 ("route.openshift.io/v1", "Route"), ("build.openshift.io/v1", "BuildConfig"),
                 ("image.openshift.io/v1", "ImageStream"), ("rbac.authorization.k8s.io/v1", "Role"),
                 ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("rbac.authorization.k8s.io/v1", "ClusterRole"),
-                ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")}
+                ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ("networking.k8s.io/v1", "NetworkPolicy")}
     assert kinds(deployment) == expected
     for obj in deployment.objects:  # each one exists on the server now (the fixture applied them)
         group = obj["apiVersion"].rpartition("/")[0]
@@ -172,14 +172,29 @@ def oauth(kube) -> dict:
         "config.openshift.io", "v1", "oauths", "cluster")
 
 
+def setup_kubeconfig(deployment, tmp_path):
+    """A kubeconfig as the setup Job's ServiceAccount, in the setup's own namespace."""
+    sa_dir = deployment.kube.service_account_dir(f"{deployment.namespace}-setup", "workshop-registration-setup",
+                                                 tmp_path / "setup-sa")
+    return deployment.kube.kubeconfig_for(sa_dir, tmp_path / "setup-kubeconfig")
+
+
 def run_setup(deployment, tmp_path, provider: str = "workshop") -> subprocess.CompletedProcess:
     """setup.sh as the Job runs it: with kubectl, as the setup ServiceAccount (its RBAC from openshift/)."""
-    sa_dir = deployment.kube.service_account_dir(deployment.namespace, "workshop-registration-setup",
-                                                 tmp_path / "setup-sa")
-    kubeconfig = deployment.kube.kubeconfig_for(sa_dir, tmp_path / "setup-kubeconfig")
-    env = dict(os.environ, KUBECONFIG=str(kubeconfig), KUBECTL=str(KUBECTL),
-               HTPASSWD_SECRET_NAME=deployment.secret_name, IDENTITY_PROVIDER_NAME=provider)
+    env = dict(os.environ, KUBECONFIG=str(setup_kubeconfig(deployment, tmp_path)), KUBECTL=str(KUBECTL),
+               HTPASSWD_SECRET_NAME=deployment.secret_name, IDENTITY_PROVIDER_NAME=provider,
+               APP_NAMESPACE=deployment.namespace)
     return subprocess.run(["sh", str(SETUP)], env=env, capture_output=True, text=True, timeout=120)
+
+
+def reapply(deployment) -> None:
+    """`oc apply -k openshift/` again, as the README says to re-run the setup."""
+    result = deployment.kube.kubectl("apply", "-f", str(deployment.folder / "rendered.yaml"), check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def can_i(deployment, kubeconfig, *args) -> str:
+    return deployment.kube.kubectl("auth", "can-i", *args, kubeconfig=kubeconfig, check=False).stdout.strip()
 
 
 def ours(deployment, provider="workshop") -> dict:
@@ -197,6 +212,7 @@ def test_setup_keeps_two_providers_adds_ours_once_and_changes_nothing_when_run_a
     assert deployment.htpasswd() == b""
     secret_version = deployment.htpasswd_version()
 
+    reapply(deployment)  # the setup withdrew its own rights: re-applying gives them back for a re-run
     second = run_setup(deployment, tmp_path)
     assert second.returncode == 0, second.stderr
     assert "left as it is" in second.stdout
@@ -237,9 +253,7 @@ def test_setup_on_a_cluster_without_providers(deployment, tmp_path):
 
 def test_the_setup_account_can_do_nothing_else(deployment, tmp_path):
     deployment.create_htpasswd(b"keep:me\n")
-    sa_dir = deployment.kube.service_account_dir(deployment.namespace, "workshop-registration-setup",
-                                                 tmp_path / "setup-sa")
-    kubeconfig = deployment.kube.kubeconfig_for(sa_dir, tmp_path / "setup-kubeconfig")
+    kubeconfig = setup_kubeconfig(deployment, tmp_path)
     for args in [("delete", "secret", deployment.secret_name, "-n", "openshift-config"),
                  ("patch", "secret", deployment.secret_name, "-n", "openshift-config", "-p", '{"data":{}}'),
                  ("get", "secrets", "-n", "openshift-config"),
@@ -260,3 +274,63 @@ def test_the_setup_job_runs_this_very_script(deployment):
     assert container["command"] == ["/bin/sh", "/setup/setup.sh"]
     assert container["image"].endswith("/openshift/cli:latest")
     assert job["spec"]["template"]["spec"]["serviceAccountName"] == "workshop-registration-setup"
+
+
+@pytest.mark.parametrize("method", ["add", "lookup", "generate"])
+def test_setup_refuses_to_reuse_a_provider_that_does_not_claim(deployment, tmp_path, method):
+    """With `add`, an attendee registering an LDAP admin's name would become that user."""
+    deployment.create_htpasswd(b"")
+    existing = {"name": "demo-users", "mappingMethod": method, "type": "HTPasswd",
+                "htpasswd": {"fileData": {"name": deployment.secret_name}}}
+    set_oauth(deployment.kube, [LDAP, existing])
+    before = oauth(deployment.kube)
+    result = run_setup(deployment, tmp_path)
+    assert result.returncode == 3 and f"mappingMethod {method}" in result.stderr and "nothing was changed" in result.stderr
+    assert oauth(deployment.kube) == before
+
+
+def test_setup_refuses_a_provider_of_our_name_reading_another_secret(deployment, tmp_path):
+    other = {"name": "workshop", "mappingMethod": "claim", "type": "HTPasswd",
+             "htpasswd": {"fileData": {"name": "someone-elses-secret"}}}
+    set_oauth(deployment.kube, [other])
+    before = oauth(deployment.kube)
+    result = run_setup(deployment, tmp_path)
+    assert result.returncode == 3 and "someone-elses-secret" in result.stderr
+    assert oauth(deployment.kube) == before
+    assert deployment.kube.kubectl("get", "secret", deployment.secret_name, "-n", "openshift-config",
+                                   check=False).returncode != 0  # not even the Secret was created
+
+
+def test_once_setup_is_done_no_account_of_the_app_namespace_holds_its_rights(deployment, tmp_path):
+    set_oauth(deployment.kube, [LDAP])
+    setup = setup_kubeconfig(deployment, tmp_path)
+    assert can_i(deployment, setup, "create", "secrets", "-n", "openshift-config") == "yes"  # while it runs
+    assert run_setup(deployment, tmp_path).returncode == 0
+    app_accounts = {name: deployment.kube.kubeconfig_for(
+        deployment.kube.service_account_dir(deployment.namespace, name, tmp_path / f"sa-{name}"),
+        tmp_path / f"kubeconfig-{name}") for name in ("workshop-registration", "default", "workshop-registration-setup")}
+    dangerous = [("create", "secrets", "-n", "openshift-config"), ("patch", "oauths.config.openshift.io/cluster")]
+    for rights in dangerous:
+        assert can_i(deployment, setup, *rights) == "no", rights  # the setup's own rights ended with its job
+        for name, kubeconfig in app_accounts.items():
+            assert can_i(deployment, kubeconfig, *rights) == "no", (name, rights)
+    reapply(deployment)  # re-applying openshift/ while setup is done
+    for rights in dangerous:
+        for name, kubeconfig in app_accounts.items():
+            assert can_i(deployment, kubeconfig, *rights) == "no", (name, rights)
+
+
+def test_the_network_policy_lets_in_only_the_router_and_monitoring(deployment):
+    policy = next(o for o in deployment.objects if o["kind"] == "NetworkPolicy")
+    app = next(o for o in deployment.objects if o["kind"] == "Deployment")
+    assert policy["metadata"]["namespace"] == deployment.namespace
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= app["spec"]["template"]["metadata"]["labels"].items()
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    [rule] = policy["spec"]["ingress"]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"policy-group.network.openshift.io/ingress": ""}}},
+                            {"namespaceSelector": {"matchLabels": {"network.openshift.io/policy-group": "monitoring"}}}]
+    container = app["spec"]["template"]["spec"]["containers"][0]
+    assert rule["ports"] == [{"protocol": "TCP", "port": container["ports"][0]["containerPort"]}]
+    route = next(o for o in deployment.objects if o["kind"] == "Route")
+    assert route["metadata"]["annotations"]["haproxy.router.openshift.io/hsts_header"].startswith("max-age=")
+

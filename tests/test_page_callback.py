@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from app import htpasswd, logincheck
+from app.admin import AdminService
+from app.files import FileDocument, lock_for
+from app.publisher import Publisher
+from app.settings import Settings
+from app.store import make_store
+from app.tickets import SharedKey, Tickets
 from app.web import page
 from tests.helpers import FORM_FIELDS, GOOD, published
 from tests.oauth_standin import OAuthStandIn
@@ -98,12 +103,14 @@ def poll_body(client, check) -> dict:
 
 @pytest.fixture
 def checking(make_app, tmp_path):
-    """A client of an app whose login check asks a STAND-IN OAuth server that never says ready."""
+    """A client of an app whose login check asks a STAND-IN OAuth server that never says ready, and tickets
+    made with that app's own key (as the page gets them)."""
     standin = OAuthStandIn(ready_after=100)
     client = make_app(login_check=True, api_url=standin.url).server.test_client()
     assert client.post("/api/v1/registrations", json=GOOD).status_code == 201
-    entry = htpasswd.entries(published(tmp_path / "data", "alice"))["alice"]
-    yield client, entry
+    published(tmp_path / "data", "alice")
+    key = FileDocument(tmp_path / "data" / ".runtime" / "login-check.key", lock_for(tmp_path / "data"))
+    yield client, lambda lifetime: Tickets(SharedKey(key), lifetime).issue("alice", 1_800_000_000, GOOD["password"])
     standin.stop()
 
 
@@ -112,24 +119,22 @@ def poll(client, check) -> str:
 
 
 def test_an_expired_ticket_says_still_not_active_and_forgets_the_password(checking):
-    client, entry = checking
-    ticket = logincheck.issue_ticket(entry, "alice", GOOD["password"], -5)
-    text = poll(client, {"username": "alice", "password": GOOD["password"], "ticket": ticket})
+    client, ticket = checking
+    text = poll(client, {"username": "alice", "password": GOOD["password"], "ticket": ticket(-5)})
     assert "still not active" in text and "tell your instructor" in text
     assert GOOD["password"] not in text and '"login-check":{"data":null}' in text.replace(" ", "")
 
 
 def test_a_valid_ticket_with_another_password_is_refused_before_asking_oauth(checking):
-    client, entry = checking
-    ticket = logincheck.issue_ticket(entry, "alice", GOOD["password"], 60)
-    text = poll(client, {"username": "alice", "password": "a guessed password", "ticket": ticket})
-    assert "still not active" in text  # no oracle: the OAuth server is never asked about a guess
+    client, ticket = checking
+    text = poll(client, {"username": "alice", "password": "a guessed password", "ticket": ticket(60)})
+    assert "still not active" not in text and "Activating" not in text  # not ours: nothing shown
+    assert '"login-poll":{"disabled":true}' in text.replace(" ", "")  # and no more polling
 
 
 def test_a_valid_ticket_keeps_checking_while_oauth_says_not_yet(checking):
-    client, entry = checking
-    ticket = logincheck.issue_ticket(entry, "alice", GOOD["password"], 60)
-    text = poll(client, {"username": "alice", "password": GOOD["password"], "ticket": ticket})
+    client, ticket = checking
+    text = poll(client, {"username": "alice", "password": GOOD["password"], "ticket": ticket(60)})
     assert "Activating your account" in text and '"interval":' in text.replace(" ", "")
 
 
@@ -144,3 +149,45 @@ def test_tampered_check_data_stops_polling_without_errors(checking, check):
     response = client.post("/_dash-update-component", json=poll_body(client, check))
     assert response.status_code in (200, 204)
     assert "Traceback" not in response.get_data(as_text=True) and "Ready" not in response.get_data(as_text=True)
+
+
+# --- Client errors are 4xx without a traceback; our own bugs stay 500, logged once ---------------------
+
+@pytest.mark.parametrize("path", ["/_dash-component-suites/nonexistent/x.js", "/_dash-component-suites/dash/deps/nope.js",
+                                  "/_dash-component-suites/dash/deps/react@18.3.1.min.js.map"])
+def test_an_unknown_script_is_404_not_500(client, path, caplog):
+    response = client.get(path)
+    assert response.status_code == 404 and "Traceback" not in caplog.text
+
+
+def test_a_bug_in_a_callback_of_ours_is_a_500_logged_once_with_its_traceback(checking, monkeypatch, caplog):
+    client, ticket = checking
+    from app.logincheck import LoginCheck
+
+    def broken(self, *args):
+        raise ZeroDivisionError("a bug of ours")
+    monkeypatch.setattr(LoginCheck, "poll", broken)  # our own code, broken on purpose
+    response = client.post("/_dash-update-component", json=poll_body(client, {"username": "alice", "password": "x",
+                                                                               "ticket": ticket(60)}))
+    assert response.status_code == 500 and "Traceback" not in response.get_data(as_text=True)
+    assert caplog.text.count("Traceback") == 1 and "event=callback_failed callback=poll" in caplog.text
+
+
+def test_a_name_held_by_another_identity_is_refused_in_plain_words_and_shown_to_the_instructor(make_app, tmp_path):
+    """OpenShift answers 500 "cannot be claimed ... already mapped" (mappingMethod claim) for a name that a
+    User of another provider holds: the attendee hears it at the first check, not after five minutes."""
+    standin = OAuthStandIn(ready_after=0, htpasswd_file=tmp_path / "data" / "htpasswd", claimed={"alice"})
+    try:
+        app = make_app(login_check=True, api_url=standin.url)
+        client = app.server.test_client()
+        assert client.post("/api/v1/registrations", json=GOOD).status_code == 201
+        published(tmp_path / "data", "alice")
+        key = FileDocument(tmp_path / "data" / ".runtime" / "login-check.key", lock_for(tmp_path / "data"))
+        ticket = Tickets(SharedKey(key), 60).issue("alice", 1_800_000_000, GOOD["password"])
+        text = poll(client, {"username": "alice", "password": GOOD["password"], "ticket": ticket})
+        assert "OpenShift refused this login" in text and '"login-check":{"data":null}' in text.replace(" ", "")
+        assert standin.checks["alice"] == 1  # at the first check
+    finally:
+        standin.stop()
+    store = make_store(Settings(data_dir=tmp_path / "data"))  # the instructor's view, e.g. python -m app status
+    assert set(AdminService(store, Publisher.for_store(store)).overview().refused) == {"alice"}

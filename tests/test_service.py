@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+from datetime import timedelta
 
 import pytest
 
+from app import roster
 from app.errors import AlreadyTaken
 from app.ledger import Limits, Login
 from app.publisher import Publisher
 from app.reserver import Reserver
 from app.rollout import OAuthServer, Pace
 from app.ratelimit import ClientLimiter
-from app.service import RegistrationService
+from app.service import AGAIN_WINDOW, RegistrationService
 from app.settings import Settings
 from app.store import Documents, NoRefresher, Store
-from app.switch import Switch
+from app.eventstate import EventState
 from tests.helpers import FAST_ROUNDS, GOOD
 from tests.fakes import MemoryDocument, RecordingMirror, ScriptedOAuth
 
@@ -24,8 +27,8 @@ from tests.fakes import MemoryDocument, RecordingMirror, ScriptedOAuth
 def cluster_store(settings, logins, records, state) -> Store:
     """A store as cluster mode builds it (copies kept until refreshed), over fakes of our documents."""
     documents = Documents(logins, records, RecordingMirror(), max_age=math.inf)
-    return Store("cluster", settings, documents, Switch(state, settings.registration_open, max_age=math.inf),
-                 NoRefresher())
+    return Store("cluster", settings, documents, EventState(state, settings.registration_open, max_age=math.inf),
+                 NoRefresher(), MemoryDocument())
 
 
 @pytest.fixture
@@ -87,9 +90,22 @@ def test_a_stale_copy_does_not_hide_a_taken_name(cluster_service):
 def test_the_open_switch_overrides_the_setting_for_every_reader(cluster_service):
     service, store, _ = cluster_service
     assert store.settings.registration_open and service.is_open()
-    store.switch.set(False)
+    store.state.set_open(False)
     assert not service.is_open()
     replica = cluster_store(store.settings, store.documents.logins, store.documents.roster,
-                            store.switch.document)  # another replica
-    replica.switch.refresh()
-    assert not replica.switch.is_open()
+                            store.state.document)  # another replica
+    replica.state.refresh()
+    assert not replica.state.is_open()
+
+
+def test_registering_again_works_only_within_the_window(cluster_service):
+    service, store, logins = cluster_service
+    first = service.register(GOOD, "1.2.3.4")
+    publish(store)
+    old = dataclasses.replace(roster.parse_store(store.documents.roster.content.decode())[0],
+                              registered_at=first.registered_at - AGAIN_WINDOW - timedelta(seconds=1))
+    store.documents.roster.external_write(roster.render_store([old]).encode())  # as if registered 10 min ago
+    store.documents.read()
+    with pytest.raises(AlreadyTaken):  # the right details, too late: no lasting oracle for the password
+        service.register(GOOD, "1.2.3.4")
+

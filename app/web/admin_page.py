@@ -23,6 +23,7 @@ from app.ratelimit import ClientLimiter
 from app.settings import Settings
 from app.web import admin_views as views
 from app.web import sessions
+from app.web.http import callback
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_ins: ClientLimiter,
           assets_folder: str) -> dash.Dash:
     """Mount the admin page under /admin/ on the server."""
-    sessions.install(server, settings)
+    sessions.install(server, settings, service.store.state)
     admin = dash.Dash(
         __name__, server=server, url_base_pathname=sessions.PREFIX, assets_folder=assets_folder,
         external_stylesheets=[], serve_locally=True, compress=True, update_title=None,
@@ -56,7 +57,7 @@ class AdminPage:
         """The dashboard for a signed-in instructor, else the sign-in form."""
         if not sessions.signed_in():
             return views.sign_in_form()
-        return views.dashboard(self.settings, self.service.overview())
+        return views.dashboard(self.settings, self.service.overview(), sessions.streamer())
 
     def download(self):
         """users.csv as a download (signed in only)."""
@@ -70,24 +71,24 @@ class AdminPage:
         """Attach the callbacks to the admin Dash app."""
         admin.callback(Output("admin-location", "href"), Output("sign-in-result", "children"),
                        Input("sign-in", "n_clicks"), Input("admin-token", "n_submit"), State("admin-token", "value"),
-                       prevent_initial_call=True)(self.sign_in)
+                       prevent_initial_call=True)(callback(self.sign_in))
         admin.callback(Output("admin-location", "href", allow_duplicate=True), Input("sign-out", "n_clicks"),
-                       prevent_initial_call=True)(self.sign_out)
+                       prevent_initial_call=True)(callback(self.sign_out))
         admin.callback(Output("admin-summary", "children"), Output("attendees", "data"),
                        Output("attendees", "columns"),
                        Input("admin-tick", "n_intervals"), Input("streamer-mode", "value"),
-                       Input("admin-result", "children"))(self.refresh)
+                       Input("admin-result", "children"))(callback(self.refresh))
         admin.callback(Output("admin-result", "children"), Input("registration-open", "value"),
-                       prevent_initial_call=True)(self.switch)
+                       prevent_initial_call=True)(callback(self.switch))
         admin.callback(Output("admin-result", "children", allow_duplicate=True), Input("reset-password", "n_clicks"),
                        State("attendees", "selected_row_ids"), State("streamer-mode", "value"),
-                       prevent_initial_call=True)(self.reset)
+                       prevent_initial_call=True)(callback(self.reset))
         admin.callback(Output("confirm-remove", "displayed"), Output("confirm-remove", "message"),
                        Input("remove-attendee", "n_clicks"), State("attendees", "selected_row_ids"),
-                       prevent_initial_call=True)(self.ask_remove)
+                       prevent_initial_call=True)(callback(self.ask_remove))
         admin.callback(Output("admin-result", "children", allow_duplicate=True),
                        Input("confirm-remove", "submit_n_clicks"), State("attendees", "selected_row_ids"),
-                       prevent_initial_call=True)(self.remove)
+                       prevent_initial_call=True)(callback(self.remove))
 
     def sign_in(self, _clicks, _submits, token):
         try:
@@ -106,20 +107,22 @@ class AdminPage:
 
     def refresh(self, _ticks, streamer, _result):
         _require_session()
+        if dash.ctx.triggered_id == "streamer-mode":
+            sessions.set_streamer(bool(streamer))  # kept in the session: every tab of it follows
         overview = self.service.overview()
-        return views.summary(overview), *views.table(overview.attendees, bool(streamer))
+        return views.summary(overview), *views.table(overview.attendees, sessions.streamer())
 
     def switch(self, value):
         _require_session()
         return _act(lambda: (self.service.set_open(bool(value)),
                              dbc.Alert(f"Registration is now {'open' if value else 'closed'}.", color="info"))[1])
 
-    def reset(self, _clicks, selected, streamer):
+    def reset(self, _clicks, selected, _streamer):
         _require_session()
         username = _chosen(selected)
         if not username:
             return dbc.Alert("Select an attendee in the table first.", color="warning")
-        return _act(lambda: views.new_password(username, self.service.reset_password(username), streamer))
+        return _act(lambda: views.new_password(username, self.service.reset_password(username), sessions.streamer()))
 
     def ask_remove(self, _clicks, selected):
         username = _signed_in_and_chosen(selected)

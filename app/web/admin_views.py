@@ -42,9 +42,11 @@ def summary(overview: Overview) -> dbc.Row:
         ("Last registration", last, "admin-last"),
         ("Sync", f"{sync['mode']}: {state}; last write {sync['last_write'] or 'never'}", "admin-sync"),
     ]
+    lines = describe_publishing(overview.publishing) + [
+        f"refused by OpenShift: {name} (the name belongs to another identity): remove them and let them register "
+        "another name" for name in sorted(overview.refused)]
     publishing = dbc.Card(dbc.CardBody([html.Div("Logins", className="small text-body-secondary"),
-                                        html.Div([html.Div(line) for line in describe_publishing(overview.publishing)],
-                                                 id="admin-publishing")]))
+                                        html.Div([html.Div(line) for line in lines], id="admin-publishing")]))
     return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="small text-body-secondary"),
                                                    html.Div(value, className="fw-semibold", id=ident)])),
                             md=3, className="mb-2") for title, value, ident in cards]
@@ -83,7 +85,7 @@ def sign_in_form() -> html.Main:
     ])
 
 
-def dashboard(settings: Settings, overview: Overview) -> html.Main:
+def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> html.Main:
     return html.Main(className="container-fluid py-3 admin", children=[
         dcc.Location(id="admin-location", refresh=True),
         dcc.Interval(id="admin-tick", interval=REFRESH_MS),
@@ -93,8 +95,7 @@ def dashboard(settings: Settings, overview: Overview) -> html.Main:
         html.Div(id="admin-summary"),
         dbc.Row([
             dbc.Col(dbc.Switch(id="registration-open", label="Registration open", value=overview.registration_open)),
-            dbc.Col(dbc.Switch(id="streamer-mode", label="Streamer mode: hide names and emails", value=False,
-                               persistence=True, persistence_type="session")),
+            dbc.Col(dbc.Switch(id="streamer-mode", label="Streamer mode: hide names and emails", value=streamer)),
             dbc.Col(html.A("Download users.csv", href="/admin/users.csv", id="download-csv",
                            className="btn btn-outline-secondary btn-sm"), className="text-end"),
         ], className="my-2 align-items-center"),

@@ -18,6 +18,7 @@ from app.ledger import Login
 from app.logincheck import LoginCheck
 from app.service import RegistrationService
 from app.web import page
+from app.web.http import callback
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,13 @@ class PageCallbacks:
             inputs=[Input("registration-form", "n_submit")],
             state=[State(i, "value") for i in ids],
             prevent_initial_call=True,
-        )(self.submit)
+        )(callback(self.submit))
         app.callback(
             Output("login-status", "children", allow_duplicate=True), Output("login-poll", "interval"),
             Output("login-poll", "disabled", allow_duplicate=True), Output("login-check", "data", allow_duplicate=True),
             Input("login-poll", "n_intervals"), State("login-check", "data"),
             prevent_initial_call=True,
-        )(self.poll)
+        )(callback(self.poll))
 
     def submit(self, _n_submit, *values):
         """Register the attendee; show the outcome, and start the login check on success."""
@@ -60,7 +61,7 @@ class PageCallbacks:
         except Exception:  # never a traceback on the page: log it, say something useful
             log.exception("event=registration outcome=failed reason=internal_error")
             return self._failure(ServiceUnavailable().errors)
-        check = self.check.start(result.username, result.entry, form["password"])
+        check = self.check.start(result.username, result.registered_at.timestamp(), form["password"])
         pending = result.login == Login.PENDING
         view = page.success_view(result.username, self.discovery.console_url(), self.discovery.api_url(),
                                  result.again, checking=check is not None, pending=pending)
@@ -72,9 +73,11 @@ class PageCallbacks:
         """One login check; the password is dropped from the tab once the answer is known."""
         if not polls or data is None:
             raise PreventUpdate
-        answer = self.check.poll(data, polls)
+        answer = self.check.poll(data, polls, flask.request.remote_addr or "unknown")
         if answer.state == "ended":
             return None, dash.no_update, True, None
+        if answer.state == "slow":
+            return dash.no_update, answer.next_ms, False, dash.no_update
         status = page.login_status(answer.state, answer.due_in, answer.after_rollout)
         if answer.next_ms is None:
             return status, dash.no_update, True, None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import flask
+from dash.exceptions import DependencyException, PreventUpdate
 from werkzeug.exceptions import HTTPException
 
 from app import metrics
-from app.errors import FORM, RateLimited, RegistrationError, ServiceUnavailable
+from app.errors import FORM, RateLimited, RegistrationError, ServerBug, ServiceUnavailable
 from app.publisher import Publisher
 from app.service import RegistrationService
 from app.store import Store
@@ -18,6 +20,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 REGISTRATIONS_PATH = "/api/v1/registrations"
 CALLBACK_PATH = "/_dash-update-component"
+CALLBACK_PATHS = (CALLBACK_PATH, "/admin" + CALLBACK_PATH)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
@@ -31,7 +34,10 @@ def api(service: RegistrationService, discovery) -> flask.Blueprint:
 
     @blueprint.post(REGISTRATIONS_PATH)
     def create_registration():
-        body = flask.request.get_json(silent=True)
+        try:
+            body = flask.request.get_json(silent=True)
+        except RecursionError:  # JSON nested thousands deep: Python's parser gives up, the client is at fault
+            body = None
         if not isinstance(body, dict):
             return errors(400, {FORM: "Send a JSON object with username, password, full_name, email."})
         form = {name: body[name] for name in page.FIELDS.values() if name in body}
@@ -118,13 +124,33 @@ def _http_error(error: HTTPException):
 
 
 def _unexpected(error: Exception):
-    if flask.request.path == CALLBACK_PATH:
-        # The page's callback catches everything itself, so what escapes Dash's dispatcher is a
-        # request the page never sends (a missing key, a list for an object): the client's fault.
+    if isinstance(error, ServerBug):  # raised by one of our callbacks, which logged it with its traceback
+        return errors(500, {FORM: "Something went wrong on our side. Please try again."})
+    if flask.request.path in CALLBACK_PATHS:
+        # Our callbacks turn their own failures into ServerBug (see `callback`), so what else escapes
+        # Dash's dispatcher is a request the page never sends (a missing key, an unknown output): the
+        # client's fault.
         log.warning("event=bad_callback_request cause=%s", type(error).__name__)
         return errors(400, {FORM: "This request is not one the page sends."})
+    if isinstance(error, DependencyException):  # a script or style Dash does not have: not found
+        return errors(404, {FORM: "Not found."})
     log.exception("event=request_failed path=%r", flask.request.path)
     return errors(500, {FORM: "Something went wrong on our side. Please try again."})
+
+
+def callback(function):
+    """Mark a Dash callback of ours: a failure inside it is a bug, logged once with its traceback and
+    answered 500, never taken for a malformed request."""
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except PreventUpdate:
+            raise
+        except Exception:
+            log.exception("event=callback_failed callback=%s", function.__name__)
+            raise ServerBug(function.__name__) from None
+    return run
 
 
 def install_headers(server: flask.Flask) -> None:

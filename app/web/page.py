@@ -119,6 +119,8 @@ STATUS = {
     "activating": ("Activating your account… OpenShift is applying the new logins (checking every few seconds).",
                    "text-body-secondary"),
     "ready": ("Ready: you can log in now.", "text-success fw-semibold"),
+    "refused": ("OpenShift refused this login: the name belongs to another account on this cluster. Please "
+                "tell your instructor.", "text-danger fw-semibold"),
     "stuck": ("Your account is still not active. Please tell your instructor.", "text-danger fw-semibold"),
 }
 

@@ -2,9 +2,12 @@
 
 The session cookie is signed with a key derived from ADMIN_TOKEN (so every replica accepts it and a new
 token signs everyone out), HttpOnly, SameSite=Strict, Secure over HTTPS, and lasts the browser session
-(at most SESSION_HOURS). Every POST under /admin/ must carry the session's CSRF token in X-CSRFToken:
-Dash's renderer copies it there from the `_csrf_token` cookie (the double-submit pattern), which a page
-on another site can neither read nor set.
+(at most SESSION_HOURS). Each sign-in is a session with its own id; signing out records that id in the
+shared state (app.eventstate), so the cookie stops working everywhere, on every replica, even where it
+was copied to. The session also keeps the streamer mode (on until the instructor turns it off), so a
+second tab shows no names either. Every POST under /admin/ must carry the session's CSRF token in
+X-CSRFToken: Dash's renderer copies it there from the `_csrf_token` cookie (the double-submit pattern),
+which a page on another site can neither read nor set. No /admin response is cached.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ import hashlib
 import hmac
 import secrets
 import time
+from datetime import timedelta
 
 import flask
 from flask.sessions import SecureCookieSessionInterface
 
+from app import roster
+from app.errors import StoreError
 from app.settings import Settings, digest
 
 PREFIX = "/admin/"
@@ -30,8 +36,13 @@ class _SessionInterface(SecureCookieSessionInterface):
         return flask.request.is_secure  # HTTPS behind the router (TRUSTED_PROXY_HOPS), plain HTTP on a laptop
 
 
-def install(server: flask.Flask, settings: Settings) -> None:
+_state = None  # the EventState holding the signed-out sessions (set by install)
+
+
+def install(server: flask.Flask, settings: Settings, state) -> None:
     """Configure the signed session and the CSRF check for /admin/ on the Flask server."""
+    global _state
+    _state = state
     server.secret_key = hmac.new(settings.admin_token_digest, b"workshop-registration admin session",
                                  hashlib.sha256).hexdigest()
     server.session_interface = _SessionInterface()
@@ -54,6 +65,8 @@ def install(server: flask.Flask, settings: Settings) -> None:
 
     @server.after_request
     def csrf_cookie(response: flask.Response) -> flask.Response:
+        if flask.request.path.startswith("/admin"):
+            response.headers["Cache-Control"] = "no-store"  # a reset password, the attendee table
         if flask.request.path.startswith(PREFIX) and "csrf" in flask.session:
             response.set_cookie(CSRF_COOKIE, flask.session["csrf"], path=PREFIX, samesite="Strict",
                                 secure=flask.request.is_secure, httponly=False)
@@ -68,6 +81,8 @@ def sign_in(token: object, settings: Settings) -> bool:
     flask.session.clear()
     flask.session["csrf"] = secrets.token_urlsafe(32)  # a new token after sign-in (no fixation)
     flask.session["since"] = time.time()
+    flask.session["sid"] = secrets.token_urlsafe(16)
+    flask.session["streamer"] = True
     return True
 
 
@@ -75,9 +90,28 @@ def signed_in() -> bool:
     """True when this request belongs to a signed-in instructor."""
     if not flask.has_request_context():
         return False
-    since = flask.session.get("since")
-    return isinstance(since, (int, float)) and 0 <= time.time() - since < SESSION_HOURS * 3600
+    since, sid = flask.session.get("since"), flask.session.get("sid")
+    if not (isinstance(since, (int, float)) and 0 <= time.time() - since < SESSION_HOURS * 3600 and isinstance(sid, str)):
+        return False
+    try:
+        return sid not in _state.revoked_sessions()
+    except StoreError:
+        return False  # cannot tell whether it was signed out: not signed in
 
 
 def sign_out() -> None:
+    """End this session everywhere: record its id as signed out, then forget the cookie."""
+    sid = flask.session.get("sid")
+    if isinstance(sid, str):
+        oldest = roster.format_time(roster.now() - timedelta(hours=SESSION_HOURS))
+        _state.revoke_session(sid, keep_after=oldest)
     flask.session.clear()
+
+
+def streamer() -> bool:
+    """Whether names and emails stay off the screen in this session (on unless turned off)."""
+    return flask.session.get("streamer", True) is not False
+
+
+def set_streamer(value: bool) -> None:
+    flask.session["streamer"] = bool(value)

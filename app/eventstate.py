@@ -1,0 +1,95 @@
+"""What every replica must agree on besides the registrations, in one small document (state.json): the
+instructor's open/closed switch, and the logins OpenShift refused.
+
+When nobody has switched, REGISTRATION_OPEN decides. A login is refused when OpenShift answers that its
+name already belongs to a user of another identity provider (mappingMethod claim): the attendee is told
+at once, and the instructor sees it. In cluster mode the refresher re-reads the document every
+REFRESH_INTERVAL, so replicas agree within that; locally the file is read on every question.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from app import roster
+from app.documents import Document, update
+
+log = logging.getLogger(__name__)
+
+
+class EventState:
+    """The open/closed switch and the refused logins."""
+
+    def __init__(self, document: Document, default: bool, max_age: float):
+        self.document = document
+        self.default = default
+        self.max_age = max_age
+        self._known: tuple[float, dict] | None = None
+
+    def is_open(self) -> bool:
+        """True while registration is open (StoreError when the document cannot be read)."""
+        return bool(self._state().get("registration_open", self.default))
+
+    def set_open(self, value: bool) -> None:
+        """Record the instructor's choice where every replica reads it."""
+        self._change(lambda state: state.update(registration_open=value, changed_at=roster.format_time(roster.now())))
+
+    def refused(self) -> dict[str, str]:
+        """The usernames whose login OpenShift refused, with when it was seen."""
+        refused = self._state().get("refused")
+        return {str(k): str(v) for k, v in refused.items()} if isinstance(refused, dict) else {}
+
+    def refuse(self, username: str) -> None:
+        """Record that OpenShift refused this login (once; it is kept until the attendee is removed)."""
+        if username not in self.refused():
+            self._change(lambda state: state.setdefault("refused", {}).setdefault(
+                username, roster.format_time(roster.now())))
+
+    def forget(self, usernames: set[str]) -> None:
+        """Forget the refusals of removed attendees."""
+        if usernames & set(self.refused()):
+            self._change(lambda state: [state.get("refused", {}).pop(name, None) for name in usernames])
+
+    def revoked_sessions(self) -> set[str]:
+        """The admin sessions signed out (their ids), on every replica."""
+        revoked = self._state().get("revoked_sessions")
+        return set(revoked) if isinstance(revoked, dict) else set()
+
+    def revoke_session(self, session_id: str, keep_after: str) -> None:
+        """Record a signed-out admin session; forget those that ended before `keep_after` anyway."""
+        def edit(state: dict) -> None:
+            revoked = state.get("revoked_sessions") if isinstance(state.get("revoked_sessions"), dict) else {}
+            revoked = {sid: at for sid, at in revoked.items() if isinstance(at, str) and at >= keep_after}
+            revoked[session_id] = roster.format_time(roster.now())
+            state["revoked_sessions"] = revoked
+        self._change(edit)
+
+    def _state(self) -> dict:
+        known = self._known
+        return known[1] if known and time.monotonic() - known[0] <= self.max_age else self.refresh()
+
+    def _change(self, edit) -> None:
+        def change(content: bytes) -> bytes:
+            state = _parse(content)
+            edit(state)
+            return json.dumps(state, sort_keys=True).encode()
+        self._remember(_parse(update(self.document, change).content))
+
+    def refresh(self) -> dict:
+        """Read the document now."""
+        return self._remember(_parse(self.document.read().content))
+
+    def _remember(self, state: dict) -> dict:
+        self._known = (time.monotonic(), state)
+        return state
+
+
+def _parse(content: bytes) -> dict:
+    try:
+        state = json.loads(content or b"{}")
+    except ValueError:
+        log.error("event=state_unreadable fix='rewrite or delete state.json'")
+        return {}
+    return state if isinstance(state, dict) else {}
