@@ -6,8 +6,9 @@
 # requires k8s.io/kubernetes and maps each staging module (required at v0.0.0, its own replace lines
 # being ignored for a dependency) to the matching v0.N.P release. Nothing here lands in the repository.
 #
-# The OpenShift CRDs the tests install (OAuth, Route, Infrastructure, Console, Ingress) come from the
-# openshift/api Go module at a pinned pseudo-version (the proxy does not resolve branch names).
+# The OpenShift CRDs the tests install (OAuth, Route, Infrastructure, Console, Ingress, the image
+# registry's Config) come from the openshift/api Go module at a pinned pseudo-version (the proxy does
+# not resolve branch names).
 #
 # Usage: hack/build-test-cluster.sh   prints the folder holding bin/{kube-apiserver,etcd} and crds/
 # Env:   KUBE_VERSION (default v1.37.2), TEST_CLUSTER_CACHE (default ~/.cache/workshop-registration)
@@ -20,7 +21,9 @@ OUT="$CACHE/kube-$KUBE_VERSION"
 BIN="$OUT/bin"
 CRDS="$OUT/crds-$OPENSHIFT_API_VERSION"
 
-if [[ -x "$BIN/kube-apiserver" && -x "$BIN/etcd" && -f "$CRDS/.complete" ]]; then
+# Bump CRD_SET when the list of CRDs below changes, so existing caches fetch the new ones.
+CRD_SET=2
+if [[ -x "$BIN/kube-apiserver" && -x "$BIN/etcd" && -f "$CRDS/.complete-$CRD_SET" ]]; then
   echo "$OUT"
   exit 0
 fi
@@ -69,7 +72,7 @@ mv "$BIN/kube-apiserver.tmp" "$BIN/kube-apiserver"
 mv "$BIN/etcd.tmp" "$BIN/etcd"
 fi
 
-if [[ ! -f "$CRDS/.complete" ]]; then
+if [[ ! -f "$CRDS/.complete-$CRD_SET" ]]; then
   log "fetching OpenShift CRDs from github.com/openshift/api@$OPENSHIFT_API_VERSION"
   api=$(go mod download -json "github.com/openshift/api@$OPENSHIFT_API_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
   mkdir -p "$CRDS"
@@ -79,7 +82,9 @@ if [[ ! -f "$CRDS/.complete" ]]; then
      "$manifests/0000_10_config-operator_01_consoles.crd.yaml" \
      "$manifests/0000_10_config-operator_01_ingresses.crd.yaml" \
      "$api/route/v1/zz_generated.crd-manifests/routes.crd.yaml" "$CRDS/"
+  # The image registry's config (its managementState), for openshift/preflight.sh.
+  cp "$api/imageregistry/v1/zz_generated.crd-manifests/00_configs.crd.yaml" "$CRDS/imageregistry-configs.crd.yaml"
   chmod 644 "$CRDS"/*.yaml
-  touch "$CRDS/.complete"
+  touch "$CRDS/.complete-$CRD_SET"
 fi
 echo "$OUT"
