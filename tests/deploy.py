@@ -17,10 +17,10 @@ NAMESPACE_LINE = "namespace: workshop-registration"
 SECRET_LINE = "HTPASSWD_SECRET_NAME: htpass-secret"
 
 
-def render(namespace: str, secret_name: str, folder: Path, remove_users: bool = False) -> list[dict]:
+def render(namespace: str, secret_name: str, folder: Path, components: tuple[str, ...] = ()) -> list[dict]:
     """Copy openshift/, change the namespace and the Secret name in their one place each, render it.
 
-    remove_users uncomments the optional component, as the README tells an admin to.
+    components (the names under openshift/extras/) are uncommented, as the README tells an admin to.
     """
     copy = folder / "openshift"
     shutil.copytree(ROOT / "openshift", copy)
@@ -29,10 +29,12 @@ def render(namespace: str, secret_name: str, folder: Path, remove_users: bool = 
     assert app.read_text().count(NAMESPACE_LINE) == 1 and settings.read_text().count(SECRET_LINE) == 1
     app.write_text(app.read_text().replace(NAMESPACE_LINE, f"namespace: {namespace}"))
     settings.write_text(settings.read_text().replace(SECRET_LINE, f"HTPASSWD_SECRET_NAME: {secret_name}"))
-    if remove_users:
+    if components:
         top = copy / "kustomization.yaml"
-        text = top.read_text().replace("# components:\n#   - extras/remove-users", "components:\n  - extras/remove-users")
-        assert "\ncomponents:" in text
+        text = top.read_text().replace("# components:\n", "components:\n")
+        for component in components:
+            assert f"#   - extras/{component}\n" in text
+            text = text.replace(f"#   - extras/{component}\n", f"  - extras/{component}\n")
         top.write_text(text)
     rendered = subprocess.run([str(KUBECTL), "kustomize", str(copy)], capture_output=True, text=True, check=True)
     (folder / "rendered.yaml").write_text(rendered.stdout)
@@ -51,10 +53,10 @@ class Deployment:
         self.core = client.CoreV1Api(kube.admin())
 
     @classmethod
-    def apply(cls, kube: TestCluster, folder: Path, remove_users: bool = False) -> Deployment:
+    def apply(cls, kube: TestCluster, folder: Path, components: tuple[str, ...] = ()) -> Deployment:
         suffix = secrets.token_hex(3)
         namespace, secret_name = f"workshop-{suffix}", f"htpass-{suffix}"
-        objects = render(namespace, secret_name, folder, remove_users)
+        objects = render(namespace, secret_name, folder, components)
         result = kube.kubectl("apply", "--validate=strict", "-f", str(folder / "rendered.yaml"), check=False)
         assert result.returncode == 0, result.stderr
         return cls(kube, folder, namespace, secret_name, objects)
@@ -97,3 +99,18 @@ class Deployment:
 
     def htpasswd_version(self) -> int:
         return int(self.core.read_namespaced_secret(self.secret_name, "openshift-config").metadata.resource_version)
+
+
+def set_oauth(kube, providers: list[dict] | None) -> None:
+    """OAuth/cluster with these identity providers (None: no identityProviders field at all)."""
+    api = client.CustomObjectsApi(kube.admin())
+    spec = {} if providers is None else {"identityProviders": providers}
+    body = {"apiVersion": "config.openshift.io/v1", "kind": "OAuth", "metadata": {"name": "cluster"}, "spec": spec}
+    try:
+        current = api.get_cluster_custom_object("config.openshift.io", "v1", "oauths", "cluster")
+        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        api.replace_cluster_custom_object("config.openshift.io", "v1", "oauths", "cluster", body)
+    except client.ApiException as error:
+        if error.status != 404:
+            raise
+        api.create_cluster_custom_object("config.openshift.io", "v1", "oauths", body)

@@ -43,7 +43,7 @@ def exists(deployment, plural: str, name: str) -> bool:
 @pytest.fixture
 def granted(kube, tmp_path):
     """openshift/ with the optional remove-users component enabled."""
-    return Deployment.apply(kube, tmp_path, remove_users=True)
+    return Deployment.apply(kube, tmp_path, ("remove-users",))
 
 
 def test_reset_and_remove_with_user_objects_deleted(granted, tmp_path):

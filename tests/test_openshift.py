@@ -10,6 +10,8 @@ import pytest
 import yaml
 from kubernetes import client
 
+from tests.deploy import set_oauth
+from tests.helpers import wait_until
 from tests.kube import KUBECTL, ROOT
 
 pytestmark = pytest.mark.cluster
@@ -152,20 +154,6 @@ def test_the_secrets_manifest_has_no_data_so_reapplying_never_wipes_records(depl
 
 
 # --- The setup step --------------------------------------------------------------------------------------
-
-def set_oauth(kube, providers: list[dict] | None) -> None:
-    api = client.CustomObjectsApi(kube.admin())
-    spec = {} if providers is None else {"identityProviders": providers}
-    body = {"apiVersion": "config.openshift.io/v1", "kind": "OAuth", "metadata": {"name": "cluster"}, "spec": spec}
-    try:
-        current = api.get_cluster_custom_object("config.openshift.io", "v1", "oauths", "cluster")
-        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        api.replace_cluster_custom_object("config.openshift.io", "v1", "oauths", "cluster", body)
-    except client.ApiException as error:
-        if error.status != 404:
-            raise
-        api.create_cluster_custom_object("config.openshift.io", "v1", "oauths", body)
-
 
 def oauth(kube) -> dict:
     return client.CustomObjectsApi(kube.admin()).get_cluster_custom_object(
@@ -334,3 +322,87 @@ def test_the_network_policy_lets_in_only_the_router_and_monitoring(deployment):
     route = next(o for o in deployment.objects if o["kind"] == "Route")
     assert route["metadata"]["annotations"]["haproxy.router.openshift.io/hsts_header"].startswith("max-age=")
 
+
+def test_two_workshops_share_a_cluster_and_deleting_one_leaves_the_other_every_right(kube, tmp_path):
+    from tests.deploy import Deployment
+
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    both = ("remove-users",)
+    first, second = Deployment.apply(kube, tmp_path / "a", both), Deployment.apply(kube, tmp_path / "b", both)
+
+    def shared_names(deployment) -> set[tuple[str, str | None, str]]:
+        """Every object outside the app's namespace: cluster-scoped, or in another namespace."""
+        return {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in deployment.objects
+                if o["metadata"].get("namespace") != deployment.namespace}
+
+    assert shared_names(first) and not shared_names(first) & shared_names(second)
+    for objects, namespace in ((first.objects, first.namespace), (second.objects, second.namespace)):
+        for o in objects:
+            if o["metadata"].get("namespace") != namespace:
+                assert namespace in (o["metadata"]["name"] + " " + o["metadata"].get("namespace", "")), o["metadata"]
+
+    deleted = kube.kubectl("delete", "-f", str(first.folder / "rendered.yaml"), "--wait=false", check=False)
+    assert deleted.returncode == 0, deleted.stderr  # what `oc delete -k openshift/` does for the first one
+
+    app = kube.kubeconfig_for(second.sa_dir(), tmp_path / "app-kubeconfig")
+    setup = setup_kubeconfig(second, tmp_path)
+    needed = {
+        app: [("get", f"secrets/{second.secret_name}", "-n", "openshift-config"),
+              ("update", f"secrets/{second.secret_name}", "-n", "openshift-config"),
+              ("update", "secrets/workshop-registrations", "-n", second.namespace),
+              ("get", "configmaps/console-public", "-n", "openshift-config-managed"),
+              ("get", "infrastructures.config.openshift.io/cluster"),
+              ("get", "deployments.apps/oauth-openshift", "-n", "openshift-authentication"),
+              ("delete", "users.user.openshift.io/someone")],
+        setup: [("create", "secrets", "-n", "openshift-config"), ("patch", "oauths.config.openshift.io/cluster")],
+    }
+    for kubeconfig, rights in needed.items():
+        for right in rights:
+            assert can_i(second, kubeconfig, *right) == "yes", right
+
+
+def test_reapplying_unchanged_manifests_does_not_roll_out_the_app(deployment, tmp_path):
+    """`oc apply -k openshift/` again, after the image trigger has set the built image's digest, leaves the
+    pod template alone: OpenShift's image policy admission resolves `workshop-registration:latest` through
+    the ImageStream's `lookupPolicy.local` to that same digest (tests/imagepolicy_standin.py)."""
+    from tests.imagepolicy_standin import ImagePolicyStandIn
+
+    apps, custom = client.AppsV1Api(deployment.kube.admin()), client.CustomObjectsApi(deployment.kube.admin())
+    namespace, name = deployment.namespace, "workshop-registration"
+    registry = f"image-registry.openshift-image-registry.svc:5000/{namespace}/{name}"
+
+    def build(digest: str) -> None:
+        """What a finished build leaves in the ImageStream: the pushed image as the tag's latest item."""
+        stream = custom.get_namespaced_custom_object("image.openshift.io", "v1", namespace, "imagestreams", name)
+        stream["status"] = {"dockerImageRepository": registry, "tags": [
+            {"tag": "latest", "items": [{"dockerImageReference": f"{registry}@{digest}", "image": digest}]}]}
+        custom.replace_namespaced_custom_object("image.openshift.io", "v1", namespace, "imagestreams", name, stream)
+
+    def trigger(digest: str) -> None:
+        """What the image trigger annotation makes OpenShift do after a build: set the app container's image."""
+        apps.patch_namespaced_deployment(name, namespace, {"spec": {"template": {"spec": {"containers": [
+            {"name": "app", "image": f"{registry}@{digest}"}]}}}})
+
+    def app():
+        return apps.read_namespaced_deployment(name, namespace)
+
+    first, second = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    with ImagePolicyStandIn(deployment.kube, tmp_path).serving(namespace) as standin:
+        build(first)
+        as_applied = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": f"{name}:latest"}]}}}}
+        wait_until(lambda: apps.patch_namespaced_deployment(name, namespace, as_applied, dry_run="All")
+                   .spec.template.spec.containers[0].image != f"{name}:latest")  # the webhook is loaded
+        trigger(first)
+        before = app().metadata.generation
+
+        reapply(deployment)
+        assert app().metadata.generation == before
+        assert app().spec.template.spec.containers[0].image == f"{registry}@{first}"
+
+        build(second)
+        trigger(second)  # a new build still rolls the app out, once
+        assert app().metadata.generation == before + 1
+        reapply(deployment)
+        assert app().metadata.generation == before + 1
+        assert app().spec.template.spec.containers[0].image == f"{registry}@{second}"
+        assert standin.reviews >= 4  # the stand-in was in the path of every write
