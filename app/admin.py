@@ -154,8 +154,8 @@ class AdminService:
         return removals
 
     def _delete_user_objects(self, username: str) -> Removal:
-        identity = f"{self.settings.identity_provider_name}:{username}"
         users = self.store.users
+        identity = users.identity(username)  # after the provider that really reads our Secret
         try:
             return Removal(username, users.delete_user(username), users.delete_identity(identity))
         except PermissionDenied:

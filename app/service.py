@@ -26,7 +26,7 @@ from app.errors import (
     StoreError,
     WrongAccessCode,
 )
-from app.ledger import Login
+from app.ledger import USERNAME_TAKEN, Login
 from app.ratelimit import ClientLimiter
 from app.reserver import Reserver
 from app.roster import Registration
@@ -87,7 +87,10 @@ class RegistrationService:
                 raise RegistrationClosed()
             application = self._validate(form)
             username = application.username
-            result = self._precheck(application) or self._commit(application)
+            result = self._precheck(application)
+            if result is None:
+                self._refuse_a_name_the_cluster_holds(application.username)
+                result = self._commit(application)
         except RegistrationError as error:
             _log_outcome(username, error.outcome, error.reason, started)
             _count(error.outcome, started)
@@ -134,6 +137,14 @@ class RegistrationService:
             if again:
                 return again
         raise error
+
+    def _refuse_a_name_the_cluster_holds(self, username: str) -> None:
+        """"Taken", in the same words as any taken name, when an OpenShift User of this name belongs to
+        someone from another identity provider: with mappingMethod claim its login would always fail.
+        One API read, only for a registration that passed every other check (and only where the opt-in
+        right to read Users is granted; otherwise nothing is known and nothing is refused)."""
+        if self.store.users.held_elsewhere(username):
+            raise AlreadyTaken({"username": USERNAME_TAKEN})
 
     def _same_attendee(self, application: rules.Application, fresh: bool) -> Registered | None:
         """The attendee's own recent registration when the username, email and password all match (the

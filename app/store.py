@@ -202,7 +202,16 @@ class NoRollout:
 
 
 class NoUsers:
-    """Local mode: there are no OpenShift User and Identity objects to delete."""
+    """Local mode: there are no OpenShift User and Identity objects."""
+
+    def __init__(self, provider: str = "workshop"):
+        self.provider = provider
+
+    def identity(self, username: str) -> str:
+        return f"{self.provider}:{username}"
+
+    def held_elsewhere(self, username: str) -> bool:
+        return False
 
     def delete_user(self, name: str) -> None:
         return None
@@ -270,13 +279,14 @@ def make_store(settings: Settings) -> Store:
         state = EventState(cluster.SecretDocument(api, namespace, name, STATE_FILE), settings.registration_open,
                            max_age=math.inf)
         return Store("cluster", settings, documents, state, Refresher(documents, state, settings.refresh_interval),
-                     cluster.SecretDocument(api, namespace, name, KEY), users=cluster.UserDirectory(api), info=cluster.ClusterInfo(api),
-                     rollout=cluster.OAuthRollout(api))
+                     cluster.SecretDocument(api, namespace, name, KEY), users=cluster.UserDirectory(api, settings.htpasswd_secret_name, settings.identity_provider_name),
+                     info=cluster.ClusterInfo(api), rollout=cluster.OAuthRollout(api))
     logins, roster_file, state = (FileDocument(data_dir / name, lock)
                                   for name in ("htpasswd", ROSTER_FILE, STATE_FILE))
     documents = Documents(logins, roster_file, LocalMirror(data_dir, lock, logins, roster_file), max_age=0)
     return Store("local files", settings, documents, EventState(state, settings.registration_open, max_age=0),
-                 NoRefresher(), FileDocument(files.runtime_dir(data_dir) / KEY, lock))
+                 NoRefresher(), FileDocument(files.runtime_dir(data_dir) / KEY, lock),
+                 users=NoUsers(settings.identity_provider_name))
 
 
 def _moment(epoch: float | None) -> str | None:

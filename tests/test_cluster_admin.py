@@ -9,9 +9,9 @@ import pytest
 import requests
 from kubernetes import client
 
-from app import htpasswd, roster
+from app import htpasswd, ledger, roster
 from tests.helpers import API, person, published_in_secret, wait_until
-from tests.deploy import Deployment
+from tests.deploy import Deployment, set_oauth
 from tests.servers import gunicorn
 
 pytestmark = pytest.mark.cluster
@@ -124,3 +124,47 @@ def test_cleanup_removes_the_apps_attendees_and_leaves_everyone_else(deployment,
     assert len(cleanup.stdout.strip().splitlines()) == 4  # one `oc delete` line per attendee, for an admin
     export = deployment.cli(tmp_path / "cli", "export")
     assert export.stdout.strip() == "username,full_name,email,registered_at"
+
+
+def test_identities_are_named_after_the_provider_that_really_reads_the_secret(deployment, tmp_path):
+    """Reusing a cluster's existing htpasswd provider (the README's advice): its name, not
+    IDENTITY_PROVIDER_NAME, is what OpenShift puts in the attendees' Identity names."""
+    set_oauth(deployment.kube, [{"name": "demo-users", "mappingMethod": "claim", "type": "HTPasswd",
+                                 "htpasswd": {"fileData": {"name": deployment.secret_name}}}])
+    deployment.create_htpasswd(b"")
+    with gunicorn(deployment.app_env(tmp_path / "data"), workers=1) as base:
+        assert requests.post(base + API, json=person(6), timeout=60).status_code == 201
+        published_in_secret(deployment, "attendee-6")
+    removed = deployment.cli(tmp_path / "cli", "remove", "attendee-6")
+    assert removed.returncode == 0, removed.stderr
+    assert "oc delete identity demo-users:attendee-6 --ignore-not-found" in removed.stdout
+
+
+def create_user(deployment, name: str, identities: list[str]) -> None:
+    """A User as OpenShift keeps it (stand-in CRD): its name and the identities mapped to it."""
+    client.CustomObjectsApi(deployment.kube.admin()).create_cluster_custom_object(
+        "user.openshift.io", "v1", "users", {"apiVersion": "user.openshift.io/v1", "kind": "User",
+                                             "metadata": {"name": name}, "identities": identities})
+
+
+def test_with_existing_users_readable_a_name_another_provider_holds_is_taken(kube, tmp_path):
+    deployment = Deployment.apply(kube, tmp_path, ("existing-users",))
+    deployment.create_htpasswd(b"")
+    create_user(deployment, "corp-1", ["corp-ldap:corp-1"])  # an LDAP user: claim would refuse our login
+    create_user(deployment, "back-2", ["workshop:back-2"])  # ours from an earlier registration, since removed
+    create_user(deployment, "bare-3", [])  # `oc create user`, no identity yet: claim takes it
+    with gunicorn(deployment.app_env(tmp_path / "data"), workers=1) as base:
+        held = requests.post(base + API, json=person(1, "corp"), timeout=60)
+        assert held.status_code == 409 and held.json()["errors"] == {"username": ledger.USERNAME_TAKEN}
+        for form in (person(2, "back"), person(3, "bare"), person(4, "free")):
+            answer = requests.post(base + API, json=form, timeout=60)
+            assert answer.status_code == 201, answer.text
+    assert "corp-1" not in htpasswd.entries(published_in_secret(deployment, "back-2", "bare-3", "free-4"))
+
+
+def test_without_the_users_right_nothing_is_refused(deployment, tmp_path):
+    deployment.create_htpasswd(b"")
+    create_user(deployment, "held-1", ["corp-ldap:held-1"])
+    with gunicorn(deployment.app_env(tmp_path / "data"), workers=1) as base:
+        answer = requests.post(base + API, json=person(1, "held"), timeout=60)
+        assert answer.status_code == 201, answer.text  # nothing known, nothing refused (README: the component)

@@ -137,6 +137,7 @@ def test_the_app_has_exactly_these_rights_and_every_one_by_name(deployment):
         ("openshift-config-managed", "", "configmaps", "console-public", ("get",)),
         ("openshift-config-managed", "", "configmaps", "oauth-serving-cert", ("get",)),
         (None, "config.openshift.io", "infrastructures", "cluster", ("get",)),
+        (None, "config.openshift.io", "oauths", "cluster", ("get",)),
         ("openshift-authentication", "apps", "deployments", "oauth-openshift", ("get",)),
     }
 
@@ -327,7 +328,7 @@ def test_two_workshops_share_a_cluster_and_deleting_one_leaves_the_other_every_r
     from tests.deploy import Deployment
 
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    both = ("remove-users",)
+    both = ("remove-users", "existing-users")
     first, second = Deployment.apply(kube, tmp_path / "a", both), Deployment.apply(kube, tmp_path / "b", both)
 
     def shared_names(deployment) -> set[tuple[str, str | None, str]]:
@@ -353,7 +354,8 @@ def test_two_workshops_share_a_cluster_and_deleting_one_leaves_the_other_every_r
               ("get", "configmaps/console-public", "-n", "openshift-config-managed"),
               ("get", "infrastructures.config.openshift.io/cluster"),
               ("get", "deployments.apps/oauth-openshift", "-n", "openshift-authentication"),
-              ("delete", "users.user.openshift.io/someone")],
+              ("get", "oauths.config.openshift.io/cluster"),
+              ("delete", "users.user.openshift.io/someone"), ("get", "users.user.openshift.io/someone")],
         setup: [("create", "secrets", "-n", "openshift-config"), ("patch", "oauths.config.openshift.io/cluster")],
     }
     for kubeconfig, rights in needed.items():

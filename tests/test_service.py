@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from app import roster
-from app.errors import AlreadyTaken
+from app import ledger, roster
+from app.errors import AlreadyTaken, RegistrationError
 from app.ledger import Limits, Login
 from app.publisher import Publisher
 from app.reserver import Reserver
@@ -109,3 +109,33 @@ def test_registering_again_works_only_within_the_window(cluster_service):
     with pytest.raises(AlreadyTaken):  # the right details, too late: no lasting oracle for the password
         service.register(GOOD, "1.2.3.4")
 
+
+class HeldNames:
+    """Our UserDirectory interface: these names belong to Users of another identity provider."""
+
+    def __init__(self, *held: str):
+        self.held, self.asked = set(held), []
+
+    def identity(self, username: str) -> str:
+        return f"workshop:{username}"
+
+    def held_elsewhere(self, username: str) -> bool:
+        self.asked.append(username)
+        return username in self.held
+
+
+def test_a_name_the_cluster_holds_is_taken_before_any_hash(tmp_path):
+    settings = Settings(data_dir=tmp_path, bcrypt_rounds=FAST_ROUNDS, rate_limit=None, cluster_sync=True)
+    store = dataclasses.replace(cluster_store(settings, MemoryDocument(), MemoryDocument(), MemoryDocument()),
+                                users=HeldNames(GOOD["username"]))
+    hashed = []
+    service = RegistrationService(settings, store, Reserver(store.documents, Limits(), timeout=5),
+                                  ClientLimiter(None, tmp_path / "c.sqlite3"),
+                                  make_entry=lambda *args: hashed.append(args) or b"x:y")
+    with pytest.raises(AlreadyTaken) as refused:
+        service.register(GOOD, "1.2.3.4")
+    assert refused.value.errors == {"username": ledger.USERNAME_TAKEN} and hashed == []
+    invalid = dict(GOOD, username="someone-else", password="x", password_confirm="x")
+    with pytest.raises(RegistrationError):
+        service.register(invalid, "1.2.3.4")
+    assert store.users.asked == [GOOD["username"]]  # asked only once every other check had passed

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
@@ -17,11 +19,73 @@ log = logging.getLogger(__name__)
 
 
 class UserDirectory:
-    """OpenShift's User and Identity objects, which the app may delete only when the deployment grants it."""
+    """OpenShift's User and Identity objects: who holds a username, the provider our attendees' Identities
+    are named after, and deleting an attendee's (only where the deployment grants it).
 
-    def __init__(self, connection: Connection):
+    OpenShift names an attendee's Identity `<provider>:<username>`, after the identity provider in
+    OAuth/cluster that reads our htpasswd Secret — which, when an existing provider is reused, is not
+    IDENTITY_PROVIDER_NAME. Every right here is optional: reading OAuth/cluster by name (granted by
+    openshift/), reading any User (the opt-in component openshift/extras/existing-users), deleting Users
+    and Identities (openshift/extras/remove-users). Without a read right the answer is what the settings
+    say and "nobody holds it", and that right is not asked for again for a while.
+    """
+
+    PROVIDER_TTL = 300.0  # OAuth/cluster changes rarely: read it at most this often
+    DENIED_TTL = 600.0  # after a 401/403, ask again only this much later
+
+    def __init__(self, connection: Connection, secret_name: str, configured: str, clock=time.monotonic):
         self.connection = connection
         self.objects = client.CustomObjectsApi(connection.api)
+        self.secret_name = secret_name
+        self.configured = configured
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._provider: tuple[float, str] | None = None
+        self._users_denied_until = 0.0
+
+    def provider(self) -> str:
+        """The name of the HTPasswd provider reading our Secret (IDENTITY_PROVIDER_NAME when none is found)."""
+        with self._lock:
+            if self._provider and self.clock() < self._provider[0]:
+                return self._provider[1]
+        name = self.configured
+        try:
+            oauth = self.connection.call(self.objects.get_cluster_custom_object,
+                                         "config.openshift.io", "v1", "oauths", "cluster")
+            readers = [p.get("name") for p in (oauth.get("spec") or {}).get("identityProviders") or []
+                       if p.get("type") == "HTPasswd"
+                       and ((p.get("htpasswd") or {}).get("fileData") or {}).get("name") == self.secret_name]
+            name = next((n for n in readers if n), self.configured)
+        except (ApiException, StoreUnavailable) as error:
+            log.info("event=provider_unknown object=oauths/cluster cause=%r using=%s", why(error), self.configured)
+        with self._lock:
+            self._provider = (self.clock() + self.PROVIDER_TTL, name)
+        return name
+
+    def identity(self, username: str) -> str:
+        """The Identity OpenShift creates for an attendee's first login."""
+        return f"{self.provider()}:{username}"
+
+    def held_elsewhere(self, username: str) -> bool:
+        """True when an OpenShift User of this name is mapped to identities that are not our attendee's:
+        with mappingMethod claim, our attendee could never log in as it. False when unknown."""
+        if self.clock() < self._users_denied_until:
+            return False
+        try:
+            user = self.connection.call(self.objects.get_cluster_custom_object, "user.openshift.io", "v1",
+                                        "users", username)
+        except ApiException as error:
+            if error.status in (401, 403):
+                self._users_denied_until = self.clock() + self.DENIED_TTL
+                log.info("event=users_unreadable cause=%r (openshift/extras/existing-users grants it)", why(error))
+            elif error.status != 404:
+                log.warning("event=users_unreadable cause=%r", why(error))
+            return False
+        except StoreUnavailable as error:
+            log.warning("event=users_unreadable cause=%r", error.cause)
+            return False
+        identities = user.get("identities") or []
+        return bool(identities) and self.identity(username) not in identities
 
     def delete_user(self, name: str) -> bool:
         """Delete a User; True when deleted, False when there was none."""
