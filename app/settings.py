@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import limits
 
@@ -26,6 +26,7 @@ DEFAULT_RESERVED = frozenset({"admin", "kubeadmin", "root", "administrator", "sy
                               "kube"})
 RESERVED_PREFIXES = ("system", "kube-", "openshift")
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+USERNAME_PLACEHOLDER = "{username}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Settings:
     trusted_proxy_hops: int = 0
     console_url: str | None = None
     api_url: str | None = None
+    lab_links: tuple[tuple[str, str], ...] = ()
     login_check: bool = False
     login_check_timeout: float = 600.0
     data_dir: Path = Path("data")
@@ -85,6 +87,11 @@ class Settings:
         if not (self.kubernetes_service_host and self.kubernetes_service_port):
             return None
         return f"https://{self.kubernetes_service_host}:{self.kubernetes_service_port}"
+
+    def links_for(self, username: str) -> list[dict[str, str]]:
+        """LAB_LINKS for this attendee: `{username}` filled in, URL-encoded."""
+        return [{"title": title, "url": link.replace(USERNAME_PLACEHOLDER, quote(username, safe=""))}
+                for title, link in self.lab_links]
 
     def rate_per_minute(self, factor: int) -> str | None:
         """RATE_LIMIT (about the room's size per minute) scaled by a factor, as a rate; None when off."""
@@ -212,6 +219,28 @@ def url(value: str) -> str:
     return value.rstrip("/")
 
 
+def links(value: str) -> tuple[tuple[str, str], ...]:
+    """`title|URL` pairs, separated by `;` or new lines; URLs http(s), `{username}` their only placeholder."""
+    expected = "title|URL pairs separated by ; (at most 10; http or https URLs; {username} the only placeholder)"
+    found = []
+    for item in value.replace("\n", ";").split(";"):
+        if not item.strip():
+            continue
+        title, bar, link = (part.strip() for part in item.partition("|"))
+        if not (bar and title and len(title) <= 100 and not any(ord(c) < 32 for c in title)):
+            raise ValueError(expected)
+        try:
+            url(link.replace(USERNAME_PLACEHOLDER, "x"))
+        except ValueError:
+            raise ValueError(expected) from None
+        if "{" in link.replace(USERNAME_PLACEHOLDER, "") or "}" in link.replace(USERNAME_PLACEHOLDER, ""):
+            raise ValueError(expected)
+        found.append((title, link))
+    if not found or len(found) > 10:
+        raise ValueError(expected)
+    return tuple(found)
+
+
 def names(value: str) -> frozenset[str]:
     return DEFAULT_RESERVED | frozenset(n.strip().lower() for n in value.split(",") if n.strip())
 
@@ -307,6 +336,9 @@ DECLARED: tuple[Var, ...] = (
     Var("API_URL", url, "API address for the `oc login` command; in cluster mode read from "
         "`Infrastructure/cluster` when unset; also where the login check finds the OAuth server",
         shown="discovered"),
+    Var("LAB_LINKS", links, "links shown after registering and in the API's answer: `title|URL` pairs "
+        "separated by `;` (or new lines), e.g. `Lab guide|https://guides.example.com/?user={username}`; "
+        "`{username}` becomes the attendee's username, URL-encoded; only http(s) URLs", shown="none"),
     Var("DATA_DIR", Path, "`htpasswd`, `users.csv` (and locally `registrations.csv`); `.runtime/` holds locks "
         "and counters", shown="`./data`"),
     Var("SERVICE_ACCOUNT_DIR", Path, "where the pod's token, CA and namespace are (tests point it elsewhere)"),

@@ -34,6 +34,14 @@ def test_login_details_come_back(make_app):
     body = post(client, GOOD).json
     assert body["login_command"] == "oc login --username=alice https://api.example.com:6443"
     assert body["console_url"] == "https://console.example.com"
+    assert body["lab_links"] == []
+
+
+def test_lab_links_come_back_with_the_username_filled_in(make_app):
+    links = (("Guide", "https://guides.example.com/?user={username}"), ("Shell", "http://shell.example.com/{username}"))
+    body = post(make_app(lab_links=links).server.test_client(), GOOD).json
+    assert body["lab_links"] == [{"title": "Guide", "url": "https://guides.example.com/?user=alice"},
+                                 {"title": "Shell", "url": "http://shell.example.com/alice"}]
 
 
 @pytest.mark.parametrize(

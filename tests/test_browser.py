@@ -16,13 +16,14 @@ from tests.servers import gunicorn
 pytestmark = pytest.mark.browser
 CONSOLE = "https://console-openshift-console.apps.example.com"
 API = "https://api.example.com:6443"
+LABS = "Lab guide|https://guides.example.com/start?user={username};Terminal|https://terminal.example.com/{username}/"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     env = {"DATA_DIR": str(data), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "EVENT_NAME": "Kubernetes 101",
-           "CONSOLE_URL": CONSOLE, "API_URL": API}
+           "CONSOLE_URL": CONSOLE, "API_URL": API, "LAB_LINKS": LABS}
     with gunicorn(env, workers=2) as base:
         yield base, data
 
@@ -46,6 +47,10 @@ def test_the_form_registers_a_user_and_shows_how_to_log_in(watched: Page, site):
     expect(watched.locator("#registration-form")).to_be_hidden()
     expect(watched.locator("#login-command")).to_have_text(f"oc login --username=browser-user {API}")
     expect(watched.locator("#console-url")).to_have_attribute("href", CONSOLE)
+    labs = watched.locator("#lab-links a")
+    expect(labs).to_have_text(["Lab guide", "Terminal"])
+    assert [labs.nth(i).get_attribute("href") for i in range(2)] == [
+        "https://guides.example.com/start?user=browser-user", "https://terminal.example.com/browser-user/"]
     assert (data / "htpasswd").read_text().startswith("browser-user:$2y$04$")
     assert "browser-user,Attendee 1," in (data / "users.csv").read_text()
 

@@ -62,6 +62,12 @@ def test_cluster_sync_auto_follows_the_service_account_token(tmp_path):
         ("CLUSTER_SYNC", "sometimes", "CLUSTER_SYNC must be one of auto, on, off"),
         ("COMMIT_INTERVAL", "-1", "COMMIT_INTERVAL must be a number of seconds from 0 to 60"),
         ("EVENT_NAME", "x" * 101, "EVENT_NAME must be one line of at most 100 characters"),
+        ("LAB_LINKS", "https://guides.example.com", "LAB_LINKS must be title|URL pairs"),
+        ("LAB_LINKS", "Guide|javascript:alert(1)", "LAB_LINKS must be title|URL pairs"),
+        ("LAB_LINKS", "Guide|ftp://files.example.com", "LAB_LINKS must be title|URL pairs"),
+        ("LAB_LINKS", "Guide|https://g.example.com/{user}", "LAB_LINKS must be title|URL pairs"),
+        ("LAB_LINKS", "|https://g.example.com", "LAB_LINKS must be title|URL pairs"),
+        ("LAB_LINKS", ";".join(f"G{i}|https://g.example.com" for i in range(11)), "LAB_LINKS must be title|URL pairs"),
     ],
 )
 def test_invalid_values_stop_start_up_naming_the_variable(tmp_path, name, value, words):
@@ -116,3 +122,13 @@ def test_each_worker_hashes_its_share_of_the_cpus(tmp_path):
     settings = Settings.from_env({"WEB_CONCURRENCY": "2", "SERVICE_ACCOUNT_DIR": str(tmp_path)})
     assert settings.hashing_slots == max(1, -(-usable_cpus() // 2))
     assert Settings(web_concurrency=64).hashing_slots == 1
+
+
+def test_lab_links_are_parsed_and_filled_in_url_encoded(tmp_path):
+    settings = Settings.from_env({"SERVICE_ACCOUNT_DIR": str(tmp_path), "LAB_LINKS":
+                                  "Lab guide | https://g.example.com/?user={username}\nShell|http://s.example.com/{username}/;"})
+    assert settings.lab_links == (("Lab guide", "https://g.example.com/?user={username}"),
+                                  ("Shell", "http://s.example.com/{username}/"))
+    assert settings.links_for("a b/c&d") == [{"title": "Lab guide", "url": "https://g.example.com/?user=a%20b%2Fc%26d"},
+                                             {"title": "Shell", "url": "http://s.example.com/a%20b%2Fc%26d/"}]
+    assert Settings.from_env({"SERVICE_ACCOUNT_DIR": str(tmp_path)}).links_for("alice") == []

@@ -64,7 +64,8 @@ class PageCallbacks:
         check = self.check.start(result.username, result.registered_at.timestamp(), form["password"])
         pending = result.login == Login.PENDING
         view = page.success_view(result.username, self.discovery.console_url(), self.discovery.api_url(),
-                                 result.again, checking=check is not None, pending=pending)
+                                 result.again, checking=check is not None, pending=pending,
+                                 links=self.service.settings.links_for(result.username))
         status = page.login_status("waiting" if pending else "activating") if check else None
         count = len(self.ids)
         return view, {"display": "none"}, [False] * count, [""] * count, check, check is None, 0, status

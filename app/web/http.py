@@ -60,6 +60,7 @@ def api(service: RegistrationService, discovery) -> flask.Blueprint:
             console_url=discovery.console_url(),
             api_url=api_url,
             login_command=page.login_command(result.username, api_url),
+            lab_links=service.settings.links_for(result.username),
         ), (200 if result.again else 201)
 
     @blueprint.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

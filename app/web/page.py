@@ -82,7 +82,7 @@ def _submit():
 
 
 def success_view(username: str, console_url: str | None, api_url: str | None, again: bool = False,
-                 checking: bool = False, pending: bool = True) -> dbc.Alert:
+                 checking: bool = False, pending: bool = True, links: list[dict[str, str]] = ()) -> dbc.Alert:
     """What an attendee sees once their registration is stored: the username and how to log in."""
     heading = f"Welcome back, {username}: you are registered." if again else f"Account {username} registered."
     if checking:
@@ -109,6 +109,12 @@ def success_view(username: str, console_url: str | None, api_url: str | None, ag
             html.Span("Command line: "),
             html.Code(login_command(username, api_url), id="login-command"),
             dcc.Clipboard(target_id="login-command", title="Copy the oc login command", className="copy"),
+        ]))
+    if links:
+        items.append(html.Div([
+            html.H3("Your lab", className="h6 mt-3 mb-1"),
+            html.Ul([html.Li(html.A(link["title"], href=link["url"], target="_blank", rel="noopener noreferrer"))
+                     for link in links], id="lab-links", className="mb-0"),
         ]))
     return dbc.Alert(items, color="success", id="register-success")
 
