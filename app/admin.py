@@ -42,6 +42,7 @@ class Overview:
     refused: dict[str, str]  # the usernames whose login OpenShift refused (another identity holds the name)
     max_users: int
     registration_open: bool
+    schedule: str | None  # REGISTRATION_OPENS_AT / _CLOSES_AT in one line, when set
     last_registration: datetime | None
     sync: dict
     publishing: Status
@@ -83,6 +84,7 @@ class AdminService:
             refused=self.store.state.refused(),
             max_users=self.settings.max_users,
             registration_open=self.store.state.is_open(),
+            schedule=self.settings.schedule.describe(),
             last_registration=attendees[-1].registered_at if attendees else None,
             sync=self.store.health(),
             publishing=self.publisher.status(),

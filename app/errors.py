@@ -53,13 +53,15 @@ class AlreadyTaken(RegistrationError):
 
 
 class RegistrationClosed(RegistrationError):
-    """The instructor closed registration."""
+    """Registration is closed: by the instructor or the schedule, or not open yet (opens_at, as text)."""
 
     status = 503
     outcome = "closed"
 
-    def __init__(self):
-        super().__init__({FORM: "Registration is closed. Ask your instructor if you still need an account."})
+    def __init__(self, opens_at: str | None = None):
+        message = (f"Registration opens at {opens_at}. Please come back then." if opens_at else
+                   "Registration is closed. Ask your instructor if you still need an account.")
+        super().__init__({FORM: message})
 
 
 class RegistrationFull(RegistrationError):

@@ -1,7 +1,8 @@
 """What every replica must agree on besides the registrations, in one small document (state.json): the
 instructor's open/closed switch, and the logins OpenShift refused.
 
-When nobody has switched, REGISTRATION_OPEN decides. A login is refused when OpenShift answers that its
+The switch, with the schedule, decides whether registration is open (app.schedule: the latest event
+wins; before any, REGISTRATION_OPENS_AT or REGISTRATION_OPEN). A login is refused when OpenShift answers that its
 name already belongs to a user of another identity provider (mappingMethod claim): the attendee is told
 at once, and the instructor sees it. In cluster mode the refresher re-reads the document every
 REFRESH_INTERVAL, so replicas agree within that; locally the file is read on every question.
@@ -13,8 +14,11 @@ import json
 import logging
 import time
 
+from datetime import datetime
+
 from app import roster
 from app.documents import Document, update
+from app.schedule import Schedule, Window
 
 log = logging.getLogger(__name__)
 
@@ -22,19 +26,37 @@ log = logging.getLogger(__name__)
 class EventState:
     """The open/closed switch and the refused logins."""
 
-    def __init__(self, document: Document, default: bool, max_age: float):
+    def __init__(self, document: Document, default: bool, max_age: float, schedule: Schedule = Schedule(),
+                 clock=roster.now):
         self.document = document
         self.default = default
         self.max_age = max_age
+        self.schedule = schedule
+        self.clock = clock
         self._known: tuple[float, dict] | None = None
 
     def is_open(self) -> bool:
         """True while registration is open (StoreError when the document cannot be read)."""
-        return bool(self._state().get("registration_open", self.default))
+        return self.window().open
+
+    def window(self) -> Window:
+        """Open or not now, and when a scheduled opening is ahead (StoreError when unreadable)."""
+        return self.schedule.window(self.clock(), self.default, self._switched())
+
+    def _switched(self) -> tuple[bool, datetime] | None:
+        """The instructor's last switch and when it happened (a switch without a time: long ago)."""
+        state = self._state()
+        if "registration_open" not in state:
+            return None
+        try:
+            at = roster.parse_time(str(state.get("changed_at")))
+        except ValueError:
+            at = datetime.min.replace(tzinfo=self.clock().tzinfo)
+        return bool(state["registration_open"]), at
 
     def set_open(self, value: bool) -> None:
         """Record the instructor's choice where every replica reads it."""
-        self._change(lambda state: state.update(registration_open=value, changed_at=roster.format_time(roster.now())))
+        self._change(lambda state: state.update(registration_open=value, changed_at=roster.format_time(self.clock())))
 
     def refused(self) -> dict[str, str]:
         """The usernames whose login OpenShift refused, with when it was seen."""

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         update_title=None,
         index_string=_default_index.replace("<html>", '<html lang="en">', 1),  # screen readers need the language
     )
-    app.layout = lambda: page.layout(settings, registration_open=service.is_open())
+    app.layout = lambda: page.layout(settings, closed=service.closure())
     callbacks.PageCallbacks(service, check, discovery, page.field_ids(settings)).register(app)
     server = app.server
     server.register_blueprint(http.api(service, discovery))

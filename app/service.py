@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from app import htpasswd, metrics, roster, rules
+from app import htpasswd, metrics, roster, rules, schedule
 from app.errors import (
     AlreadyTaken,
     RegistrationClosed,
@@ -70,12 +70,15 @@ class RegistrationService:
         self.limits = reserver.limits
         self._hashing = threading.BoundedSemaphore(settings.hashing_slots)
 
-    def is_open(self) -> bool:
-        """True while attendees may register (the instructor's switch, else REGISTRATION_OPEN)."""
+    def closure(self) -> RegistrationClosed | None:
+        """Why attendees may not register now (the switch, the schedule, REGISTRATION_OPEN), or None."""
         try:
-            return self.store.state.is_open()
+            window = self.store.state.window()
         except StoreError:
-            return self.settings.registration_open
+            return None if self.settings.registration_open else RegistrationClosed()
+        if window.open:
+            return None
+        return RegistrationClosed(schedule.moment(window.opens_at) if window.opens_at else None)
 
     def register(self, form: Mapping[str, object], client: str) -> Registered:
         """Register the attendee described by the form; raise RegistrationError with what went wrong."""
@@ -83,8 +86,9 @@ class RegistrationService:
         username = "-"
         try:
             self.limiter.check(client)
-            if not self.is_open():
-                raise RegistrationClosed()
+            closed = self.closure()
+            if closed:
+                raise closed
             application = self._validate(form)
             username = application.username
             result = self._precheck(application)

@@ -15,12 +15,14 @@ import math
 import os
 import sys
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import limits
 
 from app.errors import SettingsError
+from app.schedule import Schedule
 
 DEFAULT_RESERVED = frozenset({"admin", "kubeadmin", "root", "administrator", "system", "cluster-admin", "default",
                               "kube"})
@@ -39,6 +41,8 @@ class Settings:
     admin_token_digest: bytes | None = dataclasses.field(default=None, repr=False)
     max_users: int = 0
     registration_open: bool = True
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
     reserved_usernames: frozenset[str] = DEFAULT_RESERVED
     min_password_length: int = 8
     bcrypt_rounds: int = 10
@@ -88,6 +92,10 @@ class Settings:
             return None
         return f"https://{self.kubernetes_service_host}:{self.kubernetes_service_port}"
 
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(self.registration_opens_at, self.registration_closes_at)
+
     def links_for(self, username: str) -> list[dict[str, str]]:
         """LAB_LINKS for this attendee: `{username}` filled in, URL-encoded."""
         return [{"title": title, "url": link.replace(USERNAME_PLACEHOLDER, quote(username, safe=""))}
@@ -123,6 +131,9 @@ class Settings:
                 shown = "" if var.secret or raw is None else f", got {raw[:40]!r}"
                 problems.append(f"{var.name} must be {error}{shown}")
                 values[var.field] = var.default
+        opens, closes = values["registration_opens_at"], values["registration_closes_at"]
+        if opens and closes and closes <= opens:
+            problems.append("REGISTRATION_CLOSES_AT must be later than REGISTRATION_OPENS_AT")
         if values["cluster_sync"] and not values["registrations_secret_namespace"]:
             problems.append("REGISTRATIONS_SECRET_NAMESPACE must be set when cluster sync is on outside a pod "
                             "(inside a pod it defaults to the pod's namespace)")
@@ -241,6 +252,16 @@ def links(value: str) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+def moment(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValueError("an ISO 8601 time with its zone, e.g. 2026-12-01T09:00+01:00")
+    return parsed
+
+
 def names(value: str) -> frozenset[str]:
     return DEFAULT_RESERVED | frozenset(n.strip().lower() for n in value.split(",") if n.strip())
 
@@ -319,6 +340,11 @@ DECLARED: tuple[Var, ...] = (
     Var("MAX_USERS", integer(0, 1_000_000), "registrations allowed; `0` = no limit. Past it: "
         "\"registration is full\""),
     Var("REGISTRATION_OPEN", boolean, "`false` answers \"registration is closed\" (page) and 503 (API)"),
+    Var("REGISTRATION_OPENS_AT", moment, "when registration opens by itself, ISO 8601 with its zone (e.g. "
+        "`2026-12-01T09:00+01:00`); before it the page says when. The instructor's switch still overrides: "
+        "the latest of the schedule's times and the switch decides"),
+    Var("REGISTRATION_CLOSES_AT", moment, "when registration closes by itself (same format; later than the "
+        "opening)"),
     Var("RESERVED_USERNAMES", names, "comma-separated names refused besides `admin`, `kubeadmin`, `root`, "
         "`administrator`, `system`, `cluster-admin`, `default`, `kube`, `system*`, `kube-*`, `openshift*`",
         shown="none"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -144,6 +145,18 @@ def test_closed_registration_answers_503(make_app):
     closed = make_app(registration_open=False).server.test_client()
     response = post(closed, GOOD)
     assert response.status_code == 503 and "closed" in response.json["errors"]["form"]
+
+
+def test_before_the_scheduled_opening_the_answer_says_when(make_app, tmp_path):
+    opens = datetime.now(timezone(timedelta(hours=-5))).replace(microsecond=0) + timedelta(hours=2)
+    early = make_app(registration_opens_at=opens).server.test_client()
+    response = post(early, GOOD)
+    assert response.status_code == 503
+    assert response.json["errors"] == {"form": f"Registration opens at {opens:%Y-%m-%d %H:%M} (UTC-05:00). "
+                                               "Please come back then."}
+    late = make_app(registration_closes_at=opens - timedelta(hours=3), data_dir=tmp_path / "late").server
+    response = post(late.test_client(), GOOD)
+    assert response.status_code == 503 and "Registration is closed" in response.json["errors"]["form"]
 
 
 def test_full_after_max_users(make_app):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 import requests
 from playwright.sync_api import Page, expect
@@ -150,3 +152,39 @@ def test_a_new_browser_starts_in_streamer_mode_and_a_signed_out_cookie_is_refuse
     assert second.request.get(base + "/admin/users.csv").status == 200  # the other session still works
     for context in (first, second, copied):
         context.close()
+
+
+def test_a_scheduled_opening_is_announced_and_the_instructor_can_open_early(page: Page, tmp_path):
+    """Before REGISTRATION_OPENS_AT the page says when it opens and shows no form; /admin shows the
+    schedule; the instructor's switch opens it at once (the latest event decides)."""
+    zone = timezone(timedelta(hours=2))
+    opens = datetime.now(zone).replace(second=0, microsecond=0) + timedelta(hours=3)
+    env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "ADMIN_TOKEN": TOKEN,
+           "REGISTRATION_OPENS_AT": opens.isoformat(), "REGISTRATION_CLOSES_AT": (opens + timedelta(hours=2)).isoformat()}
+    with gunicorn(env, workers=1) as base, browser.watched(page, base) as watched:
+        watched.goto(base)
+        expect(watched.locator("#register-error")).to_have_text(
+            f"Registration opens at {opens:%Y-%m-%d %H:%M} (UTC+02:00). Please come back then.")
+        expect(watched.locator("#registration-form")).to_be_hidden()
+
+        sign_in(watched, base, TOKEN)
+        expect(watched.locator("#admin-schedule")).to_have_text(
+            f"scheduled: opens {opens:%Y-%m-%d %H:%M} (UTC+02:00), closes {opens + timedelta(hours=2):%Y-%m-%d %H:%M} "
+            "(UTC+02:00)", timeout=15_000)
+        expect(watched.locator("#registration-open")).not_to_be_checked()
+        watched.locator("#registration-open").click()  # open early
+        expect(watched.locator("#admin-result")).to_contain_text("Registration is now open")
+
+        watched.goto(base)
+        expect(watched.locator("#registration-form")).to_be_visible()
+        assert requests.post(base + "/api/v1/registrations", json=person(1), timeout=30).status_code == 201
+
+
+def test_after_the_scheduled_close_the_page_is_closed(page: Page, tmp_path):
+    closes = datetime.now(timezone.utc) - timedelta(minutes=1)
+    env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4",
+           "REGISTRATION_CLOSES_AT": closes.isoformat()}
+    with gunicorn(env, workers=1) as base, browser.watched(page, base) as watched:
+        watched.goto(base)
+        expect(watched.locator("#register-error")).to_contain_text("Registration is closed")
+        expect(watched.locator("#registration-form")).to_be_hidden()

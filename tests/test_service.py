@@ -89,9 +89,9 @@ def test_a_stale_copy_does_not_hide_a_taken_name(cluster_service):
 
 def test_the_open_switch_overrides_the_setting_for_every_reader(cluster_service):
     service, store, _ = cluster_service
-    assert store.settings.registration_open and service.is_open()
+    assert store.settings.registration_open and service.closure() is None
     store.state.set_open(False)
-    assert not service.is_open()
+    assert service.closure() is not None
     replica = cluster_store(store.settings, store.documents.logins, store.documents.roster,
                             store.state.document)  # another replica
     replica.state.refresh()

@@ -62,6 +62,8 @@ def test_cluster_sync_auto_follows_the_service_account_token(tmp_path):
         ("CLUSTER_SYNC", "sometimes", "CLUSTER_SYNC must be one of auto, on, off"),
         ("COMMIT_INTERVAL", "-1", "COMMIT_INTERVAL must be a number of seconds from 0 to 60"),
         ("EVENT_NAME", "x" * 101, "EVENT_NAME must be one line of at most 100 characters"),
+        ("REGISTRATION_OPENS_AT", "2026-12-01T09:00", "REGISTRATION_OPENS_AT must be an ISO 8601 time with its zone"),
+        ("REGISTRATION_CLOSES_AT", "tomorrow", "REGISTRATION_CLOSES_AT must be an ISO 8601 time with its zone"),
         ("LAB_LINKS", "https://guides.example.com", "LAB_LINKS must be title|URL pairs"),
         ("LAB_LINKS", "Guide|javascript:alert(1)", "LAB_LINKS must be title|URL pairs"),
         ("LAB_LINKS", "Guide|ftp://files.example.com", "LAB_LINKS must be title|URL pairs"),
@@ -132,3 +134,15 @@ def test_lab_links_are_parsed_and_filled_in_url_encoded(tmp_path):
     assert settings.links_for("a b/c&d") == [{"title": "Lab guide", "url": "https://g.example.com/?user=a%20b%2Fc%26d"},
                                              {"title": "Shell", "url": "http://s.example.com/a%20b%2Fc%26d/"}]
     assert Settings.from_env({"SERVICE_ACCOUNT_DIR": str(tmp_path)}).links_for("alice") == []
+
+
+def test_the_schedule_is_read_with_its_zone_and_must_close_after_it_opens(tmp_path):
+    base = {"SERVICE_ACCOUNT_DIR": str(tmp_path)}
+    settings = Settings.from_env(dict(base, REGISTRATION_OPENS_AT="2026-12-01T09:00+01:00",
+                                      REGISTRATION_CLOSES_AT="2026-12-01T11:00Z"))
+    assert settings.registration_opens_at.utcoffset().total_seconds() == 3600
+    assert settings.schedule.describe() == ("scheduled: opens 2026-12-01 09:00 (UTC+01:00), "
+                                            "closes 2026-12-01 11:00 (UTC)")
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(dict(base, REGISTRATION_OPENS_AT="2026-12-01T09:00Z", REGISTRATION_CLOSES_AT="2026-12-01T09:00Z"))
+    assert "REGISTRATION_CLOSES_AT must be later than REGISTRATION_OPENS_AT" in str(caught.value)

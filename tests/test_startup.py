@@ -36,7 +36,7 @@ def test_javascript_bundles_are_served_from_the_very_first_request(make_app, mon
 
     from app.service import RegistrationService
 
-    monkeypatch.setattr(RegistrationService, "is_open", lambda self: time.sleep(0.5) or True)
+    monkeypatch.setattr(RegistrationService, "closure", lambda self: time.sleep(0.5) or None)
     client = make_app().server.test_client()
     results = {}
     page = threading.Thread(target=lambda: results.update(page=client.get("/").status_code))

@@ -38,7 +38,9 @@ def summary(overview: Overview) -> dbc.Row:
     state = f"error: {sync['error']}" if sync["error"] else "ok"
     cards = [
         ("Registered", f"{len(overview.attendees)}{limit}", "admin-count"),
-        ("Registration", "open" if overview.registration_open else "closed", "admin-open-state"),
+        ("Registration", [html.Span("open" if overview.registration_open else "closed"),
+                          html.Div(overview.schedule or "", className="small fw-normal", id="admin-schedule")],
+         "admin-open-state"),
         ("Last registration", last, "admin-last"),
         ("Sync", f"{sync['mode']}: {state}; last write {sync['last_write'] or 'never'}", "admin-sync"),
     ]

@@ -22,9 +22,10 @@ def field_ids(settings: Settings) -> list[str]:
     return [i for i in FIELDS if i != "access-code" or settings.access_code_required]
 
 
-def layout(settings: Settings, registration_open: bool = True) -> html.Main:
+def layout(settings: Settings, closed: RegistrationClosed | None = None) -> html.Main:
     """The whole page: a heading, the form (or why it is closed), and where the outcome appears."""
-    closed = [] if registration_open else [error_view(RegistrationClosed().errors)]
+    registration_open = closed is None
+    closed = [] if registration_open else [error_view(closed.errors)]
     return html.Main(
         className="container py-4 registration",
         children=[
