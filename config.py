@@ -23,6 +23,9 @@ threads = settings.gunicorn_threads
 timeout = 60
 graceful_timeout = 30
 accesslog = "-"
+# gunicorn's default format, without the query string (the join link carries the access code in it:
+# it is never logged) and the Referer (sent nowhere anyway: Referrer-Policy no-referrer).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 errorlog = "-"
 # gunicorn 27's control socket lives under $HOME, which may not be writable under restricted-v2.
 control_socket_disable = True

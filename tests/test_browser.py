@@ -112,3 +112,29 @@ def test_the_rate_limit_message_shows_on_the_page(page: Page, tmp_path):
         expect(page.locator("#register-error")).to_be_visible(timeout=20_000)
         page.click("#register")
         expect(page.locator("#register-error")).to_contain_text("Too many attempts", timeout=20_000)
+
+
+def test_the_join_link_carries_the_access_code(page: Page, tmp_path):
+    """/?code=…: the code field is filled in and hidden; a wrong code in the link is reported as any wrong
+    code; the code never reaches the access log."""
+    log = tmp_path / "gunicorn.log"
+    env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "ACCESS_CODE": "velvet-otter"}
+    with gunicorn(env, workers=1, log_path=log) as base, browser.watched(page, base) as watched:
+        watched.goto(base + "/?code=velvet-otter")
+        expect(watched.locator("#access-code")).to_be_hidden()
+        expect(watched.locator("#access-code")).to_have_value("velvet-otter")
+        browser.fill(watched, person(1))
+        watched.click("#register")
+        expect(watched.locator("#register-success")).to_be_visible(timeout=20_000)
+
+        watched.goto(base + "/?code=velvet-otters")
+        expect(watched.locator("#access-code")).to_be_hidden()
+        browser.fill(watched, person(2))
+        watched.click("#register")
+        expect(watched.locator("#register-error")).to_have_text(
+            "This access code is not right. Ask your instructor for the event's code.", timeout=20_000)
+
+        watched.goto(base)  # without the link, the field is there to be typed in
+        expect(watched.locator("#access-code")).to_be_visible()
+    logged = log.read_text()
+    assert 'GET / HTTP/1.1" 200' in logged and "velvet-otter" not in logged

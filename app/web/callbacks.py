@@ -10,7 +10,7 @@ import logging
 
 import dash
 import flask
-from dash import Input, Output, State
+from dash import ClientsideFunction, Input, Output, State
 from dash.exceptions import PreventUpdate
 
 from app.errors import RegistrationError, ServiceUnavailable
@@ -50,6 +50,9 @@ class PageCallbacks:
             Input("login-poll", "n_intervals"), State("login-check", "data"),
             prevent_initial_call=True,
         )(callback(self.poll))
+        if "access-code" in ids:  # the join link's code fills the field in the browser (assets/joinlink.js)
+            app.clientside_callback(ClientsideFunction("join", "code"), Output("access-code", "value"),
+                                    Output("access-code-group", "style"), Input("url", "search"))
 
     def submit(self, _n_submit, *values):
         """Register the attendee; show the outcome, and start the login check on success."""

@@ -29,6 +29,7 @@ def layout(settings: Settings, closed: RegistrationClosed | None = None) -> html
     return html.Main(
         className="container py-4 registration",
         children=[
+            dcc.Location(id="url", refresh=False),  # the join link's ?code= (assets/joinlink.js)
             html.H1(settings.event_name, className="h3 mb-1"),
             html.P("Create your OpenShift login for this event.", className="text-body-secondary mb-4"),
             html.Div(closed, id="register-result", role="status", **{"aria-live": "polite"}),
@@ -75,7 +76,7 @@ def _field(field_id: str, label: str, kind: str, autocomplete: str, max_length: 
     ]
     if hint:
         children.append(dbc.FormText(hint, id=f"{field_id}-hint"))
-    return html.Div(children, className="mb-3")
+    return html.Div(children, className="mb-3", id=f"{field_id}-group")
 
 
 def _submit():
@@ -151,7 +152,8 @@ def _duration(seconds: float) -> str:
 
 def error_view(errors: dict[str, str]) -> dbc.Alert:
     """The form-level message: the error for the whole form, or a pointer to the fields."""
-    message = errors.get(FORM) or "Please correct the fields marked below."
+    # The access code's own message stands for the form: its field is hidden when the join link carried it.
+    message = errors.get(FORM) or errors.get("access_code") or "Please correct the fields marked below."
     return dbc.Alert(message, color="danger", id="register-error")
 
 
