@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app import logs
+from app import activation, logs
 from app.admin import AdminService, NotRegistered, NotYetWritten, describe_publishing
 from app.errors import SettingsError, StoreError
 from app.publisher import Publisher
@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     """Run one instructor command; the exit status is 0 on success, 1 on a refusal, 2 on a usage error."""
     parser = argparse.ArgumentParser(prog="python -m app", description="Workshop registration: instructor tools")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="registered attendees, as a table")
+    commands.add_parser("list", help="registered attendees and their login state, as a table").add_argument(
+        "--state", choices=activation.STATES, help="only the attendees whose login is in this state")
     commands.add_parser("export", help="users.csv on stdout")
     commands.add_parser("status", help="open or closed, and how many registered")
     commands.add_parser("open", help="open registration")
@@ -64,11 +65,10 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
 
 def _run(service: AdminService, args) -> int:
     if args.command == "list":
-        overview = service.overview()
-        rows = [("USERNAME", "FULL NAME", "EMAIL", "REGISTERED AT")] + [
-            (r.username, r.full_name, r.email, r.registered_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
-            for r in overview.attendees]
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        rows = [("USERNAME", "FULL NAME", "EMAIL", "REGISTERED AT", "LOGIN")] + [
+            (r.username, r.full_name, r.email, r.registered_at.strftime("%Y-%m-%dT%H:%M:%SZ"), state)
+            for r, state in service.attendees(args.state)]
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
         for row in rows:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     elif args.command == "export":
@@ -78,6 +78,7 @@ def _run(service: AdminService, args) -> int:
         limit = f" of {overview.max_users}" if overview.max_users else ""
         state = "open" if overview.registration_open else "closed"
         print(f"registration {state}; {len(overview.attendees)}{limit} registered")
+        print("logins: " + ", ".join(f"{n} {s}" for s, n in activation.counts(overview.logins).items()))
         for line in describe_publishing(overview.publishing):
             print(line)
         for username, seen in sorted(overview.refused.items()):

@@ -12,7 +12,8 @@ import logging
 import secrets
 from datetime import datetime, timezone
 
-from app import htpasswd, ledger, roster
+from app import activation, htpasswd, ledger, roster
+from app.activation import Batch
 from app.documents import update
 from app.errors import PermissionDenied, StoreError
 from app.mirror import users_csv
@@ -38,7 +39,8 @@ class Overview:
     """What the instructor sees at a glance."""
 
     attendees: list[Registration]  # oldest first, without hashes
-    pending: set[str]  # the usernames whose login waits to be written
+    logins: dict[str, str]  # each username's login state: pending, active or refused (app.activation)
+    batches: list[Batch]  # the writes of the logins whose rollout completed, for the chart
     refused: dict[str, str]  # the usernames whose login OpenShift refused (another identity holds the name)
     max_users: int
     registration_open: bool
@@ -80,7 +82,8 @@ class AdminService:
         attendees = [record for record, _ in found]
         return Overview(
             attendees=attendees,
-            pending={record.username for record, login in found if login == ledger.Login.PENDING},
+            logins=self.publisher.login_states(),
+            batches=self.store.state.batches(),
             refused=self.store.state.refused(),
             max_users=self.settings.max_users,
             registration_open=self.store.state.is_open(),
@@ -89,6 +92,12 @@ class AdminService:
             sync=self.store.health(),
             publishing=self.publisher.status(),
         )
+
+    def attendees(self, login_state: str | None = None) -> list[tuple[Registration, str]]:
+        """The attendees, oldest first, with their login state; only those in `login_state` if given."""
+        overview = self.overview()
+        found = [(r, overview.logins.get(r.username, activation.PENDING)) for r in overview.attendees]
+        return [(r, s) for r, s in found if login_state is None or s == login_state]
 
     def export_csv(self) -> str:
         """users.csv, exactly as DATA_DIR/users.csv would hold it now."""

@@ -10,6 +10,7 @@ REFRESH_INTERVAL, so replicas agree within that; locally the file is read on eve
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -17,10 +18,13 @@ import time
 from datetime import datetime
 
 from app import roster
+from app.activation import Batch
 from app.documents import Document, update
 from app.schedule import Schedule, Window
 
 log = logging.getLogger(__name__)
+MAX_BATCHES = 2000  # writes of the logins remembered for the chart (a few per minute at most)
+MAX_CONFIRMED = 5000
 
 
 class EventState:
@@ -70,9 +74,43 @@ class EventState:
                 username, roster.format_time(roster.now())))
 
     def forget(self, usernames: set[str]) -> None:
-        """Forget the refusals of removed attendees."""
-        if usernames & set(self.refused()):
-            self._change(lambda state: [state.get("refused", {}).pop(name, None) for name in usernames])
+        """Forget the refusals and confirmations of removed attendees."""
+        if usernames & (set(self.refused()) | self.confirmed()):
+            def edit(state: dict) -> None:
+                for name in usernames:
+                    state.get("refused", {}).pop(name, None)
+                state["confirmed"] = [n for n in state.get("confirmed") or [] if n not in usernames]
+            self._change(edit)
+
+    def batches(self) -> list[Batch]:
+        """The completed writes of the logins, oldest first (for the chart)."""
+        found = []
+        for item in self._state().get("batches") or []:
+            try:
+                found.append(Batch(float(item["written"]), float(item["active"]), int(item["count"])))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return found
+
+    def record_batch(self, batch: Batch) -> None:
+        """Record once that a write's rollout completed (any replica may see it first)."""
+        if any(b.written == batch.written for b in self.batches()):
+            return
+
+        def edit(state: dict) -> None:
+            kept = [b for b in state.get("batches") or [] if isinstance(b, dict) and b.get("written") != batch.written]
+            state["batches"] = (kept + [dataclasses.asdict(batch)])[-MAX_BATCHES:]
+        self._change(edit)
+
+    def confirmed(self) -> set[str]:
+        """The usernames a live check found working before their rollout was seen complete."""
+        names = self._state().get("confirmed")
+        return set(names) if isinstance(names, list) else set()
+
+    def confirm(self, username: str) -> None:
+        if username not in self.confirmed():
+            self._change(lambda state: state.__setitem__("confirmed", sorted(set(state.get("confirmed") or [])
+                                                                             | {username})[-MAX_CONFIRMED:]))
 
     def revoked_sessions(self) -> set[str]:
         """The admin sessions signed out (their ids), on every replica."""

@@ -13,7 +13,8 @@ import dash
 from dash.dash import _default_index
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import files
+from app import activation, files
+from app.errors import StoreError
 from app.admin import AdminService
 from app.discovery import Discovery
 from app.ledger import Limits
@@ -33,6 +34,16 @@ LOGIN_CHECKS_PER_TICKET = "30/minute"  # the page polls every 3-15 s; more is so
 POLLS_PER_ATTENDEE_MINUTE = 12  # a room behind one address polls about this many times per attendee
 
 
+def _confirm(store, publisher: Publisher, username: str) -> None:
+    """A live check found this login working: it is active, whether or not its rollout was seen done (one
+    write of the event state, only while it still counts as pending)."""
+    try:
+        if publisher.login_states().get(username) == activation.PENDING:
+            store.state.confirm(username)
+    except StoreError:
+        pass  # it stays "pending" on /admin until its rollout is seen complete
+
+
 def create_app(settings: Settings | None = None) -> dash.Dash:
     """Build the Dash app; settings default to the environment's."""
     settings = settings or Settings.from_env()
@@ -48,7 +59,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                        store.documents.login_of,
                        per_ticket=ClientLimiter(LOGIN_CHECKS_PER_TICKET, counters, scope="login-check"),
                        per_client=ClientLimiter(per_client, counters, scope="login-check-client"),
-                       publishing=publisher.status, on_refused=store.state.refuse)
+                       publishing=publisher.status, on_refused=store.state.refuse,
+                       on_works=lambda username: _confirm(store, publisher, username))
 
     app = dash.Dash(
         __name__,

@@ -42,7 +42,8 @@ class LoginCheck:
     def __init__(self, settings, discovery, tickets: Tickets,
                  login_of: Callable[[str, bool], tuple[bytes, Login] | None], per_ticket, per_client,
                  publishing: Callable[[], object] | None = None,
-                 on_refused: Callable[[str], None] = lambda username: None):
+                 on_refused: Callable[[str], None] = lambda username: None,
+                 on_works: Callable[[str], None] = lambda username: None):
         self.settings = settings
         self.discovery = discovery
         self.tickets = tickets
@@ -51,6 +52,7 @@ class LoginCheck:
         self.per_client = per_client
         self.publishing = publishing  # app.publisher's status: when the pending logins are due
         self.on_refused = on_refused  # OpenShift refused this name (it belongs to another identity)
+        self.on_works = on_works  # the login works: it counts as active, rollout seen complete or not
         self._checker: LoginChecker | None = None
         self._lock = threading.Lock()
 
@@ -96,6 +98,7 @@ class LoginCheck:
         answer = self._checker_for().check(username, password)
         if answer == Answer.WORKS:
             log.info("event=login_check outcome=ready username=%s", username)
+            self.on_works(username)
             return Poll("ready", None)
         if answer == Answer.REFUSED:
             log.warning("event=login_check outcome=refused username=%s reason='name held by another identity'",

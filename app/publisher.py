@@ -17,7 +17,7 @@ import random
 import threading
 import time
 
-from app import ledger, metrics, roster
+from app import activation, htpasswd, ledger, metrics, roster
 from app.errors import Conflict, StoreError
 from app.files import Notices
 from app.rollout import GENERATION, LastWrite, OAuthServer, Pace, next_write, rollout_in_progress
@@ -51,8 +51,10 @@ class Publisher:
     """Publishes every pending login in one write when the OAuth server can take it."""
 
     def __init__(self, documents: Documents, watch, pace: Pace, limits: ledger.Limits, idle: float = 5.0,
-                 notices: Notices | None = None):
+                 notices: Notices | None = None, state=None):
         self.documents = documents
+        self.state = state  # the EventState, where completed batches are recorded (None: not recorded)
+        self._recorded: float | None = None  # the last write whose completed rollout this process recorded
         self.watch = watch  # .observe() -> OAuthServer
         self.notices = notices  # to say once per pod when the OAuth Deployment cannot be seen, and when it can
         self.pace = pace
@@ -90,6 +92,7 @@ class Publisher:
         now = time.time() if now is None else now
         try:
             state = self.documents.latest()
+            self._record_batch(state, now)
             waiting = ledger.pending(state.logins.content, state.records)
             metrics.PENDING_LOGINS.set(len(waiting))
             if not waiting:
@@ -139,7 +142,36 @@ class Publisher:
         """The publisher for a store's documents and OAuth Deployment, with the settings' pace."""
         settings = store.settings
         return cls(store.documents, store.rollout, Pace.for_settings(settings), ledger.Limits.for_settings(settings),
-                   idle=settings.refresh_interval, notices=Notices(settings.data_dir))
+                   idle=settings.refresh_interval, notices=Notices(settings.data_dir), state=store.state)
+
+    def settled(self, state: State, now: float) -> bool:
+        """True once the OAuth rollout caused by the last write of the logins has completed (when the
+        Deployment cannot be seen: once UNSEEN_ROLLOUT_INTERVAL, longer than a rollout, has passed)."""
+        last = LastWrite.from_notes(state.logins.written_at, state.logins.notes)
+        if last.at is None:
+            return True
+        oauth = self.observe(now)
+        if not oauth.seen:
+            return now >= last.at + self.pace.unseen_interval
+        return not rollout_in_progress(now, last, oauth, self.pace)
+
+    def login_states(self, now: float | None = None) -> dict[str, str]:
+        """Each registered attendee's login state: pending, active or refused (app.activation)."""
+        now = time.time() if now is None else now
+        state = self.documents.latest()
+        refused, confirmed = (self.state.refused(), self.state.confirmed()) if self.state else ({}, set())
+        return activation.states(ledger.registered(state.logins.content, state.records),
+                                 activation.unconfirmed(state.logins.notes), self.settled(state, now),
+                                 refused, confirmed)
+
+    def _record_batch(self, state: State, now: float) -> None:
+        """Once the last write's rollout has completed, record it (once, by whichever replica sees it)."""
+        written_at, names = state.logins.written_at, activation.unconfirmed(state.logins.notes)
+        if self.state is None or written_at is None or not names or self._recorded == written_at:
+            return
+        if self.settled(state, now):
+            self.state.record_batch(activation.Batch(written_at, now, len(names)))
+            self._recorded = written_at
 
     def notes(self) -> dict[str, str]:
         """What a write of the logins records: the OAuth Deployment's generation seen just before it."""
@@ -174,6 +206,10 @@ class Publisher:
         if content == state.logins.content:
             return self.idle  # nothing fits (the Secret is full): the roster says "full" to newcomers
         notes = {GENERATION: str(oauth.generation)} if oauth.seen else {}
+        before = htpasswd.entries(state.logins.content)
+        added = [name for name in htpasswd.entries(content) if name not in before]
+        superseded = activation.unconfirmed(state.logins.notes) if not self.settled(state, now) else set()
+        notes.update(activation.note(added, superseded))
         try:
             written = metrics.counted_write(self.documents.logins, "logins", state.logins, content, notes=notes)
         except Conflict:

@@ -6,9 +6,13 @@ import contextlib
 import time
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import Page
 
 from tests.helpers import FORM_FIELDS
+from tests.servers import ROOT
+
+AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def fill(page: Page, form: dict) -> None:
@@ -37,3 +41,13 @@ def watched(page: Page, base: str):
     yield page
     assert errors == [], errors
     assert hosts <= {urlsplit(base).netloc}, hosts
+
+
+def axe_violations(page: Page) -> list[dict]:
+    """Serious and critical violations found by axe-core (from the npm registry) injected into the page."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: make test installs axe-core (npm ci in tests/js)", pytrace=False)
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["html"][:120] for n in v["nodes"]]}
+            for v in results["violations"] if v["impact"] in ("serious", "critical")]

@@ -88,6 +88,10 @@ class Deployment:
         secret = self.core.read_namespaced_secret("workshop-registrations", self.namespace)
         return base64.b64decode((secret.data or {}).get("registrations.csv", "")).decode()
 
+    def state_json(self) -> str:
+        secret = self.core.read_namespaced_secret("workshop-registrations", self.namespace)
+        return base64.b64decode((secret.data or {}).get("state.json", "")).decode()
+
     def cli(self, data_dir: Path, *args: str) -> subprocess.CompletedProcess:
         """`python -m app ...` as in `oc exec` into the app's pod (its environment, its account)."""
         import os

@@ -144,8 +144,15 @@ def test_cli_does_the_same_on_the_same_data(registered):
     assert run_cli(registered, "close").returncode == 0
     status = run_cli(registered, "status").stdout.splitlines()
     assert status[0] == "registration closed; 3 registered"
-    assert status[1:] == ["logins pending: 0", f"last write of the logins: {status[2].rsplit(': ', 1)[1]}",
+    assert status[1] == "logins: 0 pending, 3 active, 0 refused"  # locally, a written login is active
+    assert status[2:] == ["logins pending: 0", f"last write of the logins: {status[3].rsplit(': ', 1)[1]}",
                           "OAuth server: none (local files)"]
+    active = run_cli(registered, "list", "--state", "active").stdout.splitlines()
+    assert active[0].split() == ["USERNAME", "FULL", "NAME", "EMAIL", "REGISTERED", "AT", "LOGIN"]
+    assert [line.split()[0] for line in active[1:]] == ["attendee-0", "attendee-1", "attendee-2"]
+    assert all(line.endswith("active") for line in active[1:])
+    assert run_cli(registered, "list", "--state", "pending").stdout.splitlines()[1:] == []
+    assert run_cli(registered, "list", "--state", "nonsense").returncode == 2
     assert run_cli(registered, "open").returncode == 0
     reset = run_cli(registered, "reset", "attendee-2")
     new_password = reset.stdout.strip().rsplit(": ", 1)[1]

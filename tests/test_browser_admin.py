@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -188,3 +189,28 @@ def test_after_the_scheduled_close_the_page_is_closed(page: Page, tmp_path):
         watched.goto(base)
         expect(watched.locator("#register-error")).to_contain_text("Registration is closed")
         expect(watched.locator("#registration-form")).to_be_hidden()
+
+
+def test_who_can_log_in_the_filter_and_the_chart(admin: Page, site):
+    """The table's login column and filter, the counts, and the chart of registrations and activations
+    (Dash's graph; plotly's script loads on /admin only) — with no console error."""
+    base, _ = site
+    sign_in(admin, base, TOKEN)
+    table = admin.locator("#attendees")
+    expect(table).to_contain_text("attendee-1", timeout=15_000)
+    expect(admin.locator("#admin-login-counts")).to_have_text(re.compile(r"^0 pending · \d+ active · 0 refused$"))
+    expect(table.locator("th", has_text="Login")).to_have_count(1)
+    expect(table.locator("td[data-dash-column=login]").first).to_have_text("active")
+    admin.select_option("#login-filter", "pending")
+    expect(table).not_to_contain_text("attendee-1", timeout=10_000)  # locally, every written login is active
+    admin.select_option("#login-filter", "active")
+    expect(table).to_contain_text("attendee-1", timeout=10_000)
+    chart = admin.locator("#admin-chart .js-plotly-plot")
+    expect(chart).to_be_visible(timeout=20_000)
+    expect(chart.locator(".scatterlayer .trace")).to_have_count(2)
+    plotted = admin.evaluate("Array.from(document.querySelector('#admin-chart .js-plotly-plot').data,"
+                             " trace => [trace.name, trace.y.length ? trace.y[trace.y.length - 1] : 0])")
+    assert plotted[0][0] == "registered" and plotted[0][1] >= 3  # a step per registration (the site may hold more)
+    assert plotted[1] == ["can log in", plotted[0][1]]  # locally a login is active once written
+    violations = browser.axe_violations(admin)
+    assert violations == [], "\n".join(f"{v['id']} {v['impact']} {v['nodes']}" for v in violations)

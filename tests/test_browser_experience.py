@@ -14,10 +14,9 @@ from playwright.sync_api import Page, expect
 from tests import browser
 from tests.helpers import person
 from tests.oauth_standin import OAuthStandIn
-from tests.servers import ROOT, gunicorn
+from tests.servers import gunicorn
 
 pytestmark = pytest.mark.browser
-AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 CONSOLE = "https://console-openshift-console.apps.example.com"
 PAGE_BUDGET = 400 * 1024
 
@@ -31,16 +30,6 @@ def site(tmp_path_factory):
     with gunicorn(env, workers=2) as base:
         yield base, data, standin
     standin.stop()
-
-
-def axe_violations(page: Page) -> list[dict]:
-    """Serious and critical violations found by axe-core (from the npm registry) injected into the page."""
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: make test installs axe-core (npm ci in tests/js)", pytrace=False)
-    page.add_script_tag(path=str(AXE))
-    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["html"][:120] for n in v["nodes"]]}
-            for v in results["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_the_status_turns_ready_and_the_copy_buttons_work(page: Page, site):
@@ -60,7 +49,7 @@ def test_the_status_turns_ready_and_the_copy_buttons_work(page: Page, site):
     page.evaluate("navigator.clipboard.writeText('')")
     page.locator("#console-url ~ .copy").click()
     assert browser.clipboard(page) == CONSOLE
-    assert axe_violations(page) == []  # the success view too
+    assert browser.axe_violations(page) == []  # the success view too
 
 
 def test_accessibility_of_the_form_and_its_errors(page: Page, site):
@@ -68,7 +57,7 @@ def test_accessibility_of_the_form_and_its_errors(page: Page, site):
     page.goto(base)
     page.wait_for_selector("#register")
     assert page.evaluate("document.documentElement.lang") == "en"
-    assert axe_violations(page) == []
+    assert browser.axe_violations(page) == []
     for field in ("username", "password", "password-confirm", "full-name", "email"):
         assert page.locator(f"label[for={field}]").count() == 1  # every input has its label
     browser.fill(page, {"username": "-xy-", "password": "short", "password_confirm": "", "full_name": "", "email": "no"})
@@ -78,7 +67,7 @@ def test_accessibility_of_the_form_and_its_errors(page: Page, site):
     expect(username).to_have_attribute("aria-invalid", "true")
     expect(username).to_have_attribute("aria-describedby", re.compile(r"\busername-feedback\b"))
     expect(page.locator("#register-result")).to_have_attribute("aria-live", "polite")
-    assert axe_violations(page) == []
+    assert browser.axe_violations(page) == []
 
 
 def test_a_phone_shows_the_form_without_horizontal_scrolling(browser, site, tmp_path):

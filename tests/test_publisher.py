@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timezone
 
-from app import htpasswd, roster
+from app import activation, htpasswd, roster
+from app.activation import Batch
+from app.eventstate import EventState
 from app.documents import Snapshot
 from app.ledger import Limits
 from app.publisher import Publisher
@@ -49,9 +51,9 @@ class World:
     def now(self) -> float:
         return self.clock[0]
 
-    def publisher(self, pace: Pace = PACE) -> Publisher:
+    def publisher(self, pace: Pace = PACE, state: EventState | None = None) -> Publisher:
         documents = Documents(self.logins, self.roster, RecordingMirror(), max_age=0)
-        return Publisher(documents, self.oauth, pace, Limits())
+        return Publisher(documents, self.oauth, pace, Limits(), state=state)
 
     def register(self, *names: str, age: float = 0) -> None:
         """Rows that a reservation (of any process) stored: pending logins."""
@@ -199,3 +201,51 @@ def test_status_says_what_is_pending_and_when_it_is_due():
     w.tick(1.5)
     status = publisher.status(w.now)
     assert status.rollout == "idle" and status.due_in() == 0
+
+
+def test_a_login_counts_active_once_the_rollout_its_write_caused_completes_and_the_batch_is_recorded_once():
+    w = world(oauth=OAuthServer(4))
+    state = EventState(MemoryDocument(), True, max_age=0)
+    publisher, replica = w.publisher(state=state), w.publisher(state=state)
+    w.register("alice", "bob")
+    assert publisher.login_states(w.now) == {"alice": "pending", "bob": "pending"}
+    publisher.step(w.now)
+    assert w.written() == ["alice", "bob"]
+    assert activation.unconfirmed(w.logins.read().notes) == {"alice", "bob"}  # noted with the write itself
+    assert publisher.login_states(w.now) == {"alice": "pending", "bob": "pending"}  # written, not served yet
+    w.tick(10)
+    w.oauth.server = OAuthServer(5, rolling=True)
+    publisher.step(w.now)
+    assert publisher.login_states(w.now) == {"alice": "pending", "bob": "pending"} and state.batches() == []
+    w.tick(60)
+    w.oauth.server = OAuthServer(5)  # the rollout completed
+    publisher.step(w.now)
+    assert publisher.login_states(w.now) == {"alice": "active", "bob": "active"}
+    assert state.batches() == [Batch(T0, w.now, 2)]
+    replica.step(w.now + 5)  # another replica sees it too: recorded once
+    assert state.batches() == [Batch(T0, w.now, 2)]
+
+
+def test_a_write_forced_during_a_rollout_carries_the_superseded_logins_over():
+    w = world(oauth=OAuthServer(4))
+    publisher = w.publisher()
+    w.register("alice")
+    publisher.step(w.now)
+    w.tick(10)
+    w.oauth.server = OAuthServer(5, rolling=True)  # alice's rollout, which will not complete in time
+    w.register("bob", age=PACE.max_delay + 1)  # overdue: written anyway, superseding alice's rollout
+    publisher.step(w.now)
+    assert w.written() == ["alice", "bob"]
+    assert activation.unconfirmed(w.logins.read().notes) == {"alice", "bob"}
+    assert publisher.login_states(w.now) == {"alice": "pending", "bob": "pending"}
+
+
+def test_a_live_check_or_a_refusal_decides_before_the_rollout_is_seen():
+    w = world(oauth=OAuthServer(4))
+    state = EventState(MemoryDocument(), True, max_age=0)
+    publisher = w.publisher(state=state)
+    w.register("alice", "bob", "carol")
+    publisher.step(w.now)
+    state.confirm("alice")  # the page's live check logged in as alice
+    state.refuse("bob")  # OpenShift answered "already mapped" for bob
+    assert publisher.login_states(w.now) == {"alice": "active", "bob": "refused", "carol": "pending"}

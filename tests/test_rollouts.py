@@ -6,6 +6,7 @@ during a rollout supersedes it (on a single node: the room cannot log in meanwhi
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -194,3 +195,27 @@ def test_the_page_says_registered_then_activating_then_ready(deployment, tmp_pat
 
 def _children(pid: int) -> list[int]:
     return [int(child) for child in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+
+
+def test_a_login_is_pending_until_its_rollout_completes_then_active_and_the_batch_recorded(deployment, tmp_path):
+    """Who can log in, as /admin and `python -m app list --state` show it: pending through the write and
+    the rollout it causes, active once that rollout completed."""
+    deployment.create_htpasswd(b"")
+    operator = OperatorStandIn(deployment.kube, deployment.secret_name, rollout_seconds=8).start()
+    try:
+        with gunicorn(deployment.app_env(tmp_path / "data"), workers=1) as base:
+            assert requests.post(base + API, json=person(1), timeout=60).status_code == 201
+            published_in_secret(deployment, "attendee-1")
+            wait_until(operator.in_progress)  # the write's rollout runs
+            pending = deployment.cli(tmp_path / "cli", "list", "--state", "pending")
+            assert [line.split()[0] for line in pending.stdout.splitlines()[1:]] == ["attendee-1"], pending.stderr
+            operator.wait_idle()
+            wait_until(lambda: deployment.cli(tmp_path / "cli", "list", "--state", "active").stdout.splitlines()[1:],
+                       timeout=30)
+            status = deployment.cli(tmp_path / "cli", "status").stdout
+            assert "logins: 0 pending, 1 active, 0 refused" in status
+            wait_until(lambda: '"batches"' in deployment.state_json())  # recorded for the chart
+    finally:
+        operator.stop()
+    [batch] = json.loads(deployment.state_json())["batches"]
+    assert batch["count"] == 1 and batch["active"] >= batch["written"] + 8 * 0.9

@@ -14,6 +14,7 @@ import logging
 import dash
 import dash_bootstrap_components as dbc
 import flask
+from dash.dash import _default_index
 from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
@@ -36,6 +37,7 @@ def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_i
         __name__, server=server, url_base_pathname=sessions.PREFIX, assets_folder=assets_folder,
         external_stylesheets=[], serve_locally=True, compress=True, update_title=None,
         title=f"Instructor · {settings.event_name}", suppress_callback_exceptions=True,
+        index_string=_default_index.replace("<html>", '<html lang="en">', 1),  # screen readers need the language
     )
     page = AdminPage(settings, service, sign_ins)
     admin.layout = page.layout
@@ -75,9 +77,9 @@ class AdminPage:
         admin.callback(Output("admin-location", "href", allow_duplicate=True), Input("sign-out", "n_clicks"),
                        prevent_initial_call=True)(callback(self.sign_out))
         admin.callback(Output("admin-summary", "children"), Output("attendees", "data"),
-                       Output("attendees", "columns"),
+                       Output("attendees", "columns"), Output("admin-chart", "figure"),
                        Input("admin-tick", "n_intervals"), Input("streamer-mode", "value"),
-                       Input("admin-result", "children"))(callback(self.refresh))
+                       Input("admin-result", "children"), Input("login-filter", "value"))(callback(self.refresh))
         admin.callback(Output("admin-result", "children"), Input("registration-open", "value"),
                        prevent_initial_call=True)(callback(self.switch))
         admin.callback(Output("admin-result", "children", allow_duplicate=True), Input("reset-password", "n_clicks"),
@@ -105,12 +107,13 @@ class AdminPage:
         sessions.sign_out()
         return sessions.PREFIX
 
-    def refresh(self, _ticks, streamer, _result):
+    def refresh(self, _ticks, streamer, _result, login_state):
         _require_session()
         if dash.ctx.triggered_id == "streamer-mode":
             sessions.set_streamer(bool(streamer))  # kept in the session: every tab of it follows
         overview = self.service.overview()
-        return views.summary(overview), *views.table(overview.attendees, sessions.streamer())
+        rows, columns = views.table(overview.attendees, sessions.streamer(), overview.logins, login_state)
+        return views.summary(overview), rows, columns, views.chart(overview)
 
     def switch(self, value):
         _require_session()

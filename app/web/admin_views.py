@@ -5,24 +5,34 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
-from app import roster
+from datetime import datetime, timezone
+
+from app import activation, roster
 from app.admin import Overview, Removal, describe_publishing
 from app.roster import Registration
 from app.settings import Settings
 
-COLUMNS = [("username", "Username"), ("full_name", "Full name"), ("email", "Email"), ("registered_at", "Registered at")]
+COLUMNS = [("username", "Username"), ("full_name", "Full name"), ("email", "Email"), ("registered_at", "Registered at"),
+           ("login", "Login")]
 PRIVATE = {"full_name", "email"}
 REFRESH_MS = 10_000
 
 
-def table(attendees: list[Registration], streamer: bool) -> tuple[list[dict], list[dict]]:
+def table(attendees: list[Registration], streamer: bool, logins: dict[str, str] | None = None,
+          login_state: str | None = None) -> tuple[list[dict], list[dict]]:
     """The table's rows and columns; in streamer mode names and emails are not even sent to the browser.
 
     Each row's id is its username: a selection names an attendee, not a position that a refresh could
-    give to someone else.
+    give to someone else. `login_state` keeps only the attendees whose login is in that state.
     """
+    logins = logins or {}
     shown = [(key, name) for key, name in COLUMNS if not (streamer and key in PRIVATE)]
-    rows = [{"id": r.username, **{key: _cell(getattr(r, key)) for key, _ in shown}} for r in attendees]
+    rows = []
+    for r in attendees:
+        state = logins.get(r.username, activation.PENDING)
+        if login_state in activation.STATES and state != login_state:
+            continue
+        rows.append({"id": r.username, **{key: state if key == "login" else _cell(getattr(r, key)) for key, _ in shown}})
     return rows, [{"id": key, "name": name} for key, name in shown]
 
 
@@ -43,6 +53,8 @@ def summary(overview: Overview) -> dbc.Row:
          "admin-open-state"),
         ("Last registration", last, "admin-last"),
         ("Sync", f"{sync['mode']}: {state}; last write {sync['last_write'] or 'never'}", "admin-sync"),
+        ("Can log in", " · ".join(f"{n} {s}" for s, n in activation.counts(overview.logins).items()),
+         "admin-login-counts"),
     ]
     lines = describe_publishing(overview.publishing) + [
         f"refused by OpenShift: {name} (the name belongs to another identity): remove them and let them register "
@@ -51,7 +63,7 @@ def summary(overview: Overview) -> dbc.Row:
                                         html.Div([html.Div(line) for line in lines], id="admin-publishing")]))
     return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="small text-body-secondary"),
                                                    html.Div(value, className="fw-semibold", id=ident)])),
-                            md=3, className="mb-2") for title, value, ident in cards]
+                            md=True, className="mb-2") for title, value, ident in cards]
                    + [dbc.Col(publishing, md=12, className="mb-2")])
 
 
@@ -98,6 +110,11 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
         dbc.Row([
             dbc.Col(dbc.Switch(id="registration-open", label="Registration open", value=overview.registration_open)),
             dbc.Col(dbc.Switch(id="streamer-mode", label="Streamer mode: hide names and emails", value=streamer)),
+            dbc.Col(html.Div([dbc.Label("Show", html_for="login-filter", className="me-2 mb-0"),
+                              dbc.Select(id="login-filter", value="all", size="sm", options=[
+                                  {"label": "every attendee", "value": "all"},
+                                  *({"label": f"logins {state}", "value": state} for state in activation.STATES)])],
+                             className="d-flex align-items-center")),
             dbc.Col(html.A("Download users.csv", href="/admin/users.csv", id="download-csv",
                            className="btn btn-outline-secondary btn-sm"), className="text-end"),
         ], className="my-2 align-items-center"),
@@ -109,4 +126,39 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
         ),
         html.Div([dbc.Button("Reset password", id="reset-password", color="secondary", className="me-2"),
                   dbc.Button("Remove attendee", id="remove-attendee", color="danger")], className="mt-3"),
+        html.H2("Registrations and activations", className="h6 mt-4"),
+        dcc.Graph(id="admin-chart", config={"displaylogo": False, "responsive": True}, style={"height": "320px"}),
     ])
+
+
+def chart(overview: Overview) -> dict:
+    """Registrations and activations over time, each OAuth rollout (a write of the logins) marked: a
+    plotly figure as plain data (nothing here names an attendee)."""
+    registered = sorted(r.registered_at for r in overview.attendees)
+    activated, total = [], 0
+    for batch in sorted(overview.batches, key=lambda b: b.active):
+        total += batch.count
+        activated.append((_utc(batch.active), total))
+    if not overview.batches:  # no rollout recorded (local files: a login is active once written)
+        active = sorted(r.registered_at for r in overview.attendees
+                        if overview.logins.get(r.username) == activation.ACTIVE)
+        activated = [(at, n) for n, at in enumerate(active, 1)]
+    data = [
+        {"type": "scatter", "mode": "lines+markers", "line": {"shape": "hv"}, "name": "registered",
+         "x": [roster.format_time(t) for t in registered], "y": list(range(1, len(registered) + 1))},
+        {"type": "scatter", "mode": "lines+markers", "line": {"shape": "hv"}, "name": "can log in",
+         "x": [roster.format_time(t) for t, _ in activated], "y": [n for _, n in activated]},
+    ]
+    rollouts = [{"type": "rect", "xref": "x", "yref": "paper", "y0": 0, "y1": 1, "line": {"width": 0},
+                 "fillcolor": "rgba(13, 110, 253, 0.12)", "x0": roster.format_time(_utc(b.written)),
+                 "x1": roster.format_time(_utc(b.active))} for b in overview.batches]
+    layout = {"margin": {"l": 40, "r": 10, "t": 10, "b": 40}, "shapes": rollouts, "legend": {"orientation": "h"},
+              "xaxis": {"type": "date"}, "yaxis": {"rangemode": "tozero", "title": {"text": "attendees"}},
+              "annotations": [] if overview.batches else [
+                  {"text": "no OAuth rollout completed yet", "showarrow": False, "xref": "paper", "yref": "paper",
+                   "x": 0.5, "y": 0.5}]}
+    return {"data": data, "layout": layout}
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, timezone.utc)
