@@ -16,6 +16,7 @@ import certifi
 from app.settings import Settings
 
 RETRY_SECONDS = 60
+ROUTE_NAME = "workshop-registration"  # openshift/app/route.yaml
 
 
 class Discovery:
@@ -35,6 +36,12 @@ class Discovery:
     def api_url(self) -> str | None:
         """The address shown in the `oc login` command."""
         return self.settings.api_url or self._discover("api", lambda: self.info.api_server_url())
+
+    def public_url(self) -> str | None:
+        """The registration page's address for the room: PUBLIC_URL, else the app's own Route (never a
+        request's Host header, which anyone can set)."""
+        return self.settings.public_url or self._discover(
+            "public", lambda: self.info.route_url(self.settings.registrations_secret_namespace, ROUTE_NAME))
 
     def oauth_base(self) -> str | None:
         """Where the login check starts its OAuth discovery: API_URL, else the in-cluster API service."""

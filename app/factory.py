@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     http.install_headers(server)
     if settings.admin_token_digest:
         sign_ins = ClientLimiter(ADMIN_SIGN_IN_RATE, counters, scope="admin-sign-in")
-        admin_page.mount(server, settings, AdminService(store, publisher), sign_ins, str(ASSETS))
+        admin_page.mount(server, settings, AdminService(store, publisher), sign_ins, str(ASSETS), discovery)
     else:
         http.disable_admin(server)
     if settings.trusted_proxy_hops:

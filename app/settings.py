@@ -50,6 +50,7 @@ class Settings:
     trusted_proxy_hops: int = 0
     console_url: str | None = None
     api_url: str | None = None
+    public_url: str | None = None
     lab_links: tuple[tuple[str, str], ...] = ()
     login_check: bool = False
     login_check_timeout: float = 600.0
@@ -362,6 +363,9 @@ DECLARED: tuple[Var, ...] = (
     Var("API_URL", url, "API address for the `oc login` command; in cluster mode read from "
         "`Infrastructure/cluster` when unset; also where the login check finds the OAuth server",
         shown="discovered"),
+    Var("PUBLIC_URL", url, "the registration page's address for the room screen's join link and QR code; in "
+        "cluster mode read from the app's Route (`workshop-registration`) when unset — never from a request's "
+        "Host header", shown="discovered"),
     Var("LAB_LINKS", links, "links shown after registering and in the API's answer: `title|URL` pairs "
         "separated by `;` (or new lines), e.g. `Lab guide|https://guides.example.com/?user={username}`; "
         "`{username}` becomes the attendee's username, URL-encoded; only http(s) URLs", shown="none"),

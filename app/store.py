@@ -232,6 +232,9 @@ class NoClusterInfo:
     def oauth_ca(self) -> None:
         return None
 
+    def route_url(self, namespace, name) -> None:
+        return None
+
 
 @dataclasses.dataclass(frozen=True)
 class Store:

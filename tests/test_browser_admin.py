@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from app import htpasswd
 from tests import browser
-from tests.helpers import person
+from tests.helpers import person, wait_until
 from tests.servers import gunicorn
 
 pytestmark = pytest.mark.browser
@@ -214,3 +214,56 @@ def test_who_can_log_in_the_filter_and_the_chart(admin: Page, site):
     assert plotted[1] == ["can log in", plotted[0][1]]  # locally a login is active once written
     violations = browser.axe_violations(admin)
     assert violations == [], "\n".join(f"{v['id']} {v['impact']} {v['nodes']}" for v in violations)
+
+
+def test_the_room_screen_shows_a_qr_code_that_reads_back_as_the_join_link(page: Page, tmp_path):
+    """Present: the join link (PUBLIC_URL, never the request's Host) in large type and as a QR code made on
+    the server, read back here from the browser's pixels by a QR decoder; the access code goes into the
+    link only once the instructor typed the right one; no name or email on screen."""
+    public = "https://workshop.apps.example.com"
+    env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "ADMIN_TOKEN": TOKEN,
+           "ACCESS_CODE": "velvet-otter", "PUBLIC_URL": public, "EVENT_NAME": "Kubernetes 101"}
+    with gunicorn(env, workers=1) as base, browser.watched(page, base) as watched:
+        answer = requests.post(base + "/api/v1/registrations", json=dict(person(1), access_code="velvet-otter"),
+                               timeout=30, headers={"Host": "evil.example.com"})
+        assert answer.status_code == 201
+        sign_in(watched, base, TOKEN)
+        watched.click("#present-open")
+        screen = watched.locator("#present-body")
+        expect(screen.locator("#present-address")).to_have_text(f"{public}/", timeout=15_000)
+        expect(screen.locator("#present-counts")).to_have_text("1 registered · 1 can log in")
+        expect(screen.locator("#present-state")).to_have_text("Registration is open")
+        wait_until(lambda: read_qr(screen.locator("#present-qr")) == f"{public}/", timeout=10)  # once faded in
+
+        watched.fill("#present-code", "velvet-otters")
+        watched.press("#present-code", "Enter")
+        expect(watched.locator("#present-code-wrong")).to_be_visible(timeout=10_000)
+        assert read_qr(screen.locator("#present-qr")) == f"{public}/"
+        watched.fill("#present-code", "velvet-otter")
+        watched.press("#present-code", "Enter")
+        expect(watched.locator("#present-code-result")).to_have_text("Included in the join link.", timeout=10_000)
+        wait_until(lambda: read_qr(screen.locator("#present-qr")) == f"{public}/?code=velvet-otter")
+        expect(screen.locator("#present-code-shown")).to_have_count(0)  # in the link, not on screen
+        watched.locator("#present-show-code").check()
+        expect(screen.locator("#present-code-shown")).to_have_text("velvet-otter", timeout=10_000)
+        text = screen.inner_text()
+        assert "Attendee 1" not in text and "attendee1@example.com" not in text and "attendee-1" not in text
+        assert "evil.example.com" not in watched.content()
+        violations = browser.axe_violations(watched)
+        assert violations == [], "\n".join(f"{v['id']} {v['impact']} {v['nodes']}" for v in violations)
+
+
+def read_qr(image) -> str | None:
+    """Decode the QR code in what the browser shows for this element (a screenshot, not the SVG source)."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+    from playwright.sync_api import Error
+
+    try:
+        shot = image.screenshot()
+    except Error:  # replaced by the screen's refresh meanwhile: look again
+        return None
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
+    return found[0].text if found else None

@@ -50,3 +50,20 @@ def test_configured_addresses_win_and_missing_ones_are_left_out(deployment, tmp_
     with gunicorn(env, workers=1) as base:
         body = requests.post(base + "/api/v1/registrations", json=person(2), timeout=60).json()
     assert body["api_url"] == "https://api.configured:6443" and body["console_url"] is None
+
+
+def test_the_join_link_comes_from_the_apps_own_route(deployment, tmp_path):
+    """The room screen's address: the Route openshift/ created (read by name, with the app's account), https
+    since it has TLS — and PUBLIC_URL when set."""
+    from app.discovery import Discovery
+    from app.settings import Settings
+    from app.store import make_store
+
+    client.CustomObjectsApi(deployment.kube.admin()).patch_namespaced_custom_object(
+        "route.openshift.io", "v1", deployment.namespace, "routes", "workshop-registration",
+        {"spec": {"host": "register.apps.workshop.example.com"}})  # what the router would set
+    deployment.create_htpasswd(b"")
+    settings = Settings.from_env(deployment.app_env(tmp_path / "data"))
+    assert Discovery(settings, make_store(settings).info).public_url() == "https://register.apps.workshop.example.com"
+    configured = Settings.from_env(deployment.app_env(tmp_path / "other", PUBLIC_URL="https://join.example.com/"))
+    assert Discovery(configured, make_store(configured).info).public_url() == "https://join.example.com"

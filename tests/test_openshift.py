@@ -134,6 +134,7 @@ def test_the_app_has_exactly_these_rights_and_every_one_by_name(deployment):
     assert granted == {
         ("openshift-config", "", "secrets", deployment.secret_name, ("get", "update")),
         (deployment.namespace, "", "secrets", "workshop-registrations", ("get", "update")),
+        (deployment.namespace, "route.openshift.io", "routes", "workshop-registration", ("get",)),
         ("openshift-config-managed", "", "configmaps", "console-public", ("get",)),
         ("openshift-config-managed", "", "configmaps", "oauth-serving-cert", ("get",)),
         (None, "config.openshift.io", "infrastructures", "cluster", ("get",)),

@@ -137,6 +137,23 @@ class ClusterInfo:
             return None
         return (infrastructure.get("status") or {}).get("apiServerURL") or None
 
+    def route_url(self, namespace: str | None, name: str) -> str | None:
+        """The address of a Route of the app's namespace (read by name): https when it has TLS."""
+        if not namespace:
+            return None
+        try:
+            route = self.connection.call(self.objects.get_namespaced_custom_object,
+                                         "route.openshift.io", "v1", namespace, "routes", name)
+        except (ApiException, StoreUnavailable) as error:
+            log.info("event=discovery_unavailable object=routes/%s cause=%r", name, why(error))
+            return None
+        spec = route.get("spec") or {}
+        host = spec.get("host") or next((i.get("host") for i in (route.get("status") or {}).get("ingress") or []
+                                         if i.get("host")), None)
+        if not host:
+            return None
+        return f"{'https' if spec.get('tls') else 'http'}://{host}{spec.get('path') or ''}".rstrip("/")
+
     def _config_map(self, name: str, key: str) -> str | None:
         try:
             config_map = self.connection.call(self.core.read_namespaced_config_map, name, "openshift-config-managed")

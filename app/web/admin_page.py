@@ -9,6 +9,7 @@ views themselves are pure builders in app.web.admin_views.
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 import dash
@@ -21,7 +22,7 @@ from dash.exceptions import PreventUpdate
 from app.admin import AdminService, NotRegistered, NotYetWritten
 from app.errors import RateLimited, StoreError
 from app.ratelimit import ClientLimiter
-from app.settings import Settings
+from app.settings import Settings, digest
 from app.web import admin_views as views
 from app.web import sessions
 from app.web.http import callback
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_ins: ClientLimiter,
-          assets_folder: str) -> dash.Dash:
+          assets_folder: str, discovery) -> dash.Dash:
     """Mount the admin page under /admin/ on the server."""
     sessions.install(server, settings, service.store.state)
     admin = dash.Dash(
@@ -39,7 +40,7 @@ def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_i
         title=f"Instructor · {settings.event_name}", suppress_callback_exceptions=True,
         index_string=_default_index.replace("<html>", '<html lang="en">', 1),  # screen readers need the language
     )
-    page = AdminPage(settings, service, sign_ins)
+    page = AdminPage(settings, service, sign_ins, discovery)
     admin.layout = page.layout
     server.add_url_rule("/admin", "admin_without_slash", lambda: flask.redirect(sessions.PREFIX))
     server.add_url_rule("/admin/users.csv", "admin_users_csv", page.download)
@@ -50,10 +51,11 @@ def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_i
 class AdminPage:
     """The admin page's layout, download and callbacks."""
 
-    def __init__(self, settings: Settings, service: AdminService, sign_ins: ClientLimiter):
+    def __init__(self, settings: Settings, service: AdminService, sign_ins: ClientLimiter, discovery):
         self.settings = settings
         self.service = service
         self.sign_ins = sign_ins
+        self.discovery = discovery  # the registration page's address (PUBLIC_URL or the Route)
 
     def layout(self):
         """The dashboard for a signed-in instructor, else the sign-in form."""
@@ -82,6 +84,14 @@ class AdminPage:
                        Input("admin-result", "children"), Input("login-filter", "value"))(callback(self.refresh))
         admin.callback(Output("admin-result", "children"), Input("registration-open", "value"),
                        prevent_initial_call=True)(callback(self.switch))
+        admin.callback(Output("present", "is_open"), Input("present-open", "n_clicks"),
+                       prevent_initial_call=True)(callback(self.open_present))
+        code_inputs = ([Input("present-code", "value"), Input("present-show-code", "value")]
+                       if self.settings.access_code_required else [])
+        admin.callback(Output("present-body", "children"), Output("present-code-result", "children")
+                       if code_inputs else Output("present-body", "className"),
+                       Input("present", "is_open"), Input("admin-tick", "n_intervals"), *code_inputs,
+                       prevent_initial_call=True)(callback(self.present))
         admin.callback(Output("admin-result", "children", allow_duplicate=True), Input("reset-password", "n_clicks"),
                        State("attendees", "selected_row_ids"), State("streamer-mode", "value"),
                        prevent_initial_call=True)(callback(self.reset))
@@ -114,6 +124,25 @@ class AdminPage:
         overview = self.service.overview()
         rows, columns = views.table(overview.attendees, sessions.streamer(), overview.logins, login_state)
         return views.summary(overview), rows, columns, views.chart(overview)
+
+    def open_present(self, _clicks):
+        _require_session()
+        return True
+
+    def present(self, is_open, _ticks, code=None, show_code=False):
+        """The room screen (only while open): the join link with the access code once the instructor typed
+        the right one (checked against its digest, in constant time; never stored)."""
+        _require_session()
+        if not is_open:
+            raise PreventUpdate
+        accepted = bool(code) and hmac.compare_digest(digest(code), self.settings.access_code_digest or b"")
+        note = ("" if not code else "Included in the join link." if accepted
+                else dbc.Alert("That is not the event's access code: the link carries none.", color="warning",
+                               className="py-1 mb-0", id="present-code-wrong"))
+        body = views.present(self.settings, self.service.overview(), self.discovery.public_url(),
+                             code if accepted else None, bool(show_code))
+        # Without an access code the second output is the body's className (there is no code to report on).
+        return body, note if self.settings.access_code_required else "text-center"
 
     def switch(self, value):
         _require_session()

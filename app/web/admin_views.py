@@ -6,6 +6,9 @@ import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
 from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+import segno
 
 from app import activation, roster
 from app.admin import Overview, Removal, describe_publishing
@@ -88,6 +91,55 @@ def removal(removal: Removal) -> dbc.Alert:
     return dbc.Alert(items, color="success", id="remove-result")
 
 
+def join_link(public_url: str, code: str | None) -> str:
+    """The address the room scans: the page, with the access code when the instructor included it."""
+    return f"{public_url}/?{urlencode({'code': code})}" if code else f"{public_url}/"
+
+
+def qr_image(link: str) -> str:
+    """The link as a QR code: SVG made here (segno), as a data: URI (nothing is fetched from elsewhere)."""
+    return segno.make(link, error="m").svg_data_uri(scale=10, border=4, dark="#000", light="#fff")
+
+
+def present(settings: Settings, overview: Overview, public_url: str | None, code: str | None,
+            show_code: bool) -> list:
+    """The room screen, for a projector: where to register (large, and as a QR code), the access code if
+    the instructor shows it, the counts, open or closed. Never a name or an email."""
+    counts = activation.counts(overview.logins)
+    state = "Registration is open" if overview.registration_open else "Registration is closed"
+    items = [html.H1(settings.event_name, className="display-5 fw-semibold"),
+             html.P(state, className="fs-3", id="present-state")]
+    if public_url:
+        link = join_link(public_url, code)
+        items += [
+            html.P("Register at", className="fs-4 mb-0"),
+            html.P(f"{public_url}/", className="display-6 fw-semibold text-break", id="present-address"),
+            html.Img(src=qr_image(link), alt=f"QR code for {public_url}/", id="present-qr",
+                     style={"width": "min(60vh, 90vw)", "imageRendering": "pixelated"}),
+        ]
+    else:
+        items.append(dbc.Alert("Set PUBLIC_URL (or deploy with openshift/, whose Route gives the address) to "
+                               "show the join link and its QR code.", color="warning", id="present-no-address"))
+    if code and show_code:
+        items.append(html.P(["Access code: ", html.Strong(code, id="present-code-shown")], className="display-6"))
+    items.append(html.P(f"{len(overview.attendees)} registered · {counts[activation.ACTIVE]} can log in",
+                        className="fs-3 mt-3", id="present-counts"))
+    return items
+
+
+def present_controls(settings: Settings) -> list:
+    """What only the instructor uses, above the room screen: include the access code, show it."""
+    if not settings.access_code_required:
+        return []
+    return [dbc.Row([
+        dbc.Col([dbc.Label("Access code to put in the join link", html_for="present-code"),
+                 dbc.Input(id="present-code", type="password", autoComplete="off", maxLength=200, debounce=True)]),
+        dbc.Col(dbc.Switch(id="present-show-code", label="Show the code on screen", value=False),
+                className="align-self-end"),
+        dbc.Col(html.Div(id="present-code-result", className="small"), className="align-self-end"),
+    ], className="mb-3 text-start")]
+
+
 def sign_in_form() -> html.Main:
     return html.Main(className="container py-4 registration", children=[
         dcc.Location(id="admin-location", refresh=True),
@@ -105,7 +157,11 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
         dcc.Interval(id="admin-tick", interval=REFRESH_MS),
         dcc.ConfirmDialog(id="confirm-remove"),
         html.Div([html.H1(f"Instructor view · {settings.event_name}", className="h4 mb-0 me-auto"),
+                  dbc.Button("Present", id="present-open", color="primary", className="me-2"),
                   dbc.Button("Sign out", id="sign-out", color="link")], className="d-flex align-items-center mb-3"),
+        dbc.Modal([dbc.ModalHeader(dbc.ModalTitle("Room screen", id="present-title"), close_button=True),
+                   dbc.ModalBody([*present_controls(settings), html.Div(id="present-body", className="text-center")])],
+                  id="present", fullscreen=True, is_open=False, labelledby="present-title"),
         html.Div(id="admin-summary"),
         dbc.Row([
             dbc.Col(dbc.Switch(id="registration-open", label="Registration open", value=overview.registration_open)),
