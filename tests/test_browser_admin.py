@@ -267,3 +267,12 @@ def read_qr(image) -> str | None:
         return None
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
     return found[0].text if found else None
+
+
+def test_the_room_screen_without_an_address_says_how_to_get_one(admin: Page, site):
+    base, _ = site  # no PUBLIC_URL, no cluster, no access code
+    sign_in(admin, base, TOKEN)
+    admin.click("#present-open")
+    expect(admin.locator("#present-no-address")).to_contain_text("Set PUBLIC_URL", timeout=15_000)
+    expect(admin.locator("#present-qr")).to_have_count(0)
+    expect(admin.locator("#present-counts")).to_contain_text("registered")

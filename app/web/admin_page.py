@@ -88,8 +88,7 @@ class AdminPage:
                        prevent_initial_call=True)(callback(self.open_present))
         code_inputs = ([Input("present-code", "value"), Input("present-show-code", "value")]
                        if self.settings.access_code_required else [])
-        admin.callback(Output("present-body", "children"), Output("present-code-result", "children")
-                       if code_inputs else Output("present-body", "className"),
+        admin.callback(Output("present-body", "children"), Output("present-code-result", "children"),
                        Input("present", "is_open"), Input("admin-tick", "n_intervals"), *code_inputs,
                        prevent_initial_call=True)(callback(self.present))
         admin.callback(Output("admin-result", "children", allow_duplicate=True), Input("reset-password", "n_clicks"),
@@ -141,8 +140,7 @@ class AdminPage:
                                className="py-1 mb-0", id="present-code-wrong"))
         body = views.present(self.settings, self.service.overview(), self.discovery.public_url(),
                              code if accepted else None, bool(show_code))
-        # Without an access code the second output is the body's className (there is no code to report on).
-        return body, note if self.settings.access_code_required else "text-center"
+        return body, note
 
     def switch(self, value):
         _require_session()

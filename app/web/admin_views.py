@@ -130,7 +130,7 @@ def present(settings: Settings, overview: Overview, public_url: str | None, code
 def present_controls(settings: Settings) -> list:
     """What only the instructor uses, above the room screen: include the access code, show it."""
     if not settings.access_code_required:
-        return []
+        return [html.Div(id="present-code-result")]
     return [dbc.Row([
         dbc.Col([dbc.Label("Access code to put in the join link", html_for="present-code"),
                  dbc.Input(id="present-code", type="password", autoComplete="off", maxLength=200, debounce=True)]),
