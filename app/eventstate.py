@@ -1,11 +1,13 @@
 """What every replica must agree on besides the registrations, in one small document (state.json): the
-instructor's open/closed switch, and the logins OpenShift refused.
+instructor's open/closed switch, the logins OpenShift refused or a live check confirmed, the completed
+batches of logins (for the chart) and the signed-out admin sessions.
 
 The switch, with the schedule, decides whether registration is open (app.schedule: the latest event
-wins; before any, REGISTRATION_OPENS_AT or REGISTRATION_OPEN). A login is refused when OpenShift answers that its
-name already belongs to a user of another identity provider (mappingMethod claim): the attendee is told
-at once, and the instructor sees it. In cluster mode the refresher re-reads the document every
-REFRESH_INTERVAL, so replicas agree within that; locally the file is read on every question.
+wins; before any, REGISTRATION_OPENS_AT or REGISTRATION_OPEN). A login is refused when OpenShift answers
+that its name already belongs to a user of another identity provider (mappingMethod claim): the
+attendee is told at once, and the instructor sees it. In cluster mode the refresher re-reads the
+document every REFRESH_INTERVAL, so replicas agree within that; locally the file is read on every
+question.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import dataclasses
 import json
 import logging
 import time
-
 from datetime import datetime
 
 from app import roster
@@ -28,7 +29,7 @@ MAX_CONFIRMED = 5000
 
 
 class EventState:
-    """The open/closed switch and the refused logins."""
+    """The shared event state: the switch, refused and confirmed logins, batches, revoked sessions."""
 
     def __init__(self, document: Document, default: bool, max_age: float, schedule: Schedule = Schedule(),
                  clock=roster.now):

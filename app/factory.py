@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import dash
-from dash.dash import _default_index
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import activation, files
@@ -70,7 +69,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         compress=True,
         title=settings.event_name,
         update_title=None,
-        index_string=_default_index.replace("<html>", '<html lang="en">', 1),  # screen readers need the language
+        index_string=page.INDEX_STRING,  # with the document's language, for screen readers
     )
     app.layout = lambda: page.layout(settings, closed=service.closure())
     callbacks.PageCallbacks(service, check, discovery, page.field_ids(settings)).register(app)

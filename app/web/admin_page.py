@@ -15,7 +15,6 @@ import logging
 import dash
 import dash_bootstrap_components as dbc
 import flask
-from dash.dash import _default_index
 from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
@@ -24,6 +23,7 @@ from app.errors import RateLimited, StoreError
 from app.ratelimit import ClientLimiter
 from app.settings import Settings, digest
 from app.web import admin_views as views
+from app.web.page import INDEX_STRING
 from app.web import sessions
 from app.web.http import callback
 
@@ -38,7 +38,7 @@ def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_i
         __name__, server=server, url_base_pathname=sessions.PREFIX, assets_folder=assets_folder,
         external_stylesheets=[], serve_locally=True, compress=True, update_title=None,
         title=f"Instructor · {settings.event_name}", suppress_callback_exceptions=True,
-        index_string=_default_index.replace("<html>", '<html lang="en">', 1),  # screen readers need the language
+        index_string=INDEX_STRING,  # with the document's language, for screen readers
     )
     page = AdminPage(settings, service, sign_ins, discovery)
     admin.layout = page.layout

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.dash import _default_index
 
 from app import rules
 from app.errors import FORM, RegistrationClosed
 from app.settings import Settings
+
+# Dash's page template with the document's language, which screen readers need (both Dash apps use it).
+INDEX_STRING = _default_index.replace("<html>", '<html lang="en">', 1)
 
 # Form element id -> field name in the service and the JSON API (app.rules.FIELDS).
 FIELDS = {name.replace("_", "-"): name for name in rules.FIELDS}
