@@ -32,7 +32,7 @@ from app import htpasswd, roster
 from app.roster import Registration
 from tests.deploy import Deployment
 from tests.kube import TestCluster, build
-from tests.servers import gunicorn
+from tests.servers import PROCESSES, children, gunicorn
 from tests.helpers import FORM_FIELDS, SecretWatch, users_in_secret
 from tests.operator_standin import OperatorStandIn
 
@@ -172,7 +172,10 @@ def run_burst(kube: TestCluster, workdir: Path, app: str, tag: str, count: int, 
         rollouts_before = len(operator.rollouts)
         before = metric(base, "workshop_secret_writes_total", 'document="logins"') if is_app else 0
         writes = SecretWatch(deployment)
+        cpu = CpuCount({"workers": children(PROCESSES[base].pid), "API server": [kube.apiserver.pid],
+                        "etcd": [kube.etcd.pid], "bench process": [os.getpid()]})
         result = burst(api_sender(base, tag), count, clients)
+        result["cpu_ms"] = cpu.per(count)
         names = [f"{tag}-{n}" for n in result.pop("created")]
         result["created_count"] = len(names)
         result.update(check(deployment, names, records=is_app))
@@ -258,6 +261,32 @@ def main() -> int:
     return 0
 
 
+class CpuCount:
+    """CPU seconds (user + system, from /proc) spent by groups of processes since it was made."""
+
+    def __init__(self, groups: dict[str, list[int]]):
+        self.groups = groups
+        self.started, self.at = self._now(), time.monotonic()
+
+    def _now(self) -> dict[str, float]:
+        return {name: sum(_cpu_seconds(pid) for pid in pids) for name, pids in self.groups.items()}
+
+    def per(self, count: int) -> dict[str, float]:
+        """Milliseconds of CPU per registration for each group, and how busy the cores were."""
+        now, wall = self._now(), time.monotonic() - self.at
+        spent = {name: (now[name] - self.started[name]) * 1000 / count for name in now}
+        spent["busy"] = sum(now[n] - self.started[n] for n in now) / (wall * (os.cpu_count() or 1))
+        return spent
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def table(r: dict) -> str:
     limit = r["limit"]["hashes_per_second"]
     app, naive, page = r["app"], r["naive"], r["app"].get("page", {})
@@ -285,6 +314,12 @@ def table(r: dict) -> str:
              f"bcrypt cost {r['machine']['bcrypt_cost']}; raw hash rate {limit:.1f}/s "
              f"({hash_ms:.0f} ms per hash); stand-in OAuth rollouts of {ROLLOUT:g} s; latency = time to \"registered\""]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, width)) for row in rows]
+    cpu = app["cpu_ms"]
+    total = sum(v for k, v in cpu.items() if k != "busy")
+    lines.append("CPU per registration (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items() if k != "busy")
+                 + f"; total {total:.1f} against {hash_ms:.1f} per raw hash: at most "
+                 f"{hash_ms / total:.2f} of the raw rate with the cores always busy; they were "
+                 f"{cpu['busy'] * 100:.0f} % busy")
     lines.append(f"writes cross-checked: watch {app['secret_writes']}, resourceVersions "
                  f"{app['distinct_resource_versions']}, /metrics {app.get('metrics_writes', 0):.0f}")
     if page:

@@ -79,3 +79,8 @@ def worker_pids(base: str) -> list[int]:
     master = PROCESSES[base].pid
     children = Path(f"/proc/{master}/task/{master}/children")
     return [int(pid) for pid in children.read_text().split()]
+
+
+def children(pid: int) -> list[int]:
+    """The process's children (gunicorn's workers under its master), from /proc."""
+    return [int(child) for child in open(f"/proc/{pid}/task/{pid}/children").read().split()]

@@ -22,7 +22,7 @@ from tests import browser
 from tests.helpers import API, person, published_in_secret, users_in_secret, wait_until
 from tests.oauth_standin import OAuthStandIn
 from tests.operator_standin import NAME, NAMESPACE, OperatorStandIn
-from tests.servers import PROCESSES, gunicorn
+from tests.servers import PROCESSES, children, gunicorn
 
 pytestmark = pytest.mark.cluster
 R = 1.5  # seconds per stand-in rollout (minutes on a real cluster)
@@ -107,7 +107,7 @@ def test_a_replica_killed_with_pending_logins_loses_none(deployment, tmp_path):
             pending = [r.username for r in roster.parse_store(deployment.registrations()) if r.pending_login]
             assert set(later) <= set(pending) and len(later) == 6
             master = PROCESSES[a]
-            for pid in _children(master.pid) + [master.pid]:
+            for pid in children(master.pid) + [master.pid]:
                 os.kill(pid, signal.SIGKILL)  # the whole replica that reserved them, mid-wait
             published_in_secret(deployment, *first, *later, timeout=30)  # replica b publishes them
             assert requests.get(b + "/readyz", timeout=5).status_code == 200
@@ -191,10 +191,6 @@ def test_the_page_says_registered_then_activating_then_ready(deployment, tmp_pat
         oauth.stop()
         operator.stop()
     assert operator.superseded == 0
-
-
-def _children(pid: int) -> list[int]:
-    return [int(child) for child in open(f"/proc/{pid}/task/{pid}/children").read().split()]
 
 
 def test_a_login_is_pending_until_its_rollout_completes_then_active_and_the_batch_recorded(deployment, tmp_path):
