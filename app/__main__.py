@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     commands.add_parser("close", help="close registration")
     commands.add_parser("reset", help="give an attendee a new password (printed once)").add_argument("username")
     commands.add_parser("remove", help="remove an attendee").add_argument("username")
+    commands.add_parser("projects", help="make every written attendee's project (PROJECT_TEMPLATE), again")
     commands.add_parser("cleanup", help="remove every attendee of this app").add_argument(
         "--yes", action="store_true", help="really do it")
     args = parser.parse_args(argv)
@@ -92,6 +93,15 @@ def _run(service: AdminService, args) -> int:
         print(f"new password for {args.username}: {password}")
     elif args.command == "remove":
         _report([service.remove(args.username)])
+    elif args.command == "projects":
+        if service.store.projects is None:
+            print("PROJECT_TEMPLATE is not set: no projects (see openshift/extras/projects)", file=sys.stderr)
+            return 2
+        outcomes = service.ensure_projects()
+        for name, outcome in outcomes.items():
+            print(f"{service.store.projects.name_for(name)}: {outcome}", file=sys.stderr)
+            if outcome == "denied":
+                print(" && ".join(service.store.projects.commands(name)))  # stdout: for a cluster admin
     elif args.command == "cleanup":
         if not args.yes:
             print("cleanup removes every attendee registered through this app; add --yes to do it", file=sys.stderr)
@@ -103,10 +113,12 @@ def _run(service: AdminService, args) -> int:
 def _report(removals) -> None:
     for removal in removals:
         done = [f"removed {removal.username}: login and record"]
-        if not removal.commands:
-            for kind, deleted in (("User", removal.user_deleted), ("Identity", removal.identity_deleted)):
-                if deleted is not None:
-                    done.append(f"{kind} {'deleted' if deleted else 'not found'}")
+        checked = [("project", removal.project_deleted)]
+        if not any(command.startswith("oc delete user") for command in removal.commands):  # else: printed below
+            checked = [("User", removal.user_deleted), ("Identity", removal.identity_deleted)] + checked
+        for kind, deleted in checked:
+            if deleted is not None:
+                done.append(f"{kind} {'deleted' if deleted else 'not found'}")
         print(", ".join(done), file=sys.stderr)
         for command in removal.commands:
             print(command)  # stdout: for a cluster admin to run (oc exec ... | sh)

@@ -58,6 +58,7 @@ class Removal:
     user_deleted: bool | None = None  # None: no cluster, nothing to delete
     identity_deleted: bool | None = None
     commands: tuple[str, ...] = ()
+    project_deleted: bool | None = None  # None: no project (PROJECT_TEMPLATE unset) or not permitted
 
 
 def generate_password() -> str:
@@ -159,7 +160,7 @@ class AdminService:
         update(self.documents.roster, drop_records)
         self.store.state.forget(doomed)
         self._refresh()
-        removals = [self._delete_user_objects(name) for name in usernames]
+        removals = [self._delete_projects(self._delete_user_objects(name)) for name in usernames]
         for removal in removals:
             _log("remove", removal.username)
         return removals
@@ -171,7 +172,23 @@ class AdminService:
             return Removal(username, users.delete_user(username), users.delete_identity(identity))
         except PermissionDenied:
             command = f"oc delete user {username} --ignore-not-found && oc delete identity {identity} --ignore-not-found"
-            return Removal(username, False, False, (command,))
+            return Removal(username, False, False, commands=(command,))
+
+    def _delete_projects(self, removal: Removal) -> Removal:
+        """The attendee's project too, when PROJECT_TEMPLATE is set (only one labelled as theirs, ours)."""
+        projects = self.store.projects
+        if projects is None:
+            return removal
+        deleted = projects.delete(removal.username)
+        commands = removal.commands + ((projects.delete_command(removal.username),) if deleted is None else ())
+        return dataclasses.replace(removal, project_deleted=deleted, commands=commands)
+
+    def ensure_projects(self) -> dict[str, str]:
+        """Make (or complete) the project of every attendee whose login is written: name -> outcome."""
+        state = self.documents.latest()
+        written = [r.username for r, login in ledger.registered(state.logins.content, state.records)
+                   if login != ledger.Login.PENDING]
+        return {name: self.store.projects.ensure(name) for name in written}
 
     def _registered(self, username: str) -> None:
         if username not in {r.username for r in self.documents.latest().records}:

@@ -51,8 +51,9 @@ class Publisher:
     """Publishes every pending login in one write when the OAuth server can take it."""
 
     def __init__(self, documents: Documents, watch, pace: Pace, limits: ledger.Limits, idle: float = 5.0,
-                 notices: Notices | None = None, state=None):
+                 notices: Notices | None = None, state=None, on_published=None):
         self.documents = documents
+        self.on_published = on_published  # called with the names each write of this process published
         self.state = state  # the EventState, where completed batches are recorded (None: not recorded)
         self._recorded: float | None = None  # the last write whose completed rollout this process recorded
         self.watch = watch  # .observe() -> OAuthServer
@@ -142,7 +143,8 @@ class Publisher:
         """The publisher for a store's documents and OAuth Deployment, with the settings' pace."""
         settings = store.settings
         return cls(store.documents, store.rollout, Pace.for_settings(settings), ledger.Limits.for_settings(settings),
-                   idle=settings.refresh_interval, notices=Notices(settings.data_dir), state=store.state)
+                   idle=settings.refresh_interval, notices=Notices(settings.data_dir), state=store.state,
+                   on_published=provisioner(store.projects) if store.projects else None)
 
     def settled(self, state: State, now: float) -> bool:
         """True once the OAuth rollout caused by the last write of the logins has completed (when the
@@ -222,6 +224,8 @@ class Publisher:
                  now - _oldest(waiting), oauth.generation if oauth.seen else "unseen", why)
         self.documents.remember(State(written, state.roster, state.records))
         self._tidy(state, written)
+        if self.on_published and added:
+            self.on_published(added)
         return OBSERVATION_SECONDS
 
     def _tidy(self, state: State, logins) -> None:
@@ -233,6 +237,23 @@ class Publisher:
             metrics.counted_write(self.documents.roster, "roster", state.roster, roster.render_store(tidy).encode())
         except StoreError:
             pass
+
+
+def provisioner(projects):
+    """What a write does next when PROJECT_TEMPLATE is set: make the published attendees' projects, in the
+    background (publishing never waits for it; `python -m app projects` repeats it, idempotently)."""
+    def provision(names: list[str]) -> None:
+        def run() -> None:
+            for name in names:
+                try:
+                    projects.ensure(name)
+                except StoreError as error:
+                    log.warning("event=project_failed username=%s cause=%r retry='python -m app projects'",
+                                name, error.cause)
+                except Exception:
+                    log.exception("event=project_failed username=%s reason=internal_error", name)
+        threading.Thread(target=run, name="projects", daemon=True).start()
+    return provision
 
 
 def _oldest(waiting) -> float:

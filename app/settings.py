@@ -52,6 +52,7 @@ class Settings:
     api_url: str | None = None
     public_url: str | None = None
     lab_links: tuple[tuple[str, str], ...] = ()
+    project_template: str | None = None
     login_check: bool = False
     login_check_timeout: float = 600.0
     data_dir: Path = Path("data")
@@ -263,6 +264,17 @@ def moment(value: str) -> datetime:
     return parsed
 
 
+def project_template(value: str) -> str:
+    """A namespace name with `{username}` in it, valid for every username (at most 32 characters)."""
+    expected = "a namespace name containing {username}, e.g. {username}-lab (at most 31 other characters)"
+    sample = value.replace(USERNAME_PLACEHOLDER, "a" * 32)
+    if (value.count(USERNAME_PLACEHOLDER) != 1 or len(sample) > 63 or value.startswith(("openshift", "kube-"))
+            or not all(c.islower() or c.isdigit() or c == "-" for c in value.replace(USERNAME_PLACEHOLDER, ""))
+            or sample[0] == "-" or sample[-1] == "-"):
+        raise ValueError(expected)
+    return value
+
+
 def names(value: str) -> frozenset[str]:
     return DEFAULT_RESERVED | frozenset(n.strip().lower() for n in value.split(",") if n.strip())
 
@@ -369,6 +381,9 @@ DECLARED: tuple[Var, ...] = (
     Var("LAB_LINKS", links, "links shown after registering and in the API's answer: `title|URL` pairs "
         "separated by `;` (or new lines), e.g. `Lab guide|https://guides.example.com/?user={username}`; "
         "`{username}` becomes the attendee's username, URL-encoded; only http(s) URLs", shown="none"),
+    Var("PROJECT_TEMPLATE", project_template, "a project per attendee once their login is written, named "
+        "from this (e.g. `{username}-lab`), with `admin` for them and the quota and limits of the ConfigMap "
+        "`workshop-registration-project`; needs openshift/extras/projects (which sets it)", shown="none (off)"),
     Var("DATA_DIR", Path, "`htpasswd`, `users.csv` (and locally `registrations.csv`); `.runtime/` holds locks "
         "and counters", shown="`./data`"),
     Var("SERVICE_ACCOUNT_DIR", Path, "where the pod's token, CA and namespace are (tests point it elsewhere)"),

@@ -249,6 +249,7 @@ class Store:
     users: object = dataclasses.field(default_factory=NoUsers)  # OpenShift's Users and Identities
     info: object = dataclasses.field(default_factory=NoClusterInfo)  # addresses read from the cluster
     rollout: object = dataclasses.field(default_factory=NoRollout)  # the OAuth server's Deployment
+    projects: object = None  # a project per attendee (app.cluster.Projects), when PROJECT_TEMPLATE is set
 
     def health(self) -> dict:
         """Where the truth is, when the documents were last written and read, and the current error."""
@@ -283,7 +284,9 @@ def make_store(settings: Settings) -> Store:
                            max_age=math.inf, schedule=settings.schedule)
         return Store("cluster", settings, documents, state, Refresher(documents, state, settings.refresh_interval),
                      cluster.SecretDocument(api, namespace, name, KEY), users=cluster.UserDirectory(api, settings.htpasswd_secret_name, settings.identity_provider_name),
-                     info=cluster.ClusterInfo(api), rollout=cluster.OAuthRollout(api))
+                     info=cluster.ClusterInfo(api), rollout=cluster.OAuthRollout(api),
+                     projects=cluster.Projects(api, settings.project_template, settings.registrations_secret_namespace)
+                     if settings.project_template else None)
     logins, roster_file, state = (FileDocument(data_dir / name, lock)
                                   for name in ("htpasswd", ROSTER_FILE, STATE_FILE))
     documents = Documents(logins, roster_file, LocalMirror(data_dir, lock, logins, roster_file), max_age=0)

@@ -92,12 +92,12 @@ class Deployment:
         secret = self.core.read_namespaced_secret("workshop-registrations", self.namespace)
         return base64.b64decode((secret.data or {}).get("state.json", "")).decode()
 
-    def cli(self, data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    def cli(self, data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
         """`python -m app ...` as in `oc exec` into the app's pod (its environment, its account)."""
         import os
         import sys
 
-        env = dict(os.environ, **self.app_env(data_dir))
+        env = dict(os.environ, **self.app_env(data_dir, **extra))
         return subprocess.run([sys.executable, "-m", "app", *args], env=env, cwd=ROOT, capture_output=True,
                               text=True, timeout=120)
 

@@ -86,8 +86,8 @@ def removal(removal: Removal) -> dbc.Alert:
     """What removing an attendee did, and the command left for a cluster admin, if any."""
     items = [html.Span(f"Removed {removal.username}: login and record deleted.")]
     if removal.commands:
-        items += [html.Div("This deployment may not delete OpenShift users; as a cluster admin, run:"),
-                  html.Code(removal.commands[0])]
+        items += [html.Div("This deployment may not delete everything; as a cluster admin, run:")]
+        items += [html.Div(html.Code(command)) for command in removal.commands]
     return dbc.Alert(items, color="success", id="remove-result")
 
 
