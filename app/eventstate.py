@@ -109,9 +109,14 @@ class EventState:
         return set(names) if isinstance(names, list) else set()
 
     def confirm(self, username: str) -> None:
-        if username not in self.confirmed():
-            self._change(lambda state: state.__setitem__("confirmed", sorted(set(state.get("confirmed") or [])
-                                                                             | {username})[-MAX_CONFIRMED:]))
+        """Record that a live check logged in as this attendee (once)."""
+        if username in self.confirmed():
+            return
+
+        def edit(state: dict) -> None:
+            names = set(state.get("confirmed") or []) | {username}
+            state["confirmed"] = sorted(names)[-MAX_CONFIRMED:]
+        self._change(edit)
 
     def revoked_sessions(self) -> set[str]:
         """The admin sessions signed out (their ids), on every replica."""

@@ -48,7 +48,6 @@ class Registered:
     registered_at: datetime
     login: Login = Login.PENDING
     again: bool = False  # the same attendee registered again with the same details
-    entry: bytes = dataclasses.field(default=b"", repr=False)  # the htpasswd line (keys the login check)
 
 
 class RegistrationService:
@@ -160,7 +159,7 @@ class RegistrationService:
                       None)
         if found is None or record is None or not htpasswd.verify(found[0], application.password):
             return None
-        return Registered(record.username, record.registered_at, found[1], again=True, entry=found[0])
+        return Registered(record.username, record.registered_at, found[1], again=True)
 
     def _commit(self, application: rules.Application) -> Registered:
         with self._hashing:
@@ -175,7 +174,7 @@ class RegistrationService:
             if again:
                 return again
             raise
-        return Registered(candidate.username, candidate.registered_at, login, entry=entry)
+        return Registered(candidate.username, candidate.registered_at, login)
 
 
 def _candidate(application: rules.Application, pending_login: str) -> Registration:
