@@ -3,6 +3,7 @@
     oc exec -n workshop-registration deploy/workshop-registration -- python -m app list
     python -m app export > users.csv            # users.csv on stdout
     python -m app status | open | close
+    python -m app seats create --count 40 [--prefix user] [--start 1] > seats.csv   # passwords, once
     python -m app reset USERNAME                # prints the new password, once
     python -m app remove USERNAME
     python -m app cleanup --yes                 # remove every attendee of this app (teardown)
@@ -15,10 +16,12 @@ admin instead (pipe them into `sh` on your machine).
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 
 from app import activation, logs
-from app.admin import AdminService, NotRegistered, NotYetWritten, describe_publishing
+
+from app.admin import AdminService, NotRegistered, NotYetWritten, SeatsRefused, describe_publishing
 from app.errors import SettingsError, StoreError
 from app.publisher import Publisher
 from app.settings import Settings
@@ -35,6 +38,12 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     commands.add_parser("status", help="open or closed, and how many registered")
     commands.add_parser("open", help="open registration")
     commands.add_parser("close", help="close registration")
+    seats = commands.add_parser("seats", help="seats: accounts made ahead, claimed by attendees (SEATS=true)")
+    create = seats.add_subparsers(dest="seats_command", required=True).add_parser(
+        "create", help="make seats; prints username,password as CSV, once (the passwords are not stored)")
+    create.add_argument("--count", type=int, required=True, help="how many seats")
+    create.add_argument("--prefix", default="user", help="username prefix (default: user)")
+    create.add_argument("--start", type=int, default=1, help="first number (default: 1)")
     commands.add_parser("reset", help="give an attendee a new password (printed once)").add_argument("username")
     commands.add_parser("remove", help="remove an attendee").add_argument("username")
     commands.add_parser("projects", help="make every written attendee's project (PROJECT_TEMPLATE), again")
@@ -55,6 +64,9 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     except NotRegistered as error:
         print(f"no attendee named {error.args[0]!r} registered through this app", file=sys.stderr)
         return 1
+    except SeatsRefused as error:
+        print(f"no seats made: {error}", file=sys.stderr)
+        return 1
     except NotYetWritten as error:
         print(f"{error.args[0]}'s login is not written yet; reset it once it is (see: python -m app status)",
               file=sys.stderr)
@@ -66,10 +78,13 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
 
 def _run(service: AdminService, args) -> int:
     if args.command == "list":
-        rows = [("USERNAME", "FULL NAME", "EMAIL", "REGISTERED AT", "LOGIN")] + [
+        found = service.attendees(args.state)
+        seats = any(r.seat for r, _ in found)  # the SEAT column only when there are seats
+        rows = [("USERNAME", "FULL NAME", "EMAIL", "REGISTERED AT", "LOGIN") + (("SEAT",) if seats else ())] + [
             (r.username, r.full_name, r.email, r.registered_at.strftime("%Y-%m-%dT%H:%M:%SZ"), state)
-            for r, state in service.attendees(args.state)]
-        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+            + ((("unclaimed" if r.unclaimed else "claimed") if r.seat else "",) if seats else ())
+            for r, state in found]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     elif args.command == "export":
@@ -79,6 +94,9 @@ def _run(service: AdminService, args) -> int:
         limit = f" of {overview.max_users}" if overview.max_users else ""
         state = "open" if overview.registration_open else "closed"
         print(f"registration {state}; {len(overview.attendees)}{limit} registered")
+        if overview.seats:
+            claimed = sum(1 for seat in overview.seats if not seat.unclaimed)
+            print(f"seats: {claimed} of {len(overview.seats)} claimed")
         print("logins: " + ", ".join(f"{n} {s}" for s, n in activation.counts(overview.logins).items()))
         for line in describe_publishing(overview.publishing):
             print(line)
@@ -88,6 +106,15 @@ def _run(service: AdminService, args) -> int:
     elif args.command in ("open", "close"):
         service.set_open(args.command == "open")
         print(f"registration {'open' if args.command == 'open' else 'closed'}")
+    elif args.command == "seats":
+        made = service.create_seats(args.count, args.prefix, args.start)
+        writer = csv.writer(sys.stdout, lineterminator="\r\n")
+        writer.writerow(("username", "password"))
+        writer.writerows(made)
+        sys.stdout.flush()
+        service.publisher.step()  # publish them now if the OAuth server can take it; else a replica will
+        print(f"made {len(made)} seats ({made[0][0]} to {made[-1][0]}); their passwords are printed above only. "
+              "Their logins go out together with the next write (python -m app status says when).", file=sys.stderr)
     elif args.command == "reset":
         password = service.reset_password(args.username)
         print(f"new password for {args.username}: {password}")

@@ -1,7 +1,7 @@
 """The instructor's operations, shared by the /admin page and `python -m app`.
 
-See who registered, export users.csv, open or close registration, reset an attendee's password, remove
-an attendee. Only registrations made through this app are touched: lines added to the htpasswd Secret
+See who registered, export users.csv, open or close registration, make seats, reset an attendee's
+password, remove an attendee. Only registrations made through this app are touched: lines added to the htpasswd Secret
 by other means are never reset or removed. Every action is logged as `who=admin`, without secrets.
 """
 
@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import secrets
+import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from app import activation, htpasswd, ledger, roster
+from app import activation, htpasswd, ledger, metrics, passwords, roster, rules, seats
 from app.activation import Batch
 from app.documents import update
-from app.errors import PermissionDenied, StoreError
+from app.errors import Conflict, PermissionDenied, StoreError
 from app.mirror import users_csv
 from app.publisher import Publisher, Status
 from app.roster import Registration
+from app.settings import usable_cpus
 from app.store import Store, roster_records
+from app.tickets import SharedKey
 
 log = logging.getLogger(__name__)
-# Easy to read aloud and type: no 0/o, 1/l/i. 16 of 31 symbols is about 79 bits.
-PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 class NotRegistered(LookupError):
@@ -34,11 +35,19 @@ class NotYetWritten(LookupError):
     """The attendee's login is still waiting to be written: there is no line to reset yet."""
 
 
+class SeatsRefused(ValueError):
+    """The seats asked for cannot be made (a name taken or not valid, too many): nothing was changed."""
+
+
+MAX_SEATS = 1000  # per `seats create`: bcrypt makes each one take about 50 ms of a core
+
+
 @dataclasses.dataclass(frozen=True)
 class Overview:
     """What the instructor sees at a glance."""
 
-    attendees: list[Registration]  # oldest first, without hashes
+    attendees: list[Registration]  # oldest first, without hashes (seats once claimed; not unclaimed ones)
+    seats: list[Registration]  # every seat the instructor made, claimed or not
     logins: dict[str, str]  # each username's login state: pending, active or refused (app.activation)
     batches: list[Batch]  # the writes of the logins whose rollout completed, for the chart
     refused: dict[str, str]  # the usernames whose login OpenShift refused (another identity holds the name)
@@ -61,12 +70,6 @@ class Removal:
     project_deleted: bool | None = None  # None: no project (PROJECT_TEMPLATE unset) or not permitted
 
 
-def generate_password() -> str:
-    """A strong random password an attendee can type: four groups of four, e.g. 'k7tq-...'."""
-    groups = ["".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4)]
-    return "-".join(groups)
-
-
 class AdminService:
     """The instructor's operations on the store (and, when granted, on OpenShift's User objects)."""
 
@@ -80,24 +83,27 @@ class AdminService:
         """Attendees, capacity, the switch, the last registration, the sync state and the publishing."""
         state = self.documents.latest()
         found = sorted(ledger.registered(state.logins.content, state.records), key=lambda r: r[0].registered_at)
-        attendees = [record for record, _ in found]
+        attendees = sorted((record for record, _ in found if not record.unclaimed), key=joined_at)
         return Overview(
             attendees=attendees,
+            seats=[record for record, _ in found if record.seat],
             logins=self.publisher.login_states(),
             batches=self.store.state.batches(),
             refused=self.store.state.refused(),
             max_users=self.settings.max_users,
             registration_open=self.store.state.is_open(),
             schedule=self.settings.schedule.describe(),
-            last_registration=attendees[-1].registered_at if attendees else None,
+            last_registration=joined_at(attendees[-1]) if attendees else None,
             sync=self.store.health(),
             publishing=self.publisher.status(),
         )
 
     def attendees(self, login_state: str | None = None) -> list[tuple[Registration, str]]:
-        """The attendees, oldest first, with their login state; only those in `login_state` if given."""
+        """The attendees, oldest first, then the unclaimed seats, with their login state; only those in
+        `login_state` if given."""
         overview = self.overview()
-        found = [(r, overview.logins.get(r.username, activation.PENDING)) for r in overview.attendees]
+        accounts = overview.attendees + [r for r in overview.seats if r.unclaimed]
+        found = [(r, overview.logins.get(r.username, activation.PENDING)) for r in accounts]
         return [(r, s) for r, s in found if login_state is None or s == login_state]
 
     def export_csv(self) -> str:
@@ -110,10 +116,68 @@ class AdminService:
         self.store.state.set_open(value)
         _log("open" if value else "close")
 
+    def create_seats(self, count: int, prefix: str = "user", start: int = 1) -> list[tuple[str, str]]:
+        """Make `count` seats named prefix+start… in one roster write; return (username, password) pairs,
+        to be printed once (each password is derived from the seat's nonce, app.seats, never stored).
+
+        Their logins are pending: the next write of the logins publishes them all at once (the caller
+        wakes a publisher). Raises SeatsRefused, with nothing changed, when a name is taken or invalid.
+        """
+        if not 1 <= count <= MAX_SEATS:
+            raise SeatsRefused(f"make 1 to {MAX_SEATS} seats at a time")
+        names = seats.names(prefix, start, count)
+        invalid = next(((name, problem) for name in (names[0], names[-1])
+                        if (problem := rules.check_username(name, self.settings)[1])), None)
+        if invalid:
+            raise SeatsRefused(f"{invalid[0]} is not a valid username: {invalid[1]}")
+        state = self.documents.latest(fresh=True)
+        self._refuse_taken(names, prefix, state)
+        key = SharedKey(self.store.key).get()
+        nonces = {name: seats.new_nonce() for name in names}
+        made = {name: seats.password(key, name, nonce) for name, nonce in nonces.items()}
+        with ThreadPoolExecutor(max(1, usable_cpus())) as pool:  # bcrypt lets go of the GIL while it hashes
+            lines = pool.map(lambda name: htpasswd.make_entry(name, made[name], self.settings.bcrypt_rounds), names)
+            now = roster.now()
+            rows = [seats.row(name, line, nonces[name], now) for name, line in zip(names, lines)]
+        while True:
+            snapshot = self.documents.roster.read()
+            logins = self.documents.logins.read()
+            records = self.documents.records(snapshot)
+            plan = ledger.plan_roster(logins.content, records, rows, ledger.Limits.for_settings(self.settings))
+            if plan.refused:
+                problem = next(iter(plan.refused.values()))
+                raise SeatsRefused("; ".join(problem.errors.values()) + f" (for {names[min(plan.refused)]})")
+            try:
+                metrics.counted_write(self.documents.roster, "roster", snapshot,
+                                      roster.render_store(plan.records).encode())
+                break
+            except Conflict:
+                continue  # someone registered meanwhile: plan again on what they wrote
+        self._refresh()
+        _log("create_seats", f"{names[0]}..{names[-1]}")
+        return [(name, made[name]) for name in names]
+
+    def _refuse_taken(self, names: list[str], prefix: str, state) -> None:
+        index = self.documents.index(state)
+        taken = [name for name in names if index.taken(name, None)]
+        if not taken:
+            return
+        used = [int(m.group(1)) for name in index.lines | index.held
+                if (m := re.fullmatch(re.escape(prefix.casefold()) + r"(\d+)", name))]
+        shown = ", ".join(taken[:5]) + (" …" if len(taken) > 5 else "")
+        raise SeatsRefused(f"taken: {shown}; the next free numbers start at {max(used, default=0) + 1} (--start)")
+
     def reset_password(self, username: str) -> str:
-        """Give an attendee a new random password; return it (to be shown once, never stored)."""
-        self._registered(username)
-        password = generate_password()
+        """Give an attendee a new random password; return it (to be shown once, never stored).
+
+        A seat's nonce goes first (its old password can no longer be derived); an unclaimed seat gets a
+        new nonce, whose password is the new one, so it stays claimable.
+        """
+        record = self._registered(username)
+        if record.seat_nonce:
+            self._set_nonce(username, "")
+        nonce = seats.new_nonce() if record.unclaimed else ""
+        password = seats.password(SharedKey(self.store.key).get(), username, nonce) if nonce else passwords.generate()
         entry = htpasswd.make_entry(username, password, self.settings.bcrypt_rounds)
 
         def change(content: bytes) -> bytes:
@@ -123,9 +187,18 @@ class AdminService:
                 raise NotYetWritten(username)
             return htpasswd.replace(content, username, entry)
         update(self.documents.logins, change, notes=self.publisher.notes())
+        if nonce:
+            self._set_nonce(username, nonce)
         self._refresh()
         _log("reset_password", username)
         return password
+
+    def _set_nonce(self, username: str, nonce: str) -> None:
+        def change(content: bytes) -> bytes:
+            records = [dataclasses.replace(r, seat_nonce=nonce) if r.username == username else r
+                       for r in roster_records(content)]
+            return roster.render_store(records).encode()
+        update(self.documents.roster, change)
 
     def remove(self, username: str) -> Removal:
         """Remove one attendee: login, record, and their OpenShift User and Identity when permitted."""
@@ -190,15 +263,22 @@ class AdminService:
                    if login != ledger.Login.PENDING]
         return {name: self.store.projects.ensure(name) for name in written}
 
-    def _registered(self, username: str) -> None:
-        if username not in {r.username for r in self.documents.latest().records}:
+    def _registered(self, username: str) -> Registration:
+        found = next((r for r in self.documents.latest().records if r.username == username), None)
+        if found is None:
             raise NotRegistered(username)
+        return found
 
     def _refresh(self) -> None:
         try:
             self.documents.read()
         except StoreError:
             pass  # the refresher will catch up; the change itself is stored
+
+
+def joined_at(record: Registration) -> datetime:
+    """When the attendee joined: registered, or claimed their seat."""
+    return record.claimed_at or record.registered_at
 
 
 def describe_publishing(status: Status) -> list[str]:

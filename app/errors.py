@@ -74,6 +74,23 @@ class RegistrationFull(RegistrationError):
         super().__init__({FORM: "Registration is full: this event has no more places."})
 
 
+class NotOffered(RegistrationError):
+    """This event does not offer that way of getting a login (SEATS, SELF_REGISTRATION)."""
+
+    status = 404
+    outcome = "not_offered"
+
+
+class SeatsTaken(RegistrationError):
+    """Every seat the instructor made is claimed."""
+
+    status = 409
+    outcome = "seats_taken"
+
+    def __init__(self):
+        super().__init__({FORM: "All seats are taken. Please tell your instructor."})
+
+
 class ServiceUnavailable(RegistrationError):
     """The account could not be stored; nothing was created."""
 

@@ -51,10 +51,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     publisher = Publisher.for_store(store)
     reserver = Reserver(store.documents, Limits.for_settings(settings), settings.commit_timeout,
                         on_reserved=publisher.wake)
-    service = RegistrationService(settings, store, reserver, ClientLimiter(settings.rate_limit, counters))
+    key = SharedKey(store.key)  # login-check tickets and seats' passwords (app.seats) are made with it
+    service = RegistrationService(settings, store, reserver, ClientLimiter(settings.rate_limit, counters), key=key)
     discovery = Discovery(settings, store.info, files.runtime_dir(settings.data_dir))
     per_client = settings.rate_per_minute(POLLS_PER_ATTENDEE_MINUTE)  # RATE_LIMIT is sized for the room
-    check = LoginCheck(settings, discovery, Tickets(SharedKey(store.key), settings.login_check_timeout),
+    check = LoginCheck(settings, discovery, Tickets(key, settings.login_check_timeout),
                        store.documents.login_of,
                        per_ticket=ClientLimiter(LOGIN_CHECKS_PER_TICKET, counters, scope="login-check"),
                        per_client=ClientLimiter(per_client, counters, scope="login-check-client"),

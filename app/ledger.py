@@ -12,6 +12,10 @@ The truth is two documents: the logins (htpasswd content, what the OAuth server 
 A login never exists without its row, and a pending row is never dropped while it waits. Rows are
 normalised on every roster write: a published row drops its pending login (the hash); a row whose name
 got someone else's line, or whose login was removed, is dropped.
+
+Seats are rows the instructor makes (app.seats), published like any other, with no email until an
+attendee claims one: a claim gives the first unclaimed seat its email and claimed_at, in the same group
+commit as registrations, so two claims never get the same seat.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from app import htpasswd, roster
-from app.errors import AlreadyTaken, RegistrationError, RegistrationFull
+from app.errors import AlreadyTaken, RegistrationError, RegistrationFull, SeatsTaken
 from app.roster import Registration
 from app.rules import email_key
 
@@ -29,6 +34,8 @@ from app.rules import email_key
 SECRET_MAX_BYTES = 1024 * 1024
 USERNAME_TAKEN = "This username is taken. Please choose another."
 EMAIL_TAKEN = "This email address is already registered. Each attendee registers once."
+SEAT_HELD = ("This email address has already claimed a seat. If its password is lost, your instructor can "
+             "reset it.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,7 +137,7 @@ def plan_roster(
     names = htpasswd.entries(logins)
     kept = normalise(logins, records)
     index_of = {r.username.casefold(): i for i, r in enumerate(kept)}
-    by_email = {email_key(r.email): r.username.casefold() for r in kept}
+    by_email = _emails(kept)
     size = stored_size if stored_size is not None else len(roster.render_store(kept).encode())
     logins_size = len(logins)
     reserved: list[int] = []
@@ -147,7 +154,7 @@ def plan_roster(
             else:
                 refused[number] = AlreadyTaken({"username": USERNAME_TAKEN})
             continue
-        if by_email.get(email_key(candidate.email), key) != key:
+        if candidate.email and by_email.get(email_key(candidate.email), key) != key:
             refused[number] = AlreadyTaken({"email": EMAIL_TAKEN})
             continue
         if key in index_of:  # a row with this name that has no login yet: a pending registration
@@ -166,7 +173,8 @@ def plan_roster(
             refused[number] = RegistrationFull()
             continue
         index_of[key] = len(kept)
-        by_email[email_key(candidate.email)] = key
+        if candidate.email:
+            by_email[email_key(candidate.email)] = key
         kept.append(candidate)
         size += row_size
         logins_size += len(candidate.pending_login) + 1
@@ -188,12 +196,14 @@ class Index:
     rows: int
     roster_bytes: int
     logins_bytes: int
+    free_seats: int = 0  # unclaimed seats (whose login is live)
 
     @classmethod
     def of(cls, logins: bytes, records: Sequence[Registration], roster_bytes: int) -> Index:
         kept = normalise(logins, records)
         return cls(frozenset(htpasswd.entries(logins)), frozenset(r.username.casefold() for r in kept),
-                   {email_key(r.email): r.username.casefold() for r in kept}, len(kept), roster_bytes, len(logins))
+                   _emails(kept), len(kept), roster_bytes, len(logins),
+                   sum(1 for r in kept if r.unclaimed and r.seat_nonce))
 
     def taken(self, username: str | None, email: str | None) -> dict[str, str]:
         """"Taken" messages for a username and/or an email that belong to someone."""
@@ -209,7 +219,7 @@ class Index:
         key = candidate.username.casefold()
         if key in self.lines:
             return AlreadyTaken({"username": USERNAME_TAKEN})
-        if self.emails.get(email_key(candidate.email), key) != key:
+        if candidate.email and self.emails.get(email_key(candidate.email), key) != key:
             return AlreadyTaken({"email": EMAIL_TAKEN})
         if key in self.held:
             return AlreadyTaken({"username": USERNAME_TAKEN})
@@ -218,6 +228,73 @@ class Index:
                 or self.logins_bytes + len(candidate.pending_login) + 2 > limits.max_bytes):
             return RegistrationFull()
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """An attendee asking for a seat: their email, and when they asked."""
+
+    email: str
+    at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Claimed:
+    """A seat given to a claim: the seat's row (with its nonce), and whether it was this email's already."""
+
+    seat: Registration
+    again: bool = False
+
+
+@dataclasses.dataclass
+class ClaimPlan:
+    """The roster to write, the seat each claim got and the refused claims."""
+
+    records: list[Registration]
+    claimed: dict[int, Claimed]
+    refused: dict[int, RegistrationError]
+    changed: bool
+
+
+def plan_claims(records: Sequence[Registration], claims: Sequence[Claim], again_window: timedelta) -> ClaimPlan:
+    """Give each claim the first unclaimed seat (roster order), earlier claims first.
+
+    The records must be normalised (plan_roster's). An email that already holds a seat gets that seat
+    again, with its nonce, only within again_window of its claim; later, or for an email a registration
+    holds, the claim is refused. Nonces of seats claimed longer ago than again_window are dropped, so
+    their passwords can never be derived again.
+    """
+    kept = list(records)
+    holder = {email_key(r.email): i for i, r in enumerate(kept) if r.email}
+    free = (i for i, r in enumerate(kept) if r.unclaimed and r.seat_nonce)
+    claimed: dict[int, Claimed] = {}
+    refused: dict[int, RegistrationError] = {}
+    for number, claim in enumerate(claims):
+        held = holder.get(email_key(claim.email))
+        if held is not None:
+            seat = kept[held]
+            if seat.seat and seat.seat_nonce and seat.claimed_at and claim.at - seat.claimed_at <= again_window:
+                claimed[number] = Claimed(seat, again=True)
+            else:
+                refused[number] = AlreadyTaken({"email": SEAT_HELD if seat.seat else EMAIL_TAKEN})
+            continue
+        index = next(free, None)
+        if index is None:
+            refused[number] = SeatsTaken()
+            continue
+        kept[index] = dataclasses.replace(kept[index], email=claim.email, claimed_at=claim.at)
+        holder[email_key(claim.email)] = index
+        claimed[number] = Claimed(kept[index])
+    if claims:
+        now = max(claim.at for claim in claims)
+        kept = forget_nonces(kept, now, again_window)
+    return ClaimPlan(kept, claimed, refused, kept != list(records))
+
+
+def forget_nonces(records: Sequence[Registration], now: datetime, again_window: timedelta) -> list[Registration]:
+    """The roster without the nonces of seats claimed longer ago than again_window."""
+    return [dataclasses.replace(r, seat_nonce="") if r.seat_nonce and r.claimed_at and now - r.claimed_at > again_window
+            else r for r in records]
 
 
 def plan_logins(logins: bytes, records: Sequence[Registration], limits: Limits) -> bytes:
@@ -242,6 +319,11 @@ def plan_logins(logins: bytes, records: Sequence[Registration], limits: Limits) 
 def outcome(logins: bytes, candidate: Registration) -> Login:
     """Where a reserved candidate stands: PENDING, PUBLISHED, or CLOBBERED (another line has its name)."""
     return login_of(candidate, htpasswd.entries(logins))
+
+
+def _emails(records: Sequence[Registration]) -> dict[str, str]:
+    """Email key -> the case-folded name holding it (an unclaimed seat holds none)."""
+    return {email_key(r.email): r.username.casefold() for r in records if r.email}
 
 
 def _row_size(record: Registration) -> int:

@@ -1,8 +1,8 @@
 """Group commit of registrations to the roster: the step that makes a registration durable.
 
-One thread per process. Requests hand it a candidate (a registration carrying its htpasswd line) and
-wait; the thread writes every candidate that arrived meanwhile in one roster write, and answers each
-once its row is stored (or with why not). A roster write makes OpenShift do nothing, so it happens at
+One thread per process. Requests hand it a candidate (a registration carrying its htpasswd line, or a
+claim for a seat) and wait; the thread writes every candidate that arrived meanwhile in one roster
+write, and answers each once its row is stored (or with why not). A roster write makes OpenShift do nothing, so it happens at
 once; the htpasswd Secret, whose every write rolls out the OAuth server, is written later and at its
 own pace by app.publisher, which this wakes.
 """
@@ -19,11 +19,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import timedelta
 
 from app import ledger, metrics, roster
 from app.errors import Conflict, RegistrationError, ServiceUnavailable, StoreUnavailable
 from app.ledger import Login
 from app.roster import Registration
+from app.seats import CLAIM_AGAIN_WINDOW
 from app.store import Documents, State
 
 log = logging.getLogger(__name__)
@@ -36,13 +38,13 @@ WRITE_GAP = 0.5
 
 @dataclasses.dataclass(eq=False)
 class _Waiter:
-    candidate: Registration
+    candidate: Registration | ledger.Claim
     deadline: float
     future: Future = dataclasses.field(default_factory=Future)
 
-    def answer(self, login: Login) -> None:
+    def answer(self, result: Login | ledger.Claimed) -> None:
         if not self.future.done():
-            self.future.set_result(login)
+            self.future.set_result(result)
 
     def fail(self, error: RegistrationError) -> None:
         if not self.future.done():
@@ -53,8 +55,9 @@ class Reserver:
     """Stores candidates' rows in the roster, in groups."""
 
     def __init__(self, documents: Documents, limits: ledger.Limits, timeout: float,
-                 on_reserved: Callable[[], None] = lambda: None):
+                 on_reserved: Callable[[], None] = lambda: None, again_window: timedelta = CLAIM_AGAIN_WINDOW):
         self.documents = documents
+        self.again_window = again_window
         self.limits = limits
         self.timeout = timeout
         self.on_reserved = on_reserved
@@ -68,6 +71,14 @@ class Reserver:
 
         Raises RegistrationError: taken, full, or the store unavailable until COMMIT_TIMEOUT.
         """
+        return self._wait(candidate)
+
+    def claim(self, email: str) -> ledger.Claimed:
+        """Block until a seat is this email's in the stored roster; raise RegistrationError (all seats
+        taken, the email holds a registration or a seat claimed too long ago, the store unavailable)."""
+        return self._wait(ledger.Claim(email, roster.now()))
+
+    def _wait(self, candidate):
         waiter = _Waiter(candidate, deadline=time.monotonic() + self.timeout)
         self._start()
         self._queue.put(waiter)
@@ -121,12 +132,15 @@ class Reserver:
                 snapshot = self.documents.roster.read()
                 logins = self.documents.logins.read()
                 records = self.documents.records(snapshot)
-                plan = ledger.plan_roster(logins.content, records, [w.candidate for w in arrivals], self.limits,
-                                          stored_size=len(snapshot.content))
-                if plan.changed:
+                registrations = [w for w in arrivals if isinstance(w.candidate, Registration)]
+                claims = [w for w in arrivals if isinstance(w.candidate, ledger.Claim)]
+                plan = ledger.plan_roster(logins.content, records, [w.candidate for w in registrations],
+                                          self.limits, stored_size=len(snapshot.content))
+                seats = ledger.plan_claims(plan.records, [w.candidate for w in claims], self.again_window)
+                if plan.changed or seats.changed:
                     self._last_write = time.monotonic()
                     snapshot = metrics.counted_write(self.documents.roster, "roster", snapshot,
-                                                     roster.render_store(plan.records).encode())
+                                                     roster.render_store(seats.records).encode())
                 break
             except Conflict:
                 metrics.CONFLICTS.labels("roster").inc()
@@ -138,12 +152,16 @@ class Reserver:
                     return
         self._backoff = 0.0
         for number, error in plan.refused.items():
-            arrivals[number].fail(error)
+            registrations[number].fail(error)
         for number in plan.published:
-            arrivals[number].answer(Login.ACTIVE)
+            registrations[number].answer(Login.ACTIVE)
         for number in plan.reserved:
-            arrivals[number].answer(Login.PENDING)
-        self.documents.remember(State(logins, snapshot, plan.records), mirror=False)
+            registrations[number].answer(Login.PENDING)
+        for number, error in seats.refused.items():
+            claims[number].fail(error)
+        for number, claimed in seats.claimed.items():
+            claims[number].answer(claimed)
+        self.documents.remember(State(logins, snapshot, seats.records), mirror=False)
         if plan.reserved:
             self.on_reserved()
 

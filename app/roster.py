@@ -1,13 +1,17 @@
 """The roster of registrations as CSV: pure rendering and parsing.
 
 users.csv, the instructors' file: RFC 4180 CSV (CRLF line ends, fields quoted when needed) with the
-header `username,full_name,email,registered_at`, times in ISO 8601 UTC. A cell that a spreadsheet would
+header `username,full_name,email,registered_at,seat,claimed_at`, times in ISO 8601 UTC. `seat` is `yes`
+for an account the instructor made (`python -m app seats create`): its email and claimed_at stay empty
+until an attendee claims it. A cell that a spreadsheet would
 run as a formula is prefixed with `'`; a cell that already starts with `'` gets one more, so the guard is
 reversible and parsing gives back exactly what was written.
 
-The stored roster (registrations.csv, in the registrations Secret or DATA_DIR) has one more column,
-`pending_login`: the htpasswd line of a registration whose login is not yet published. It is emptied
-once the line is in the htpasswd Secret, and never appears in users.csv.
+The stored roster (registrations.csv, in the registrations Secret or DATA_DIR) has two more columns:
+`pending_login`, the htpasswd line of a registration whose login is not yet published (emptied once the
+line is in the htpasswd Secret), and `seat_nonce`, from which a seat's password is derived with the key
+the replicas share (app.seats) until shortly after it is claimed. Neither ever appears in users.csv. A
+roster stored before seats existed (without the seat columns) is read as it is.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import io
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
-HEADER = ("username", "full_name", "email", "registered_at")
-STORE_HEADER = HEADER + ("pending_login",)
+HEADER = ("username", "full_name", "email", "registered_at", "seat", "claimed_at")
+STORE_HEADER = HEADER + ("pending_login", "seat_nonce")
+LEGACY_HEADERS = (HEADER[:4], HEADER[:4] + ("pending_login",))  # stored before seats existed
+YES = "yes"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
@@ -37,6 +43,14 @@ class Registration:
     email: str
     registered_at: datetime
     pending_login: str = dataclasses.field(default="", repr=False)
+    seat: bool = False  # made by the instructor, handed out by claiming it
+    claimed_at: datetime | None = None  # when an attendee claimed this seat (its email is theirs)
+    seat_nonce: str = dataclasses.field(default="", repr=False)  # its password's derivation input (app.seats)
+
+    @property
+    def unclaimed(self) -> bool:
+        """A seat nobody has claimed yet: an account, not an attendee."""
+        return self.seat and self.claimed_at is None
 
 
 def now() -> datetime:
@@ -71,25 +85,27 @@ def restore(cell: str) -> str:
 
 def render(registrations: Iterable[Registration]) -> str:
     """users.csv text for the registrations, in the given order."""
-    return _render(HEADER, ([r.username, r.full_name, r.email, format_time(r.registered_at)] for r in registrations))
+    return _render(HEADER, (_cells(r) for r in registrations))
 
 
 def render_store(registrations: Iterable[Registration]) -> str:
     """The stored roster: users.csv plus each registration's pending login."""
-    return _render(
-        STORE_HEADER,
-        ([r.username, r.full_name, r.email, format_time(r.registered_at), r.pending_login] for r in registrations),
-    )
+    return _render(STORE_HEADER, (_cells(r) + [r.pending_login, r.seat_nonce] for r in registrations))
+
+
+def _cells(r: Registration) -> list[str]:
+    return [r.username, r.full_name, r.email, format_time(r.registered_at), YES if r.seat else "",
+            format_time(r.claimed_at) if r.claimed_at else ""]
 
 
 def parse(text: str) -> list[Registration]:
     """Registrations from users.csv text; an empty text is an empty roster."""
-    return _parse(text, HEADER)
+    return _parse(text, (HEADER, HEADER[:4]))
 
 
 def parse_store(text: str) -> list[Registration]:
     """Registrations from the stored roster (render_store's text)."""
-    return _parse(text, STORE_HEADER)
+    return _parse(text, (STORE_HEADER,) + LEGACY_HEADERS)
 
 
 def parse_stored(content: bytes) -> list[Registration]:
@@ -108,22 +124,28 @@ def _render(header: tuple[str, ...], rows: Iterable[list[str]]) -> str:
     return out.getvalue()
 
 
-def _parse(text: str, header: tuple[str, ...]) -> list[Registration]:
+def _parse(text: str, headers: tuple[tuple[str, ...], ...]) -> list[Registration]:
     if not text.strip():
         return []
     rows = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        found = next(rows)
-        if tuple(found) != header:
-            raise RosterError(f"unexpected header {found[:len(header)]!r}")
+        found = tuple(next(rows))
+        if found not in headers:
+            raise RosterError(f"unexpected header {found[:len(headers[0])]!r}")
         registrations = []
         for number, row in enumerate(rows, start=2):
             if not row:
                 continue
-            if len(row) != len(header):
-                raise RosterError(f"row {number} has {len(row)} fields instead of {len(header)}")
-            cells = [restore(cell) for cell in row]
-            registrations.append(Registration(cells[0], cells[1], cells[2], parse_time(cells[3]), *cells[4:]))
+            if len(row) != len(found):
+                raise RosterError(f"row {number} has {len(row)} fields instead of {len(found)}")
+            cells = dict(zip(found, (restore(cell) for cell in row)))
+            if cells.get("seat", "") not in ("", YES):
+                raise RosterError(f"row {number}: seat must be {YES!r} or empty")
+            claimed = cells.get("claimed_at")
+            registrations.append(Registration(
+                cells["username"], cells["full_name"], cells["email"], parse_time(cells["registered_at"]),
+                pending_login=cells.get("pending_login", ""), seat=cells.get("seat") == YES,
+                claimed_at=parse_time(claimed) if claimed else None, seat_nonce=cells.get("seat_nonce", "")))
         return registrations
     except (csv.Error, ValueError) as error:
         raise RosterError(str(error)) from error

@@ -54,7 +54,7 @@ def validate(form: Mapping[str, object], settings: Settings) -> Application:
     """Check every field of a submitted form; raise InvalidRegistration with every problem, or
     WrongAccessCode with only that one."""
     if not access_code_matches(form.get("access_code"), settings):
-        raise WrongAccessCode({"access_code": "This access code is not right. Ask your instructor for the event's code."})
+        raise wrong_access_code()
     errors: dict[str, str] = {}
     username, problem = check_username(form.get("username"), settings)
     if problem:
@@ -165,6 +165,11 @@ def check_email(value: object) -> tuple[str | None, str | None]:
     except (UnicodeError, ValueError):
         return None, "This does not look like an email address."
     return result.normalized, None
+
+
+def wrong_access_code() -> WrongAccessCode:
+    """The one error a missing or wrong access code gets (nothing else is said without it)."""
+    return WrongAccessCode({"access_code": "This access code is not right. Ask your instructor for the event's code."})
 
 
 def access_code_matches(value: object, settings: Settings) -> bool:

@@ -1,4 +1,5 @@
-"""Running a registration from start to end: the one path shared by the page and the JSON API.
+"""Running a registration (or a seat's claim) from start to end: the one path shared by the page and the
+JSON API.
 
 Order matters for cost: the rate limit, the rules and the uniqueness pre-check are cheap and come
 before the bcrypt hash (deliberately slow); the reserver then decides for good against the stored
@@ -17,12 +18,16 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from app import htpasswd, metrics, roster, rules, schedule
+from app import htpasswd, ledger, metrics, roster, rules, schedule, seats
 from app.errors import (
+    FORM,
     AlreadyTaken,
+    InvalidRegistration,
+    NotOffered,
     RegistrationClosed,
     RegistrationError,
     ServiceUnavailable,
+    SeatsTaken,
     StoreError,
     WrongAccessCode,
 )
@@ -32,6 +37,7 @@ from app.reserver import Reserver
 from app.roster import Registration
 from app.settings import Settings
 from app.store import Store
+from app.tickets import SharedKey
 
 log = logging.getLogger(__name__)
 # "Register again" answers the same attendee (a double click, a retry after a lost answer) only this long
@@ -50,8 +56,19 @@ class Registered:
     again: bool = False  # the same attendee registered again with the same details
 
 
+@dataclasses.dataclass(frozen=True)
+class SeatClaim:
+    """A seat now this attendee's: its username and password (to be shown once), and its login state."""
+
+    username: str
+    password: str = dataclasses.field(repr=False)
+    claimed_at: datetime
+    login: Login = Login.PENDING
+    again: bool = False  # the same email claimed again within seats.CLAIM_AGAIN_WINDOW
+
+
 class RegistrationService:
-    """Validates, hashes and commits registrations."""
+    """Validates, hashes and commits registrations; hands out seats."""
 
     def __init__(
         self,
@@ -60,12 +77,14 @@ class RegistrationService:
         reserver: Reserver,
         limiter: ClientLimiter,
         make_entry: Callable[[str, str, int], bytes] = htpasswd.make_entry,
+        key: SharedKey | None = None,
     ):
         self.settings = settings
         self.store = store
         self.reserver = reserver
         self.limiter = limiter
         self.make_entry = make_entry
+        self.key = key or SharedKey(store.key)  # seats' passwords are derived with it (app.seats)
         self.limits = reserver.limits
         self._hashing = threading.BoundedSemaphore(settings.hashing_slots)
 
@@ -84,6 +103,8 @@ class RegistrationService:
         started = time.monotonic()
         username = "-"
         try:
+            if not self.settings.self_registration:
+                raise NotOffered({FORM: "This event hands out seats: claim one instead."})
             self.limiter.check(client)
             closed = self.closure()
             if closed:
@@ -177,6 +198,68 @@ class RegistrationService:
         return Registered(candidate.username, candidate.registered_at, login)
 
 
+    def claim(self, form: Mapping[str, object], client: str) -> SeatClaim:
+        """Give the attendee with this email (and the access code) a seat; raise RegistrationError.
+
+        The cheap checks come first (the limit, the switch, the code, the email, a free seat on a fresh
+        read); then the reserver decides for good, in the same group commit as registrations. No hash is
+        made: the seat's line was written when the instructor made it.
+        """
+        started = time.monotonic()
+        username = "-"
+        try:
+            if not self.settings.seats:
+                raise NotOffered({FORM: "This event has no seats to claim."})
+            self.limiter.check(client)
+            closed = self.closure()
+            if closed:
+                raise closed
+            if not rules.access_code_matches(form.get("access_code"), self.settings):
+                raise rules.wrong_access_code()
+            email, problem = rules.check_email(form.get("email"))
+            if problem:
+                raise InvalidRegistration({"email": problem})
+            self._precheck_claim(email)
+            claimed = self.reserver.claim(email)
+            username = claimed.seat.username
+            result = self._seat(claimed)
+        except RegistrationError as error:
+            _log_claim(username, error.outcome, error.reason, started)
+            _count(error.outcome, started)
+            raise
+        outcome = "claimed_again" if result.again else "claimed"
+        _log_claim(username, outcome, "-", started)
+        _count(outcome, started)
+        return result
+
+    def _precheck_claim(self, email: str) -> None:
+        """"All seats are taken", or the email's registration, without a roster write (on a fresh read)."""
+        for fresh in (False, True):
+            try:
+                state = self.store.documents.latest(fresh=fresh)
+            except StoreError as error:
+                raise ServiceUnavailable(error.cause) from None
+            index = self.store.documents.index(state)
+            holder = index.emails.get(rules.email_key(email))
+            if holder is None and index.free_seats:
+                return
+            if holder is not None and any(r.seat and r.username.casefold() == holder for r in state.records):
+                return  # this email's own seat: the reserver decides whether it may be shown again
+        if holder is not None:
+            raise AlreadyTaken({"email": ledger.EMAIL_TAKEN})
+        raise SeatsTaken()
+
+    def _seat(self, claimed: ledger.Claimed) -> SeatClaim:
+        seat = claimed.seat
+        try:
+            password = seats.password(self.key.get(), seat.username, seat.seat_nonce)
+        except StoreError as error:
+            raise ServiceUnavailable(error.cause) from None
+        found = self.store.documents.login_of(seat.username)
+        login = found[1] if found else Login.PENDING
+        return SeatClaim(seat.username, password, seat.claimed_at, login, again=claimed.again)
+
+
 def _candidate(application: rules.Application, pending_login: str) -> Registration:
     return Registration(
         application.username, application.full_name, application.email, roster.now(), pending_login=pending_login
@@ -188,6 +271,10 @@ def _count(outcome: str, started: float) -> None:
     metrics.REGISTRATION_SECONDS.observe(time.monotonic() - started)
 
 
-def _log_outcome(username: str, outcome: str, reason: str, started: float) -> None:
+def _log_outcome(username: str, outcome: str, reason: str, started: float, event: str = "registration") -> None:
     took = (time.monotonic() - started) * 1000
-    log.info("event=registration outcome=%s username=%s reason=%r duration_ms=%.0f", outcome, username, reason, took)
+    log.info("event=%s outcome=%s username=%s reason=%r duration_ms=%.0f", event, outcome, username, reason, took)
+
+
+def _log_claim(username: str, outcome: str, reason: str, started: float) -> None:
+    _log_outcome(username, outcome, reason, started, event="seat_claim")

@@ -43,6 +43,8 @@ class Settings:
     registration_open: bool = True
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
+    seats: bool = False
+    self_registration: bool = True
     reserved_usernames: frozenset[str] = DEFAULT_RESERVED
     min_password_length: int = 8
     bcrypt_rounds: int = 10
@@ -136,6 +138,8 @@ class Settings:
         opens, closes = values["registration_opens_at"], values["registration_closes_at"]
         if opens and closes and closes <= opens:
             problems.append("REGISTRATION_CLOSES_AT must be later than REGISTRATION_OPENS_AT")
+        if not (values["seats"] or values["self_registration"]):
+            problems.append("SEATS or SELF_REGISTRATION must be on: the page would offer nothing")
         if values["cluster_sync"] and not values["registrations_secret_namespace"]:
             problems.append("REGISTRATIONS_SECRET_NAMESPACE must be set when cluster sync is on outside a pod "
                             "(inside a pod it defaults to the pod's namespace)")
@@ -358,6 +362,11 @@ DECLARED: tuple[Var, ...] = (
         "the latest of the schedule's times and the switch decides"),
     Var("REGISTRATION_CLOSES_AT", moment, "when registration closes by itself (same format; later than the "
         "opening)"),
+    Var("SEATS", boolean, "`true`: attendees claim a seat the instructor made (`python -m app seats create`) "
+        "with their email (and the access code), and see its username and password once; the page offers it "
+        "first, above self-registration when that is on too"),
+    Var("SELF_REGISTRATION", boolean, "`false`: attendees cannot choose their own login (page and API), only "
+        "claim a seat (needs `SEATS=true`)"),
     Var("RESERVED_USERNAMES", names, "comma-separated names refused besides `admin`, `kubeadmin`, `root`, "
         "`administrator`, `system`, `cluster-admin`, `default`, `kube`, `system*`, `kube-*`, `openshift*`",
         shown="none"),

@@ -15,7 +15,8 @@ import pytest
 from app import htpasswd, roster
 from app.factory import create_app
 from app.__main__ import main as cli
-from app.admin import PASSWORD_ALPHABET, AdminService, NotRegistered, generate_password
+from app.admin import AdminService, NotRegistered
+from app.passwords import ALPHABET as PASSWORD_ALPHABET, generate as generate_password
 from app.publisher import Publisher
 from app.settings import Settings, digest
 from app.store import make_store

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -99,3 +101,49 @@ def test_the_first_load_is_light_and_asks_no_other_host(browser, site):
     print(f"\nfirst load: {len(finished)} requests, {transferred / 1024:.0f} KiB transferred")
     assert hosts == {urlsplit(base).netloc}
     assert transferred <= PAGE_BUDGET, f"{transferred / 1024:.0f} KiB"
+
+
+@pytest.fixture(scope="module")
+def seated_site(tmp_path_factory):
+    """Seats and self-registration together, with the join link's access code and the live check."""
+    data = tmp_path_factory.mktemp("seats")
+    standin = OAuthStandIn(ready_after=1, htpasswd_file=data / "htpasswd")
+    env = {"DATA_DIR": str(data), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "SEATS": "true",
+           "ACCESS_CODE": "velvet-otter", "API_URL": standin.url, "LOGIN_CHECK": "on"}
+    made = subprocess.run([sys.executable, "-m", "app", "seats", "create", "--count", "2"], capture_output=True,
+                          text=True, env={**os.environ, **env}, check=True)
+    passwords = dict(line.split(",") for line in made.stdout.splitlines()[1:])
+    with gunicorn(env, workers=2) as base:
+        yield base, passwords, standin
+    standin.stop()
+
+
+def test_claiming_a_seat_shows_its_login_once_and_when_it_works(page: Page, seated_site):
+    base, passwords, standin = seated_site
+    page.goto(base + "/?code=velvet-otter")
+    expect(page.locator("#claim-section h2")).to_have_text("Claim a seat")
+    expect(page.locator("#register-section h2")).to_have_text("Or choose your own login")
+    expect(page.locator("#claim-access-code")).to_be_hidden()
+    assert browser.axe_violations(page) == []
+    page.fill("#claim-email", "not an email")
+    page.keyboard.press("Enter")
+    expect(page.locator("#claim-email-feedback")).to_contain_text("does not look like an email", timeout=20_000)
+    page.fill("#claim-email", "ann@example.com")
+    page.click("#claim")
+    expect(page.locator("#claim-success")).to_contain_text("Seat user1 is yours.", timeout=20_000)
+    expect(page.locator("#result-password")).to_have_text(passwords["user1"])
+    expect(page.locator("#claim-form")).to_be_hidden()
+    expect(page.locator("#register-section")).to_be_hidden()
+    expect(page.locator("#login-status")).to_contain_text("Ready: you can log in now.", timeout=30_000)
+    assert standin.checks["user1"] >= 1  # the stand-in accepted exactly the password shown
+    page.locator("#result-password ~ .copy").click()
+    assert browser.clipboard(page) == passwords["user1"]
+    assert browser.axe_violations(page) == []
+
+    page.reload()  # shown once: a new page knows nothing of it
+    expect(page.locator("#claim-form")).to_be_visible()
+    assert passwords["user1"] not in page.content()
+    page.fill("#claim-email", "ann@example.com")  # the same email, within the window: the same seat again
+    page.click("#claim")
+    expect(page.locator("#claim-success")).to_contain_text("Your seat again: user1.", timeout=20_000)
+    expect(page.locator("#result-password")).to_have_text(passwords["user1"])

@@ -19,9 +19,36 @@ WHEN = datetime(2026, 11, 26, 9, 30, 5, tzinfo=timezone.utc)
 def test_header_quoting_and_times():
     text = roster.render([Registration("alice", 'Alice "Al" Liddell, PhD', "alice@example.com", WHEN)])
     assert text == (
-        "username,full_name,email,registered_at\r\n"
-        'alice,"Alice ""Al"" Liddell, PhD",alice@example.com,2026-11-26T09:30:05Z\r\n'
+        "username,full_name,email,registered_at,seat,claimed_at\r\n"
+        'alice,"Alice ""Al"" Liddell, PhD",alice@example.com,2026-11-26T09:30:05Z,,\r\n'
     )
+
+
+def test_a_seat_shows_who_claimed_it_and_when_never_its_nonce():
+    made = Registration("user1", "", "", WHEN, seat=True, seat_nonce="n0nce")
+    claimed = Registration("user2", "", "b@example.com", WHEN, seat=True, claimed_at=WHEN.replace(minute=45),
+                           seat_nonce="n0nce")
+    text = roster.render([made, claimed])
+    assert text.splitlines()[1:] == ["user1,,,2026-11-26T09:30:05Z,yes,",
+                                     "user2,,b@example.com,2026-11-26T09:30:05Z,yes,2026-11-26T09:45:05Z"]
+    assert "n0nce" not in text and "n0nce" in roster.render_store([made])
+    assert made.unclaimed and not claimed.unclaimed
+    assert roster.parse_store(roster.render_store([made, claimed])) == [made, claimed]
+
+
+def test_a_roster_stored_before_seats_existed_is_read_as_it_is():
+    old = ("username,full_name,email,registered_at,pending_login\r\n"
+           "alice,Alice,a@example.com,2026-11-26T09:30:05Z,alice:$2y$10$x\r\n")
+    assert roster.parse_store(old) == [Registration("alice", "Alice", "a@example.com", WHEN,
+                                                    pending_login="alice:$2y$10$x")]
+    users_csv = "username,full_name,email,registered_at\r\nalice,Alice,a@example.com,2026-11-26T09:30:05Z\r\n"
+    assert roster.parse(users_csv)[0].email == "a@example.com"
+
+
+def test_a_seat_cell_other_than_yes_or_empty_is_refused():
+    text = "username,full_name,email,registered_at,seat,claimed_at\r\nuser1,,,2026-11-26T09:30:05Z,maybe,\r\n"
+    with pytest.raises(RosterError):
+        roster.parse(text)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +95,8 @@ def test_empty_text_is_an_empty_roster():
 
 cells = st.text(max_size=30)  # any unicode, including commas, quotes, newlines, NUL
 times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc))
-records = st.builds(Registration, cells, cells, cells, times.map(lambda t: t.replace(microsecond=0)), cells)
+seconds = times.map(lambda t: t.replace(microsecond=0))
+records = st.builds(Registration, cells, cells, cells, seconds, cells, st.booleans(), st.none() | seconds, cells)
 
 
 @given(st.lists(records, max_size=8))
@@ -81,7 +109,7 @@ def test_no_input_adds_a_row_or_a_column(registrations):
     text = roster.render(registrations)
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert len(rows) == len(registrations) + 1
-    assert all(len(row) == 4 for row in rows)
+    assert all(len(row) == 6 for row in rows)
     for row, record in zip(rows[1:], registrations):
         assert not row[0].startswith(("=", "+", "-", "@", "\t", "\r"))
         assert roster.restore(row[1]) == record.full_name

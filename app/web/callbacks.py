@@ -1,7 +1,7 @@
 """The registration page's callbacks: each reads the page's values, calls the service, renders the result.
 
-`submit` registers (app.service) and starts the login check; `poll` asks the login check once
-(app.logincheck) and shows its answer.
+`submit` registers (app.service) and starts the login check; `claim` gives the attendee a seat and starts
+the same check; `poll` asks the login check once (app.logincheck) and shows its answer.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from app.web import page
 from app.web.http import callback
 
 log = logging.getLogger(__name__)
+CLAIM_FIELDS = (("email", "claim-email"), ("access_code", "claim-access-code"))  # the claim's field -> its input
 
 
 class PageCallbacks:
@@ -31,28 +32,47 @@ class PageCallbacks:
         self.check = check
         self.discovery = discovery
         self.ids = ids
+        self.settings = service.settings
+        self.claim_ids = page.claim_field_ids(self.settings)
 
     def register(self, app: dash.Dash) -> None:
-        """Attach both callbacks to the Dash app."""
-        ids = self.ids
-        app.callback(
-            output=[Output("register-result", "children"), Output("registration-form", "style"),
-                    [Output(i, "invalid") for i in ids], [Output(f"{i}-feedback", "children") for i in ids],
-                    Output("login-check", "data"), Output("login-poll", "disabled"),
-                    Output("login-poll", "n_intervals"), Output("login-status", "children")],
-            inputs=[Input("registration-form", "n_submit")],
-            state=[State(i, "value") for i in ids],
-            prevent_initial_call=True,
-        )(callback(self.submit))
+        """Attach the callbacks the page's sections need to the Dash app."""
+        ids, settings = self.ids, self.settings
+        check_outputs = [Output("login-check", "data", allow_duplicate=True),
+                         Output("login-poll", "disabled", allow_duplicate=True),
+                         Output("login-poll", "n_intervals", allow_duplicate=True),
+                         Output("login-status", "children", allow_duplicate=True)]
+        if settings.self_registration:
+            app.callback(
+                output=[Output("register-result", "children"), Output("registration-form", "style"),
+                        [Output("claim-section", "style")] if settings.seats else [],
+                        [Output(i, "invalid") for i in ids], [Output(f"{i}-feedback", "children") for i in ids],
+                        *check_outputs],
+                inputs=[Input("registration-form", "n_submit")],
+                state=[State(i, "value") for i in ids],
+                prevent_initial_call=True,
+            )(callback(self.submit))
+        if settings.seats:
+            claim_ids = self.claim_ids
+            app.callback(
+                output=[Output("claim-result", "children"), Output("claim-form", "style"),
+                        [Output("register-section", "style")] if settings.self_registration else [],
+                        [Output(i, "invalid") for i in claim_ids],
+                        [Output(f"{i}-feedback", "children") for i in claim_ids], *check_outputs],
+                inputs=[Input("claim-form", "n_submit")],
+                state=[State(i, "value") for i in claim_ids],
+                prevent_initial_call=True,
+            )(callback(self.claim))
         app.callback(
             Output("login-status", "children", allow_duplicate=True), Output("login-poll", "interval"),
             Output("login-poll", "disabled", allow_duplicate=True), Output("login-check", "data", allow_duplicate=True),
             Input("login-poll", "n_intervals"), State("login-check", "data"),
             prevent_initial_call=True,
         )(callback(self.poll))
-        if "access-code" in ids:  # the join link's code fills the field in the browser (assets/joinlink.js)
-            app.clientside_callback(ClientsideFunction("join", "code"), Output("access-code", "value"),
-                                    Output("access-code-group", "style"), Input("url", "search"))
+        for code in ("access-code", "claim-access-code"):  # the join link's code fills the field in the browser
+            if code in ids + self.claim_ids:                # (assets/joinlink.js)
+                app.clientside_callback(ClientsideFunction("join", "code"), Output(code, "value"),
+                                        Output(f"{code}-group", "style"), Input("url", "search"))
 
     def submit(self, _n_submit, *values):
         """Register the attendee; show the outcome, and start the login check on success."""
@@ -60,18 +80,38 @@ class PageCallbacks:
         try:
             result = self.service.register(form, client=flask.request.remote_addr or "unknown")
         except RegistrationError as error:
-            return self._failure(error.errors)
+            return self._failure(self.ids, error.errors, "register-error")
         except Exception:  # never a traceback on the page: log it, say something useful
             log.exception("event=registration outcome=failed reason=internal_error")
-            return self._failure(ServiceUnavailable().errors)
-        check = self.check.start(result.username, result.registered_at.timestamp(), form["password"])
-        pending = result.login == Login.PENDING
-        view = page.success_view(result.username, self.discovery.console_url(), self.discovery.api_url(),
-                                 result.again, checking=check is not None, pending=pending,
-                                 links=self.service.settings.links_for(result.username))
+            return self._failure(self.ids, ServiceUnavailable().errors, "register-error")
+        return self._success(self.ids, result.username, result.registered_at.timestamp(), form["password"],
+                             result.login, result.again, shown_password=None)
+
+    def claim(self, _n_submit, email, code=None):
+        """Give the attendee a seat; show its username and password once, and start the login check."""
+        form = {"email": email or "", "access_code": code or ""}
+        try:
+            result = self.service.claim(form, client=flask.request.remote_addr or "unknown")
+        except RegistrationError as error:
+            errors = dict(error.errors, **{field: error.errors[name] for name, field in CLAIM_FIELDS if name in error.errors})
+            return self._failure(self.claim_ids, errors, "claim-error")
+        except Exception:  # never a traceback on the page: log it, say something useful
+            log.exception("event=seat_claim outcome=failed reason=internal_error")
+            return self._failure(self.claim_ids, ServiceUnavailable().errors, "claim-error")
+        return self._success(self.claim_ids, result.username, result.claimed_at.timestamp(), result.password,
+                             result.login, result.again, shown_password=result.password)
+
+    def _success(self, ids, username, at, password, login, again, shown_password):
+        """The outcome view, the form (and the other section) hidden, and the login check started."""
+        check = self.check.start(username, at, password)
+        pending = login == Login.PENDING
+        view = page.success_view(username, self.discovery.console_url(), self.discovery.api_url(), again,
+                                 checking=check is not None, pending=pending,
+                                 links=self.settings.links_for(username), password=shown_password)
         status = page.login_status("waiting" if pending else "activating") if check else None
-        count = len(self.ids)
-        return view, {"display": "none"}, [False] * count, [""] * count, check, check is None, 0, status
+        other = [{"display": "none"}] if self.settings.seats and self.settings.self_registration else []
+        count = len(ids)
+        return view, {"display": "none"}, other, [False] * count, [""] * count, check, check is None, 0, status
 
     def poll(self, polls, data):
         """One login check; the password is dropped from the tab once the answer is known."""
@@ -88,7 +128,8 @@ class PageCallbacks:
         kept = dict(data, waited=answer.waited) if answer.waited is not None else dash.no_update
         return status, answer.next_ms, False, kept
 
-    def _failure(self, errors: dict[str, str]):
-        messages = [errors.get(page.FIELDS[i], "") for i in self.ids]
-        return (page.error_view(errors), dash.no_update, [bool(m) for m in messages], messages,
+    def _failure(self, ids, errors: dict[str, str], ident: str):
+        messages = [errors.get(page.FIELDS.get(i, i), "") for i in ids]
+        other = [dash.no_update] if self.settings.seats and self.settings.self_registration else []
+        return (page.error_view(errors, ident), dash.no_update, other, [bool(m) for m in messages], messages,
                 dash.no_update, dash.no_update, dash.no_update, dash.no_update)

@@ -19,6 +19,7 @@ from app.web import page
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 REGISTRATIONS_PATH = "/api/v1/registrations"
+CLAIMS_PATH = "/api/v1/claims"
 CALLBACK_PATH = "/_dash-update-component"
 CALLBACK_PATHS = (CALLBACK_PATH, "/admin" + CALLBACK_PATH)
 CONTENT_SECURITY_POLICY = (
@@ -29,25 +30,19 @@ CONTENT_SECURITY_POLICY = (
 
 
 def api(service: RegistrationService, discovery) -> flask.Blueprint:
-    """POST /api/v1/registrations: the page's service for scripts, with JSON in and out."""
+    """POST /api/v1/registrations and /api/v1/claims: the page's service for scripts, JSON in and out."""
     blueprint = flask.Blueprint("api", __name__)
 
     @blueprint.post(REGISTRATIONS_PATH)
     def create_registration():
-        try:
-            body = flask.request.get_json(silent=True)
-        except RecursionError:  # JSON nested thousands deep: Python's parser gives up, the client is at fault
-            body = None
-        if not isinstance(body, dict):
+        body = _json_object()
+        if body is None:
             return errors(400, {FORM: "Send a JSON object with username, password, full_name, email."})
         form = {name: body[name] for name in page.FIELDS.values() if name in body}
         try:
             result = service.register(form, client=flask.request.remote_addr or "unknown")
         except RegistrationError as error:
-            response = errors(error.status, error.errors)
-            if isinstance(error, RateLimited):
-                response.headers["Retry-After"] = str(error.retry_after)
-            return response
+            return _refusal(error)
         except Exception:
             log.exception("event=registration outcome=failed reason=internal_error")
             return errors(503, ServiceUnavailable().errors)
@@ -63,15 +58,57 @@ def api(service: RegistrationService, discovery) -> flask.Blueprint:
             lab_links=service.settings.links_for(result.username),
         ), (200 if result.again else 201)
 
+    @blueprint.post(CLAIMS_PATH)
+    def claim_seat():
+        body = _json_object()
+        if body is None:
+            return errors(400, {FORM: "Send a JSON object with email (and access_code)."})
+        form = {name: body[name] for name in ("email", "access_code") if name in body}
+        try:
+            result = service.claim(form, client=flask.request.remote_addr or "unknown")
+        except RegistrationError as error:
+            return _refusal(error)
+        except Exception:
+            log.exception("event=seat_claim outcome=failed reason=internal_error")
+            return errors(503, ServiceUnavailable().errors)
+        api_url = discovery.api_url()
+        return flask.jsonify(
+            username=result.username,
+            password=result.password,
+            claimed_at=result.claimed_at.isoformat().replace("+00:00", "Z"),
+            again=result.again,
+            login=result.login.value,
+            console_url=discovery.console_url(),
+            api_url=api_url,
+            login_command=page.login_command(result.username, api_url),
+            lab_links=service.settings.links_for(result.username),
+        ), (200 if result.again else 201)
+
     @blueprint.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def unknown_api_route(rest):  # without it, Dash's catch-all route would answer with the page
-        if f"/api/{rest}" == REGISTRATIONS_PATH:
+        if f"/api/{rest}" in (REGISTRATIONS_PATH, CLAIMS_PATH):
             response = errors(405, {FORM: "Use POST with a JSON object."})
             response.headers["Allow"] = "POST"
             return response
         return errors(404, {FORM: "No such API endpoint."})
 
     return blueprint
+
+
+def _json_object() -> dict | None:
+    """The request's JSON object, or None (not JSON, not an object, nested too deep to parse)."""
+    try:
+        body = flask.request.get_json(silent=True)
+    except RecursionError:  # JSON nested thousands deep: Python's parser gives up, the client is at fault
+        body = None
+    return body if isinstance(body, dict) else None
+
+
+def _refusal(error: RegistrationError) -> flask.Response:
+    response = errors(error.status, error.errors)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def health(store: Store, publisher: Publisher) -> flask.Blueprint:

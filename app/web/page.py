@@ -1,7 +1,8 @@
 """The registration page's layout and its result views: pure builders of Dash components.
 
 Element ids are a contract with tests and automation: username, password, password-confirm, full-name,
-email, access-code (only when an access code is configured), the button register, and register-result.
+email, access-code (only when an access code is configured), the button register, and register-result;
+with SEATS, claim-email, claim-access-code, the button claim, and claim-result.
 """
 
 from __future__ import annotations
@@ -22,30 +23,71 @@ FIELDS = {name.replace("_", "-"): name for name in rules.FIELDS}
 
 
 def field_ids(settings: Settings) -> list[str]:
-    """The form's input ids, in page order (the access code only when one is configured)."""
+    """The registration form's input ids, in page order (the access code only when one is configured;
+    none without SELF_REGISTRATION)."""
+    if not settings.self_registration:
+        return []
     return [i for i in FIELDS if i != "access-code" or settings.access_code_required]
 
 
 def layout(settings: Settings, closed: RegistrationClosed | None = None) -> html.Main:
-    """The whole page: a heading, the form (or why it is closed), and where the outcome appears."""
+    """The whole page: a heading, the form (or why it is closed), and where the outcome appears.
+
+    With SEATS the page offers claiming a seat, first; with SELF_REGISTRATION, choosing one's own login
+    (below, when both are on)."""
     registration_open = closed is None
-    closed = [] if registration_open else [error_view(closed.errors)]
+    hidden = None if registration_open else {"display": "none"}
+    both = settings.seats and settings.self_registration
+    intro = ("Claim a seat (an OpenShift login made for this event), or create your own login." if both else
+             "Claim your OpenShift login for this event." if settings.seats else
+             "Create your OpenShift login for this event.")
+    sections = []
+    if settings.seats:
+        sections.append(html.Section(id="claim-section", className="mb-4", children=[
+            *([html.H2("Claim a seat", className="h5")] if both else []),
+            html.Div(id="claim-result", role="status", **{"aria-live": "polite"}),
+            dbc.Form(id="claim-form", style=hidden, children=[
+                html.P("Enter your email: you get a username and its password, shown once on this page.",
+                       className="small text-body-secondary"),
+                *_claim_fields(settings), _submit("Claim a seat", "claim")]),
+        ]))
+    if settings.self_registration:
+        sections.append(html.Section(id="register-section", children=[
+            *([html.H2("Or choose your own login", className="h5")] if both else []),
+            dbc.Form(id="registration-form", children=_fields(settings) + [_submit("Register", "register")],
+                     style=hidden),
+        ]))
     return html.Main(
         className="container py-4 registration",
         children=[
             dcc.Location(id="url", refresh=False),  # the join link's ?code= (assets/joinlink.js)
             html.H1(settings.event_name, className="h3 mb-1"),
-            html.P("Create your OpenShift login for this event.", className="text-body-secondary mb-4"),
-            html.Div(closed, id="register-result", role="status", **{"aria-live": "polite"}),
+            html.P(intro, className="text-body-secondary mb-4"),
+            html.Div([] if registration_open else [error_view(closed.errors)], id="register-result",
+                     role="status", **{"aria-live": "polite"}),
             # The live "can I log in yet?" line. The check's data (with the password) lives only in this
             # browser tab's memory and is dropped once the answer is known.
             html.Div(id="login-status", role="status", className="mb-3", **{"aria-live": "polite"}),
             dcc.Store(id="login-check", storage_type="memory"),
             dcc.Interval(id="login-poll", interval=3000, disabled=True),
-            dbc.Form(id="registration-form", children=_fields(settings) + [_submit()],
-                     style=None if registration_open else {"display": "none"}),
+            *sections,
         ],
     )
+
+
+def claim_field_ids(settings: Settings) -> list[str]:
+    """The claim form's input ids (the access code only when one is configured; none without SEATS)."""
+    if not settings.seats:
+        return []
+    return ["claim-email"] + (["claim-access-code"] if settings.access_code_required else [])
+
+
+def _claim_fields(settings: Settings) -> list:
+    fields = [_field("claim-email", "Email", "text", "email", rules.EMAIL_MAX, None)]
+    if settings.access_code_required:
+        fields.append(_field("claim-access-code", "Event access code", "text", "off", rules.ACCESS_CODE_MAX,
+                             "Your instructor gives you this code."))
+    return fields
 
 
 def _fields(settings: Settings) -> list:
@@ -73,7 +115,7 @@ def _field(field_id: str, label: str, kind: str, autocomplete: str, max_length: 
             type=kind,
             autoComplete=autocomplete,
             maxLength=max_length,
-            inputMode="email" if field_id == "email" else None,
+            inputMode="email" if field_id.endswith("email") else None,
             debounce=False,
         ),
         dbc.FormFeedback(id=f"{field_id}-feedback", type="invalid"),
@@ -83,14 +125,19 @@ def _field(field_id: str, label: str, kind: str, autocomplete: str, max_length: 
     return html.Div(children, className="mb-3", id=f"{field_id}-group")
 
 
-def _submit():
-    return dbc.Button("Register", id="register", type="submit", color="primary", className="w-100 mt-2")
+def _submit(label: str, ident: str):
+    return dbc.Button(label, id=ident, type="submit", color="primary", className="w-100 mt-2")
 
 
 def success_view(username: str, console_url: str | None, api_url: str | None, again: bool = False,
-                 checking: bool = False, pending: bool = True, links: list[dict[str, str]] = ()) -> dbc.Alert:
-    """What an attendee sees once their registration is stored: the username and how to log in."""
-    heading = f"Welcome back, {username}: you are registered." if again else f"Account {username} registered."
+                 checking: bool = False, pending: bool = True, links: list[dict[str, str]] = (),
+                 password: str | None = None) -> dbc.Alert:
+    """What an attendee sees once their registration is stored (or their seat is theirs): the username,
+    a seat's password (shown here once), and how to log in."""
+    if password is not None:
+        heading = f"Your seat again: {username}." if again else f"Seat {username} is yours."
+    else:
+        heading = f"Welcome back, {username}: you are registered." if again else f"Account {username} registered."
     if checking:
         timing = "Your login is being activated: the line below says when it works."
     elif pending:
@@ -104,6 +151,14 @@ def success_view(username: str, console_url: str | None, api_url: str | None, ag
         html.P(timing),
         html.P(["Username: ", html.Strong(username, id="result-username")]),
     ]
+    if password is not None:
+        items.append(html.P([
+            "Password: ", html.Code(password, id="result-password", className="fs-5"),
+            dcc.Clipboard(target_id="result-password", title="Copy the password", className="copy"),
+            html.Br(),
+            html.Span("Write it down or copy it now: this page shows it once, and it is not stored anywhere.",
+                      className="small"),
+        ]))
     if console_url:
         items.append(html.P([
             "Web console: ",
@@ -122,7 +177,7 @@ def success_view(username: str, console_url: str | None, api_url: str | None, ag
             html.Ul([html.Li(html.A(link["title"], href=link["url"], target="_blank", rel="noopener noreferrer"))
                      for link in links], id="lab-links", className="mb-0"),
         ]))
-    return dbc.Alert(items, color="success", id="register-success")
+    return dbc.Alert(items, color="success", id="claim-success" if password is not None else "register-success")
 
 
 STATUS = {
@@ -154,11 +209,11 @@ def _duration(seconds: float) -> str:
     return f"{round(seconds / 60):.0f} minutes"
 
 
-def error_view(errors: dict[str, str]) -> dbc.Alert:
+def error_view(errors: dict[str, str], ident: str = "register-error") -> dbc.Alert:
     """The form-level message: the error for the whole form, or a pointer to the fields."""
     # The access code's own message stands for the form: its field is hidden when the join link carried it.
     message = errors.get(FORM) or errors.get("access_code") or "Please correct the fields marked below."
-    return dbc.Alert(message, color="danger", id="register-error")
+    return dbc.Alert(message, color="danger", id=ident)
 
 
 def login_command(username: str, api_url: str | None) -> str | None:
