@@ -113,6 +113,9 @@ def _run(service: AdminService, args) -> int:
         writer.writerows(made)
         sys.stdout.flush()
         service.publisher.step()  # publish them now if the OAuth server can take it; else a replica will
+        if service.store.projects is not None:  # their projects too, before this process ends (idempotent)
+            for name, outcome in service.ensure_projects().items():
+                print(f"{service.store.projects.name_for(name)}: {outcome}", file=sys.stderr)
         print(f"made {len(made)} seats ({made[0][0]} to {made[-1][0]}); their passwords are printed above only. "
               "Their logins go out together with the next write (python -m app status says when).", file=sys.stderr)
     elif args.command == "reset":

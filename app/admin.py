@@ -39,7 +39,7 @@ class SeatsRefused(ValueError):
     """The seats asked for cannot be made (a name taken or not valid, too many): nothing was changed."""
 
 
-MAX_SEATS = 1000  # per `seats create`: bcrypt makes each one take about 50 ms of a core
+MAX_SEATS = 500  # per `seats create` (or click on /admin): each takes a bcrypt hash, about 50 ms of a core
 
 
 @dataclasses.dataclass(frozen=True)

@@ -45,7 +45,8 @@ def wait_until(predicate, timeout: float = 20.0, interval: float = 0.2):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
-def register_together(bases: list[str], forms: list[dict], stagger: float = 0.0) -> list[requests.Response | None]:
+def register_together(bases: list[str], forms: list[dict], stagger: float = 0.0,
+                      path: str = API) -> list[requests.Response | None]:
     """Send the forms at once (or staggered), alternating between app instances; None for no answer."""
     barrier = threading.Barrier(len(forms))
 
@@ -54,7 +55,7 @@ def register_together(bases: list[str], forms: list[dict], stagger: float = 0.0)
         barrier.wait()
         time.sleep(number * stagger)
         try:
-            return requests.post(bases[number % len(bases)] + API, json=form, timeout=90)
+            return requests.post(bases[number % len(bases)] + path, json=form, timeout=90)
         except requests.RequestException:
             return None
 

@@ -276,3 +276,28 @@ def test_the_room_screen_without_an_address_says_how_to_get_one(admin: Page, sit
     expect(admin.locator("#present-no-address")).to_contain_text("Set PUBLIC_URL", timeout=15_000)
     expect(admin.locator("#present-qr")).to_have_count(0)
     expect(admin.locator("#present-counts")).to_contain_text("registered")
+
+
+def test_seats_are_made_from_the_page_and_their_passwords_only_downloaded(admin: Page, site):
+    base, data = site
+    sign_in(admin, base, TOKEN)
+    expect(admin.locator("#attendees")).to_contain_text("attendee-1", timeout=15_000)
+    admin.fill("#seat-count", "3")
+    admin.fill("#seat-prefix", "desk")
+    with admin.expect_download() as download:
+        admin.click("#make-seats")
+    rows = download.value.path().read_text().splitlines()
+    assert download.value.suggested_filename == "seats.csv" and rows[0] == "username,password"
+    made = dict(row.split(",") for row in rows[1:])
+    assert list(made) == ["desk1", "desk2", "desk3"]
+    expect(admin.locator("#seats-result")).to_contain_text("Made 3 seats, desk1 to desk3")
+    assert not any(password in admin.content() for password in made.values())
+    expect(admin.locator("#admin-seats")).to_have_text("0 of 3 claimed", timeout=15_000)
+    expect(admin.locator("#attendees")).to_contain_text("unclaimed")
+    lines = wait_until(lambda: (entries := htpasswd.entries((data / "htpasswd").read_bytes())) and
+                       set(made) <= set(entries) and entries)
+    assert all(htpasswd.verify(lines[name], password) for name, password in made.items())
+    admin.click("#make-seats")  # the same again: taken, nothing made
+    expect(admin.locator("#seats-refused")).to_contain_text("taken: desk1, desk2, desk3; the next free numbers "
+                                                            "start at 4")
+    assert browser.axe_violations(admin) == []

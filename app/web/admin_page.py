@@ -3,7 +3,7 @@
 Shows the count against MAX_USERS, the open/closed switch, the last registration, the cluster sync state
 and a searchable, sortable table of attendees; "streamer mode" keeps names and emails off the screen
 (they are not even sent to the browser). Actions: download users.csv, reset a password (shown once),
-remove an attendee. Every callback checks the session; the CSRF check is in app.web.sessions. The
+remove an attendee, make seats (their passwords go to a download, never onto the screen). Every callback checks the session; the CSRF check is in app.web.sessions. The
 views themselves are pure builders in app.web.admin_views.
 """
 
@@ -15,10 +15,10 @@ import logging
 import dash
 import dash_bootstrap_components as dbc
 import flask
-from dash import Input, Output, State
+from dash import Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
-from app.admin import AdminService, NotRegistered, NotYetWritten
+from app.admin import AdminService, NotRegistered, NotYetWritten, SeatsRefused
 from app.errors import RateLimited, StoreError
 from app.ratelimit import ClientLimiter
 from app.settings import Settings, digest
@@ -94,6 +94,9 @@ class AdminPage:
         admin.callback(Output("admin-result", "children", allow_duplicate=True), Input("reset-password", "n_clicks"),
                        State("attendees", "selected_row_ids"), State("streamer-mode", "value"),
                        prevent_initial_call=True)(callback(self.reset))
+        admin.callback(Output("admin-result", "children", allow_duplicate=True), Output("seats-download", "data"),
+                       Input("make-seats", "n_clicks"), State("seat-count", "value"), State("seat-prefix", "value"),
+                       State("seat-start", "value"), prevent_initial_call=True)(callback(self.make_seats))
         admin.callback(Output("confirm-remove", "displayed"), Output("confirm-remove", "message"),
                        Input("remove-attendee", "n_clicks"), State("attendees", "selected_row_ids"),
                        prevent_initial_call=True)(callback(self.ask_remove))
@@ -121,7 +124,7 @@ class AdminPage:
         if dash.ctx.triggered_id == "streamer-mode":
             sessions.set_streamer(bool(streamer))  # kept in the session: every tab of it follows
         overview = self.service.overview()
-        rows, columns = views.table(overview.attendees, sessions.streamer(), overview.logins, login_state)
+        rows, columns = views.table(views.accounts(overview), sessions.streamer(), overview.logins, login_state)
         return views.summary(overview), rows, columns, views.chart(overview)
 
     def open_present(self, _clicks):
@@ -153,6 +156,22 @@ class AdminPage:
         if not username:
             return dbc.Alert("Select an attendee in the table first.", color="warning")
         return _act(lambda: views.new_password(username, self.service.reset_password(username), sessions.streamer()))
+
+    def make_seats(self, _clicks, count, prefix, start):
+        """Make seats; their usernames and passwords leave only as the seats.csv download."""
+        _require_session()
+        if not (isinstance(count, int) and isinstance(start, int) and isinstance(prefix, str)):
+            return dbc.Alert("Give how many seats, a username prefix and the first number.", color="warning"), \
+                dash.no_update
+        try:
+            made = self.service.create_seats(count, prefix, start)
+        except SeatsRefused as error:
+            return dbc.Alert(f"No seats made: {error}", color="warning", id="seats-refused"), dash.no_update
+        except StoreError as error:
+            return dbc.Alert(f"That did not work: {error.cause}", color="danger"), dash.no_update
+        self.service.publisher.wake()
+        rows = "".join(f"{name},{password}\r\n" for name, password in made)
+        return views.seats_made(made), dcc.send_string("username,password\r\n" + rows, "seats.csv", type="text/csv")
 
     def ask_remove(self, _clicks, selected):
         username = _signed_in_and_chosen(selected)

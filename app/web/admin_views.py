@@ -11,12 +11,12 @@ from urllib.parse import urlencode
 import segno
 
 from app import activation, roster
-from app.admin import Overview, Removal, describe_publishing
+from app.admin import MAX_SEATS, Overview, Removal, describe_publishing
 from app.roster import Registration
 from app.settings import Settings
 
 COLUMNS = [("username", "Username"), ("full_name", "Full name"), ("email", "Email"), ("registered_at", "Registered at"),
-           ("login", "Login")]
+           ("login", "Login"), ("seat", "Seat")]
 PRIVATE = {"full_name", "email"}
 REFRESH_MS = 10_000
 
@@ -29,14 +29,23 @@ def table(attendees: list[Registration], streamer: bool, logins: dict[str, str] 
     give to someone else. `login_state` keeps only the attendees whose login is in that state.
     """
     logins = logins or {}
-    shown = [(key, name) for key, name in COLUMNS if not (streamer and key in PRIVATE)]
+    seats = any(r.seat for r in attendees)  # the Seat column only when there are seats
+    shown = [(key, name) for key, name in COLUMNS if not (streamer and key in PRIVATE) and (seats or key != "seat")]
     rows = []
     for r in attendees:
         state = logins.get(r.username, activation.PENDING)
         if login_state in activation.STATES and state != login_state:
             continue
-        rows.append({"id": r.username, **{key: state if key == "login" else _cell(getattr(r, key)) for key, _ in shown}})
+        values = {"login": state, "seat": ("unclaimed" if r.unclaimed else "claimed") if r.seat else "",
+                  "registered_at": _cell(r.claimed_at or r.registered_at)}
+        rows.append({"id": r.username, **{key: values[key] if key in values else _cell(getattr(r, key))
+                                          for key, _ in shown}})
     return rows, [{"id": key, "name": name} for key, name in shown]
+
+
+def accounts(overview: Overview) -> list[Registration]:
+    """The table's rows: the attendees (oldest first), then the seats nobody claimed yet."""
+    return overview.attendees + [r for r in overview.seats if r.unclaimed]
 
 
 def _cell(value) -> str:
@@ -59,6 +68,9 @@ def summary(overview: Overview) -> dbc.Row:
         ("Can log in", " · ".join(f"{n} {s}" for s, n in activation.counts(overview.logins).items()),
          "admin-login-counts"),
     ]
+    if overview.seats:
+        claimed = sum(1 for seat in overview.seats if not seat.unclaimed)
+        cards.insert(1, ("Seats", f"{claimed} of {len(overview.seats)} claimed", "admin-seats"))
     lines = describe_publishing(overview.publishing) + [
         f"refused by OpenShift: {name} (the name belongs to another identity): remove them and let them register "
         "another name" for name in sorted(overview.refused)]
@@ -80,6 +92,31 @@ def new_password(username: str, password: str, streamer: bool) -> dbc.Alert:
         dcc.Clipboard(target_id="new-password", title="Copy the new password", className="copy"),
         html.Div("OpenShift accepts it within a minute or two.", className="small"),
     ], color="success", id="reset-result")
+
+
+def seats_made(made: list[tuple[str, str]]) -> dbc.Alert:
+    """What making seats did; their passwords went to the download only (never onto the screen)."""
+    return dbc.Alert([
+        html.Span(f"Made {len(made)} seats, {made[0][0]} to {made[-1][0]}. "),
+        html.Span("seats.csv, with their passwords, was downloaded: it is the only copy (the passwords are not "
+                  "stored). Print it, or let attendees claim the seats (SEATS=true)."),
+        html.Div("Their logins go out together with the next write; OpenShift accepts them a minute or two later.",
+                 className="small"),
+    ], color="success", id="seats-result")
+
+
+def seats_controls() -> dbc.Form:
+    """Make seats: how many, the username prefix, the first number."""
+    def field(ident, label, **kwargs):
+        return dbc.Col([dbc.Label(label, html_for=ident, className="small mb-0"),
+                        dbc.Input(id=ident, size="sm", **kwargs)], width="auto")
+    return dbc.Form(dbc.Row([
+        field("seat-count", "Seats", type="number", min=1, max=MAX_SEATS, value=10),
+        field("seat-prefix", "Username prefix", type="text", value="user", maxLength=40),
+        field("seat-start", "First number", type="number", min=0, value=1),
+        dbc.Col(dbc.Button("Make seats", id="make-seats", color="secondary", size="sm"), width="auto",
+                className="align-self-end"),
+    ], className="g-2"), id="seats-form", className="mt-3")
 
 
 def removal(removal: Removal) -> dbc.Alert:
@@ -105,14 +142,15 @@ def present(settings: Settings, overview: Overview, public_url: str | None, code
             show_code: bool) -> list:
     """The room screen, for a projector: where to register (large, and as a QR code), the access code if
     the instructor shows it, the counts, open or closed. Never a name or an email."""
-    counts = activation.counts(overview.logins)
+    working = sum(1 for r in overview.attendees if overview.logins.get(r.username) == activation.ACTIVE)
     state = "Registration is open" if overview.registration_open else "Registration is closed"
     items = [html.H1(settings.event_name, className="display-5 fw-semibold"),
              html.P(state, className="fs-3", id="present-state")]
     if public_url:
         link = join_link(public_url, code)
         items += [
-            html.P("Register at", className="fs-4 mb-0"),
+            html.P("Claim your login at" if settings.seats and not settings.self_registration else "Register at",
+                   className="fs-4 mb-0"),
             html.P(f"{public_url}/", className="display-6 fw-semibold text-break", id="present-address"),
             html.Img(src=qr_image(link), alt=f"QR code for {public_url}/", id="present-qr",
                      style={"width": "min(60vh, 90vw)", "imageRendering": "pixelated"}),
@@ -122,7 +160,7 @@ def present(settings: Settings, overview: Overview, public_url: str | None, code
                                "show the join link and its QR code.", color="warning", id="present-no-address"))
     if code and show_code:
         items.append(html.P(["Access code: ", html.Strong(code, id="present-code-shown")], className="display-6"))
-    items.append(html.P(f"{len(overview.attendees)} registered · {counts[activation.ACTIVE]} can log in",
+    items.append(html.P(f"{len(overview.attendees)} registered · {working} can log in",
                         className="fs-3 mt-3", id="present-counts"))
     return items
 
@@ -182,6 +220,11 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
         ),
         html.Div([dbc.Button("Reset password", id="reset-password", color="secondary", className="me-2"),
                   dbc.Button("Remove attendee", id="remove-attendee", color="danger")], className="mt-3"),
+        html.H2("Seats", className="h6 mt-4 mb-0"),
+        html.P("Accounts made ahead of time, printed or claimed by attendees with their email.",
+               className="small text-body-secondary mb-0"),
+        seats_controls(),
+        dcc.Download(id="seats-download"),
         html.H2("Registrations and activations", className="h6 mt-4"),
         dcc.Graph(id="admin-chart", config={"displaylogo": False, "responsive": True}, style={"height": "320px"}),
     ])
@@ -190,13 +233,13 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
 def chart(overview: Overview) -> dict:
     """Registrations and activations over time, each OAuth rollout (a write of the logins) marked: a
     plotly figure as plain data (nothing here names an attendee)."""
-    registered = sorted(r.registered_at for r in overview.attendees)
+    registered = sorted(r.claimed_at or r.registered_at for r in overview.attendees)
     activated, total = [], 0
     for batch in sorted(overview.batches, key=lambda b: b.active):
         total += batch.count
         activated.append((_utc(batch.active), total))
     if not overview.batches:  # no rollout recorded (local files: a login is active once written)
-        active = sorted(r.registered_at for r in overview.attendees
+        active = sorted(r.claimed_at or r.registered_at for r in overview.attendees
                         if overview.logins.get(r.username) == activation.ACTIVE)
         activated = [(at, n) for n, at in enumerate(active, 1)]
     data = [
