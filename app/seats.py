@@ -3,7 +3,7 @@
 A seat's password is never stored, in clear or otherwise: it is derived, when needed, from the key the
 replicas share (app.tickets.SharedKey; in the registrations Secret) and the seat's nonce, 16 random bytes
 kept in its row. HMAC-SHA256 is the derivation, under a key of its own made from the shared one, so the
-nonce alone (users.csv never has it; the roster mirrored to DATA_DIR does) reveals nothing. The password
+nonce alone reveals nothing (users.csv has neither; the registrations Secret has both). The password
 is shown when the seats are made (printed once, for printing) and to whoever claims the seat; a claimed
 seat keeps its nonce only for CLAIM_AGAIN_WINDOW, so the same email can see it again after a lost page,
 and then never again (ledger.forget_nonces): afterwards the instructor resets it.
