@@ -16,11 +16,13 @@ import os
 import random
 import threading
 import time
+from datetime import datetime, timezone
 
 from app import activation, htpasswd, ledger, metrics, roster
 from app.errors import Conflict, StoreError
 from app.files import Notices
 from app.rollout import GENERATION, LastWrite, OAuthServer, Pace, next_write, rollout_in_progress
+from app.seats import CLAIM_AGAIN_WINDOW
 from app.store import Documents, State
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ class Publisher:
     def __init__(self, documents: Documents, watch, pace: Pace, limits: ledger.Limits, idle: float = 5.0,
                  notices: Notices | None = None, state=None, on_published=None):
         self.documents = documents
+        self.again_window = CLAIM_AGAIN_WINDOW  # a claimed seat's nonce is kept this long (app.seats)
         self.on_published = on_published  # called with the names each write of this process published
         self.state = state  # the EventState, where completed batches are recorded (None: not recorded)
         self._recorded: float | None = None  # the last write whose completed rollout this process recorded
@@ -94,6 +97,7 @@ class Publisher:
         try:
             state = self.documents.latest()
             self._record_batch(state, now)
+            self._forget_nonces(state, now)
             waiting = ledger.pending(state.logins.content, state.records)
             metrics.PENDING_LOGINS.set(len(waiting))
             if not waiting:
@@ -227,6 +231,21 @@ class Publisher:
         if self.on_published and added:
             self.on_published(added)
         return OBSERVATION_SECONDS
+
+    def _forget_nonces(self, state: State, now: float) -> None:
+        """Drop the nonces of seats claimed longer ago than CLAIM_AGAIN_WINDOW, so that their passwords can
+        no longer be derived, even when no later claim comes to do it (the roster's version decides: a
+        writer that lost the race leaves it to the next look)."""
+        kept = ledger.forget_nonces(state.records, datetime.fromtimestamp(now, timezone.utc), self.again_window)
+        if kept == state.records:
+            return
+        try:
+            written = metrics.counted_write(self.documents.roster, "roster", state.roster,
+                                            roster.render_store(kept).encode())
+        except Conflict:
+            return
+        self.documents.remember(State(state.logins, written, kept))
+        log.info("event=seat_nonces_forgotten count=%d", sum(1 for a, b in zip(state.records, kept) if a != b))
 
     def _tidy(self, state: State, logins) -> None:
         """Drop the published hashes from the roster now; if the roster moved on, its next writer will."""

@@ -123,7 +123,7 @@ def test_cleanup_removes_the_apps_attendees_and_leaves_everyone_else(deployment,
     assert roster.parse_store(deployment.registrations()) == []
     assert len(cleanup.stdout.strip().splitlines()) == 4  # one `oc delete` line per attendee, for an admin
     export = deployment.cli(tmp_path / "cli", "export")
-    assert export.stdout.strip() == "username,full_name,email,registered_at"
+    assert export.stdout.strip() == "username,full_name,email,registered_at,seat,claimed_at"
 
 
 def test_identities_are_named_after_the_provider_that_really_reads_the_secret(deployment, tmp_path):

@@ -248,3 +248,17 @@ def test_the_cli_prints_the_seats_once_as_csv(settings, tmp_path):
     listing = subprocess.run([sys.executable, "-m", "app", "list"], capture_output=True, text=True, env=env)
     assert listing.stdout.split()[:6] == ["USERNAME", "FULL", "NAME", "EMAIL", "REGISTERED", "AT"]
     assert "unclaimed" in listing.stdout
+
+
+def test_a_claimed_seats_nonce_is_forgotten_after_the_window_even_with_no_later_claim(seated):
+    import time
+
+    settings, client, admin = seated
+    admin.create_seats(2)
+    admin.publisher.step()
+    assert claim(client, "ann@example.com").status_code == 201
+    stored = settings.data_dir / "registrations.csv"
+    admin.publisher.step(now=time.time() + seats.CLAIM_AGAIN_WINDOW.total_seconds() - 30)
+    assert [bool(r.seat_nonce) for r in roster.parse_store(stored.read_text())] == [True, True]
+    admin.publisher.step(now=time.time() + seats.CLAIM_AGAIN_WINDOW.total_seconds() + 30)
+    assert [bool(r.seat_nonce) for r in roster.parse_store(stored.read_text())] == [False, True]
