@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         return 2
     logs.configure(settings.log_level, stream=sys.stderr)
     store = make_store(settings)
-    service = AdminService(store, Publisher.for_store(store))
+    # No background work in a command that ends: it makes projects itself, before it exits (seats create).
+    service = AdminService(store, Publisher.for_store(store, provision=False))
     try:
         return _run(service, args)
     except NotRegistered as error:

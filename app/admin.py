@@ -1,8 +1,9 @@
 """The instructor's operations, shared by the /admin page and `python -m app`.
 
 See who registered, export users.csv, open or close registration, make seats, reset an attendee's
-password, remove an attendee. Only registrations made through this app are touched: lines added to the htpasswd Secret
-by other means are never reset or removed. Every action is logged as `who=admin`, without secrets.
+password, remove an attendee. Only registrations made through this app are touched: lines added to the
+htpasswd Secret by other means are never reset or removed. Every action is logged as `who=admin`,
+without secrets.
 """
 
 from __future__ import annotations
@@ -82,11 +83,11 @@ class AdminService:
     def overview(self) -> Overview:
         """Attendees, capacity, the switch, the last registration, the sync state and the publishing."""
         state = self.documents.latest()
-        found = sorted(ledger.registered(state.logins.content, state.records), key=lambda r: r[0].registered_at)
-        attendees = sorted((record for record, _ in found if not record.unclaimed), key=joined_at)
+        found = [record for record, _ in ledger.registered(state.logins.content, state.records)]
+        attendees = sorted((record for record in found if not record.unclaimed), key=joined_at)
         return Overview(
             attendees=attendees,
-            seats=[record for record, _ in found if record.seat],
+            seats=[record for record in found if record.seat],  # in the order they were made
             logins=self.publisher.login_states(),
             batches=self.store.state.batches(),
             refused=self.store.state.refused(),
@@ -174,6 +175,9 @@ class AdminService:
         new nonce, whose password is the new one, so it stays claimable.
         """
         record = self._registered(username)
+        found = self.documents.login_of(username, fresh=True)
+        if found is not None and found[1] == ledger.Login.PENDING:
+            raise NotYetWritten(username)  # before anything changes (a seat keeps its nonce)
         if record.seat_nonce:
             self._set_nonce(username, "")
         nonce = seats.new_nonce() if record.unclaimed else ""

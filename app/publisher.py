@@ -143,12 +143,13 @@ class Publisher:
             log.info("event=oauth_rollout_seen")
 
     @classmethod
-    def for_store(cls, store) -> Publisher:
-        """The publisher for a store's documents and OAuth Deployment, with the settings' pace."""
+    def for_store(cls, store, provision: bool = True) -> Publisher:
+        """The publisher for a store's documents and OAuth Deployment, with the settings' pace; with
+        provision, its writes make the published attendees' projects in the background (PROJECT_TEMPLATE)."""
         settings = store.settings
         return cls(store.documents, store.rollout, Pace.for_settings(settings), ledger.Limits.for_settings(settings),
                    idle=settings.refresh_interval, notices=Notices(settings.data_dir), state=store.state,
-                   on_published=provisioner(store.projects) if store.projects else None)
+                   on_published=provisioner(store.projects) if store.projects and provision else None)
 
     def settled(self, state: State, now: float) -> bool:
         """True once the OAuth rollout caused by the last write of the logins has completed (when the

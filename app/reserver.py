@@ -2,9 +2,9 @@
 
 One thread per process. Requests hand it a candidate (a registration carrying its htpasswd line, or a
 claim for a seat) and wait; the thread writes every candidate that arrived meanwhile in one roster
-write, and answers each once its row is stored (or with why not). A roster write makes OpenShift do nothing, so it happens at
-once; the htpasswd Secret, whose every write rolls out the OAuth server, is written later and at its
-own pace by app.publisher, which this wakes.
+write, and answers each once its row is stored (or with why not). A roster write makes OpenShift do
+nothing, so it happens at once; the htpasswd Secret, whose every write rolls out the OAuth server, is
+written later and at its own pace by app.publisher, which this wakes.
 """
 
 from __future__ import annotations

@@ -197,7 +197,6 @@ class RegistrationService:
             raise
         return Registered(candidate.username, candidate.registered_at, login)
 
-
     def claim(self, form: Mapping[str, object], client: str) -> SeatClaim:
         """Give the attendee with this email (and the access code) a seat; raise RegistrationError.
 

@@ -85,3 +85,16 @@ def test_without_the_component_no_namespace_is_made_and_the_commands_are_given(d
                                        f"oc adm policy add-role-to-user admin {tag}-1 -n {tag}-1-lab")
     removed = deployment.cli(tmp_path / "cli", "remove", f"{tag}-1", PROJECT_TEMPLATE="{username}-lab")
     assert f"oc delete project {tag}-1-lab --ignore-not-found" in removed.stdout.splitlines()
+
+
+def test_seats_made_from_the_command_line_get_their_projects_before_it_ends(kube, tmp_path):
+    deployment = Deployment.apply(kube, tmp_path, ("projects",))
+    deployment.create_htpasswd(b"")
+    tag = f"s{secrets.token_hex(3)}x"
+    made = deployment.cli(tmp_path / "cli", "seats", "create", "--count", "2", "--prefix", tag, SEATS="true",
+                          PROJECT_TEMPLATE="{username}-lab")
+    assert made.returncode == 0, made.stderr
+    assert f"{tag}1-lab: created" in made.stderr and f"{tag}2-lab: created" in made.stderr
+    for number in (1, 2):
+        labels = namespace(kube, f"{tag}{number}-lab").metadata.labels
+        assert labels[EVENT] == deployment.namespace and labels[ATTENDEE] == f"{tag}{number}"

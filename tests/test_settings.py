@@ -36,6 +36,9 @@ def test_values_are_parsed(tmp_path):
     assert {"trainer", "helper", "admin"} <= settings.reserved_usernames
     assert settings.max_users == 300 and not settings.registration_open and settings.rate_limit is None
     assert settings.console_url == "https://console.apps.example.com" and settings.log_level == "DEBUG"
+    assert not settings.seats and settings.self_registration  # the defaults: self-registration only
+    seats_only = Settings.from_env({"SEATS": "on", "SELF_REGISTRATION": "off", "SERVICE_ACCOUNT_DIR": str(tmp_path)})
+    assert seats_only.seats and not seats_only.self_registration
 
 
 def test_cluster_sync_auto_follows_the_service_account_token(tmp_path):
@@ -74,6 +77,8 @@ def test_cluster_sync_auto_follows_the_service_account_token(tmp_path):
         ("LAB_LINKS", "Guide|https://g.example.com/{user}", "LAB_LINKS must be title|URL pairs"),
         ("LAB_LINKS", "|https://g.example.com", "LAB_LINKS must be title|URL pairs"),
         ("LAB_LINKS", ";".join(f"G{i}|https://g.example.com" for i in range(11)), "LAB_LINKS must be title|URL pairs"),
+        ("SELF_REGISTRATION", "off", "SEATS or SELF_REGISTRATION must be on: the page would offer nothing"),
+        ("SEATS", "maybe", "SEATS must be true or false"),
     ],
 )
 def test_invalid_values_stop_start_up_naming_the_variable(tmp_path, name, value, words):

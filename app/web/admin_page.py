@@ -3,8 +3,9 @@
 Shows the count against MAX_USERS, the open/closed switch, the last registration, the cluster sync state
 and a searchable, sortable table of attendees; "streamer mode" keeps names and emails off the screen
 (they are not even sent to the browser). Actions: download users.csv, reset a password (shown once),
-remove an attendee, make seats (their passwords go to a download, never onto the screen). Every callback checks the session; the CSRF check is in app.web.sessions. The
-views themselves are pure builders in app.web.admin_views.
+remove an attendee, make seats (their passwords go to a download, never onto the screen). Every
+callback checks the session; the CSRF check is in app.web.sessions. The views themselves are pure
+builders in app.web.admin_views.
 """
 
 from __future__ import annotations

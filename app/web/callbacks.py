@@ -93,7 +93,8 @@ class PageCallbacks:
         try:
             result = self.service.claim(form, client=flask.request.remote_addr or "unknown")
         except RegistrationError as error:
-            errors = dict(error.errors, **{field: error.errors[name] for name, field in CLAIM_FIELDS if name in error.errors})
+            errors = dict(error.errors, **{field: error.errors[name] for name, field in CLAIM_FIELDS
+                                           if name in error.errors})
             return self._failure(self.claim_ids, errors, "claim-error")
         except Exception:  # never a traceback on the page: log it, say something useful
             log.exception("event=seat_claim outcome=failed reason=internal_error")
