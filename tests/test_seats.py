@@ -273,3 +273,26 @@ def test_a_seat_whose_login_is_not_written_yet_is_not_reset_and_stays_claimable(
         admin.reset_password("user1")
     body = claim(client, "ann@example.com").json
     assert body["username"] == "user1" and body["password"] == made["user1"]
+
+
+@pytest.mark.parametrize("body", [
+    {"email": ["ann@example.com"]}, {"email": {"$gt": ""}}, {"email": 7}, {"email": None}, {"email": "a" * 10_000},
+    {"email": "ann@example.com\u202e"}, {}, [], "ann@example.com",
+])
+def test_hostile_claims_get_a_4xx_and_change_nothing(seated, body):
+    settings, client, admin = seated
+    admin.create_seats(1)
+    before = (settings.data_dir / "registrations.csv").read_bytes()
+    response = client.post(CLAIMS, json=dict(body, access_code="velvet-otter") if isinstance(body, dict) else body)
+    assert 400 <= response.status_code < 500 and "errors" in response.json
+    assert (settings.data_dir / "registrations.csv").read_bytes() == before
+
+
+def test_claims_share_the_registrations_rate_limit(tmp_path):
+    from app.factory import create_app
+
+    client = create_app(Settings(data_dir=tmp_path / "data", bcrypt_rounds=FAST_ROUNDS, rate_limit="2/minute",
+                                 seats=True)).server.test_client()
+    codes = [claim(client, f"a{i}@example.com").status_code for i in range(2)]
+    codes.append(client.post("/api/v1/registrations", json=GOOD).status_code)
+    assert codes == [409, 409, 429]  # no seats, then too many attempts from this address

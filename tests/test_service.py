@@ -139,3 +139,26 @@ def test_a_name_the_cluster_holds_is_taken_before_any_hash(tmp_path):
     with pytest.raises(RegistrationError):
         service.register(invalid, "1.2.3.4")
     assert store.users.asked == [GOOD["username"]]  # asked only once every other check had passed
+
+
+def test_a_claim_without_the_right_code_reads_nothing_and_the_right_one_reads_after_it(tmp_path):
+    from app.errors import SeatsTaken, WrongAccessCode
+    from app.settings import digest
+
+    settings = Settings(data_dir=tmp_path, rate_limit=None, cluster_sync=True, seats=True,
+                        access_code_digest=digest("velvet-otter"))
+    logins, records, state = MemoryDocument(), MemoryDocument(), MemoryDocument()
+    reads = []
+    for document in (logins, records):
+        document.before_read = reads.append
+    store = cluster_store(settings, logins, records, state)
+    service = RegistrationService(settings, store, Reserver(store.documents, Limits(), timeout=5),
+                                  ClientLimiter(None, tmp_path / "c.sqlite3"))
+    for form in ({"email": "ann@example.com", "access_code": "wrong"}, {"email": "ann@example.com"},
+                 {"email": ["x"], "access_code": {"a": 1}}):
+        with pytest.raises(WrongAccessCode):
+            service.claim(form, client="10.0.0.1")
+    assert reads == [] and store.key.writes == 0  # no Secret read, no key made
+    with pytest.raises(SeatsTaken):  # the right code: now the documents are read (no seats made)
+        service.claim({"email": "ann@example.com", "access_code": "velvet-otter"}, client="10.0.0.1")
+    assert reads
