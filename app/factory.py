@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         update_title=None,
         index_string=page.INDEX_STRING,  # with the document's language, for screen readers
     )
-    app.layout = lambda: page.layout(settings, closed=service.closure())
+    app.layout = lambda: page.layout(settings, closed=service.closure(), seats_left=service.seats_left())
     callbacks.PageCallbacks(service, check, discovery, page.field_ids(settings)).register(app)
     server = app.server
     server.register_blueprint(http.api(service, discovery))

@@ -264,6 +264,8 @@ def plan_claims(records: Sequence[Registration], claims: Sequence[Claim], again_
     holds, the claim is refused. Nonces of seats claimed longer ago than again_window are dropped, so
     their passwords can never be derived again.
     """
+    if not claims:
+        return ClaimPlan(list(records), {}, {}, False)
     kept = list(records)
     holder = {email_key(r.email): i for i, r in enumerate(kept) if r.email}
     free = (i for i, r in enumerate(kept) if r.unclaimed and r.seat_nonce)
@@ -285,16 +287,18 @@ def plan_claims(records: Sequence[Registration], claims: Sequence[Claim], again_
         kept[index] = dataclasses.replace(kept[index], email=claim.email, claimed_at=claim.at)
         holder[email_key(claim.email)] = index
         claimed[number] = Claimed(kept[index])
-    if claims:
-        now = max(claim.at for claim in claims)
-        kept = forget_nonces(kept, now, again_window)
+    kept = forget_nonces(kept, max(claim.at for claim in claims), again_window)
     return ClaimPlan(kept, claimed, refused, kept != list(records))
 
 
-def forget_nonces(records: Sequence[Registration], now: datetime, again_window: timedelta) -> list[Registration]:
-    """The roster without the nonces of seats claimed longer ago than again_window."""
-    return [dataclasses.replace(r, seat_nonce="") if r.seat_nonce and r.claimed_at and now - r.claimed_at > again_window
-            else r for r in records]
+def forget_nonces(records: Sequence[Registration], now: datetime, again_window: timedelta) -> Sequence[Registration]:
+    """The roster without the nonces of seats claimed longer ago than again_window (the same sequence when
+    there are none: the publisher asks on every look)."""
+    def expired(r: Registration) -> bool:
+        return bool(r.seat_nonce and r.claimed_at and now - r.claimed_at > again_window)
+    if not any(expired(r) for r in records):
+        return records
+    return [dataclasses.replace(r, seat_nonce="") if expired(r) else r for r in records]
 
 
 def plan_logins(logins: bytes, records: Sequence[Registration], limits: Limits) -> bytes:

@@ -238,7 +238,7 @@ class Publisher:
         no longer be derived, even when no later claim comes to do it (the roster's version decides: a
         writer that lost the race leaves it to the next look)."""
         kept = ledger.forget_nonces(state.records, datetime.fromtimestamp(now, timezone.utc), self.again_window)
-        if kept == state.records:
+        if kept is state.records:
             return
         try:
             written = metrics.counted_write(self.documents.roster, "roster", state.roster,

@@ -132,20 +132,25 @@ def _parse(text: str, headers: tuple[tuple[str, ...], ...]) -> list[Registration
         found = tuple(next(rows))
         if found not in headers:
             raise RosterError(f"unexpected header {found[:len(headers[0])]!r}")
+        # Where each optional column is (None: not in this header); rows are read by position (10,000 rows
+        # are parsed on every new version of the roster).
+        seat, claimed_at, pending, nonce = (found.index(n) if n in found else None
+                                            for n in ("seat", "claimed_at", "pending_login", "seat_nonce"))
         registrations = []
         for number, row in enumerate(rows, start=2):
             if not row:
                 continue
             if len(row) != len(found):
                 raise RosterError(f"row {number} has {len(row)} fields instead of {len(found)}")
-            cells = dict(zip(found, (restore(cell) for cell in row)))
-            if cells.get("seat", "") not in ("", YES):
+            cells = [restore(cell) for cell in row]
+            is_seat = seat is not None and cells[seat] == YES
+            if seat is not None and not is_seat and cells[seat]:
                 raise RosterError(f"row {number}: seat must be {YES!r} or empty")
-            claimed = cells.get("claimed_at")
+            claimed = cells[claimed_at] if claimed_at is not None else ""
             registrations.append(Registration(
-                cells["username"], cells["full_name"], cells["email"], parse_time(cells["registered_at"]),
-                pending_login=cells.get("pending_login", ""), seat=cells.get("seat") == YES,
-                claimed_at=parse_time(claimed) if claimed else None, seat_nonce=cells.get("seat_nonce", "")))
+                cells[0], cells[1], cells[2], parse_time(cells[3]),
+                cells[pending] if pending is not None else "", is_seat,
+                parse_time(claimed) if claimed else None, cells[nonce] if nonce is not None else ""))
         return registrations
     except (csv.Error, ValueError) as error:
         raise RosterError(str(error)) from error

@@ -231,6 +231,16 @@ class RegistrationService:
         _count(outcome, started)
         return result
 
+    def seats_left(self) -> int | None:
+        """How many seats are free now, as last read (None: seats off, or the documents unreadable)."""
+        if not self.settings.seats:
+            return None
+        documents = self.store.documents
+        try:
+            return documents.index(documents.latest()).free_seats
+        except StoreError:
+            return None
+
     def _precheck_claim(self, email: str) -> None:
         """"All seats are taken", or the email's registration, without a roster write (on a fresh read)."""
         for fresh in (False, True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 from datetime import datetime, timedelta, timezone
 
@@ -199,8 +200,34 @@ def test_each_way_in_is_offered_only_when_it_is_on(make_app):
     assert claim(only_seats, "ann@example.com").json == {"errors": SeatsTaken().errors}  # none made yet
     layout = only_seats.get("/_dash-layout").get_data(as_text=True)
     assert "claim-form" in layout and "registration-form" not in layout
+    assert SeatsTaken().errors["form"] in layout  # none made: said at once, the form hidden
     layout = off.get("/_dash-layout").get_data(as_text=True)
     assert "registration-form" in layout and "claim-form" not in layout
+
+
+def test_the_page_says_when_the_last_seat_is_gone_and_points_to_registering(seated):
+    from app.web.page import SEATS_TAKEN_BELOW
+
+    _, client, admin = seated
+    admin.create_seats(1)
+    assert SEATS_TAKEN_BELOW not in client.get("/_dash-layout").get_data(as_text=True)
+    assert claim(client, "ann@example.com").status_code == 201
+    layout = client.get("/_dash-layout").get_json()
+    claim_form = _find(layout, "claim-form")
+    assert claim_form["props"]["style"] == {"display": "none"}
+    assert SEATS_TAKEN_BELOW in json.dumps(_find(layout, "claim-result"))
+
+
+def _find(component, ident):
+    """The component with this id in a Dash layout (as JSON)."""
+    if isinstance(component, dict):
+        if component.get("props", {}).get("id") == ident:
+            return component
+        children = component.get("props", {}).get("children")
+        return _find(children, ident) if children is not None else None
+    if isinstance(component, list):
+        return next((found for item in component if (found := _find(item, ident)) is not None), None)
+    return None
 
 
 def test_reset_keeps_an_unclaimed_seat_claimable_and_retires_a_claimed_ones_password(seated):

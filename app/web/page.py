@@ -12,12 +12,13 @@ from dash import dcc, html
 from dash.dash import _default_index
 
 from app import rules
-from app.errors import FORM, RegistrationClosed
+from app.errors import FORM, RegistrationClosed, SeatsTaken
 from app.settings import Settings
 
 # Dash's page template with the document's language, which screen readers need (both Dash apps use it).
 INDEX_STRING = _default_index.replace("<html>", '<html lang="en">', 1)
 
+SEATS_TAKEN_BELOW = "All seats are taken: choose your own login below."
 # Form element id -> field name in the service and the JSON API (app.rules.FIELDS).
 FIELDS = {name.replace("_", "-"): name for name in rules.FIELDS}
 
@@ -30,13 +31,20 @@ def field_ids(settings: Settings) -> list[str]:
     return [i for i in FIELDS if i != "access-code" or settings.access_code_required]
 
 
-def layout(settings: Settings, closed: RegistrationClosed | None = None) -> html.Main:
+def layout(settings: Settings, closed: RegistrationClosed | None = None, seats_left: int | None = None) -> html.Main:
     """The whole page: a heading, the form (or why it is closed), and where the outcome appears.
 
-    With SEATS the page offers claiming a seat, first; with SELF_REGISTRATION, choosing one's own login
-    (below, when both are on)."""
+    With SEATS the page offers claiming a seat, first (or says that all are taken, when seats_left is 0);
+    with SELF_REGISTRATION, choosing one's own login (below, when both are on)."""
     registration_open = closed is None
     hidden = None if registration_open else {"display": "none"}
+    taken = []
+    if settings.seats and seats_left == 0 and registration_open:
+        hidden_claim = {"display": "none"}
+        taken = [dbc.Alert(SEATS_TAKEN_BELOW if settings.self_registration else SeatsTaken().errors[FORM],
+                           color="info", id="seats-taken")]
+    else:
+        hidden_claim = hidden
     both = settings.seats and settings.self_registration
     intro = ("Claim a seat (an OpenShift login made for this event), or create your own login." if both else
              "Claim your OpenShift login for this event." if settings.seats else
@@ -45,8 +53,8 @@ def layout(settings: Settings, closed: RegistrationClosed | None = None) -> html
     if settings.seats:
         sections.append(html.Section(id="claim-section", className="mb-4", children=[
             *([html.H2("Claim a seat", className="h5")] if both else []),
-            html.Div(id="claim-result", role="status", **{"aria-live": "polite"}),
-            dbc.Form(id="claim-form", style=hidden, children=[
+            html.Div(taken, id="claim-result", role="status", **{"aria-live": "polite"}),
+            dbc.Form(id="claim-form", style=hidden_claim, children=[
                 html.P("Enter your email: you get a username and its password, shown once on this page.",
                        className="small text-body-secondary"),
                 *_claim_fields(settings), _submit("Claim a seat", "claim")]),
