@@ -20,7 +20,6 @@ import csv
 import sys
 
 from app import activation, logs
-
 from app.admin import AdminService, NotRegistered, NotYetWritten, SeatsRefused, describe_publishing
 from app.errors import SettingsError, StoreError
 from app.publisher import Publisher

@@ -98,17 +98,21 @@ class RegistrationService:
             return None
         return RegistrationClosed(schedule.moment(window.opens_at) if window.opens_at else None)
 
+    def _admit(self, offered: bool, otherwise: str, client: str) -> None:
+        """The first, cheapest checks of either way in: offered at all, the client's rate, open now."""
+        if not offered:
+            raise NotOffered({FORM: otherwise})
+        self.limiter.check(client)
+        closed = self.closure()
+        if closed:
+            raise closed
+
     def register(self, form: Mapping[str, object], client: str) -> Registered:
         """Register the attendee described by the form; raise RegistrationError with what went wrong."""
         started = time.monotonic()
         username = "-"
         try:
-            if not self.settings.self_registration:
-                raise NotOffered({FORM: "This event hands out seats: claim one instead."})
-            self.limiter.check(client)
-            closed = self.closure()
-            if closed:
-                raise closed
+            self._admit(self.settings.self_registration, "This event hands out seats: claim one instead.", client)
             application = self._validate(form)
             username = application.username
             result = self._precheck(application)
@@ -207,12 +211,7 @@ class RegistrationService:
         started = time.monotonic()
         username = "-"
         try:
-            if not self.settings.seats:
-                raise NotOffered({FORM: "This event has no seats to claim."})
-            self.limiter.check(client)
-            closed = self.closure()
-            if closed:
-                raise closed
+            self._admit(self.settings.seats, "This event has no seats to claim.", client)
             if not rules.access_code_matches(form.get("access_code"), self.settings):
                 raise rules.wrong_access_code()
             email, problem = rules.check_email(form.get("email"))

@@ -33,6 +33,13 @@ def api(service: RegistrationService, discovery) -> flask.Blueprint:
     """POST /api/v1/registrations and /api/v1/claims: the page's service for scripts, JSON in and out."""
     blueprint = flask.Blueprint("api", __name__)
 
+    def how_to_log_in(username: str, login) -> dict:
+        """What both answers say about the new login: its state, where and how to log in, the lab links."""
+        api_url = discovery.api_url()
+        return {"login": login.value, "console_url": discovery.console_url(), "api_url": api_url,
+                "login_command": page.login_command(username, api_url),
+                "lab_links": service.settings.links_for(username)}
+
     @blueprint.post(REGISTRATIONS_PATH)
     def create_registration():
         body = _json_object()
@@ -46,17 +53,9 @@ def api(service: RegistrationService, discovery) -> flask.Blueprint:
         except Exception:
             log.exception("event=registration outcome=failed reason=internal_error")
             return errors(503, ServiceUnavailable().errors)
-        api_url = discovery.api_url()
-        return flask.jsonify(
-            username=result.username,
-            registered_at=result.registered_at.isoformat().replace("+00:00", "Z"),
-            again=result.again,
-            login=result.login.value,
-            console_url=discovery.console_url(),
-            api_url=api_url,
-            login_command=page.login_command(result.username, api_url),
-            lab_links=service.settings.links_for(result.username),
-        ), (200 if result.again else 201)
+        return flask.jsonify(username=result.username, registered_at=_moment(result.registered_at),
+                             again=result.again, **how_to_log_in(result.username, result.login)), \
+            (200 if result.again else 201)
 
     @blueprint.post(CLAIMS_PATH)
     def claim_seat():
@@ -71,18 +70,10 @@ def api(service: RegistrationService, discovery) -> flask.Blueprint:
         except Exception:
             log.exception("event=seat_claim outcome=failed reason=internal_error")
             return errors(503, ServiceUnavailable().errors)
-        api_url = discovery.api_url()
-        return flask.jsonify(
-            username=result.username,
-            password=result.password,
-            claimed_at=result.claimed_at.isoformat().replace("+00:00", "Z"),
-            again=result.again,
-            login=result.login.value,
-            console_url=discovery.console_url(),
-            api_url=api_url,
-            login_command=page.login_command(result.username, api_url),
-            lab_links=service.settings.links_for(result.username),
-        ), (200 if result.again else 201)
+        return flask.jsonify(username=result.username, password=result.password,
+                             claimed_at=_moment(result.claimed_at), again=result.again,
+                             **how_to_log_in(result.username, result.login)), \
+            (200 if result.again else 201)
 
     @blueprint.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def unknown_api_route(rest):  # without it, Dash's catch-all route would answer with the page
@@ -93,6 +84,10 @@ def api(service: RegistrationService, discovery) -> flask.Blueprint:
         return errors(404, {FORM: "No such API endpoint."})
 
     return blueprint
+
+
+def _moment(moment) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _json_object() -> dict | None:
