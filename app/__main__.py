@@ -97,7 +97,7 @@ def _run(service: AdminService, args) -> int:
         if overview.seats:
             claimed = sum(1 for seat in overview.seats if not seat.unclaimed)
             print(f"seats: {claimed} of {len(overview.seats)} claimed")
-        print("logins: " + ", ".join(f"{n} {s}" for s, n in activation.counts(overview.logins).items()))
+        print("logins: " + ", ".join(f"{n} {s}" for s, n in activation.counts(overview.attendee_logins()).items()))
         for line in describe_publishing(overview.publishing):
             print(line)
         for username, seen in sorted(overview.refused.items()):

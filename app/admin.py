@@ -59,6 +59,10 @@ class Overview:
     sync: dict
     publishing: Status
 
+    def attendee_logins(self) -> dict[str, str]:
+        """The attendees' login states (unclaimed seats are accounts, not attendees: not counted)."""
+        return {r.username: self.logins.get(r.username, activation.PENDING) for r in self.attendees}
+
 
 @dataclasses.dataclass(frozen=True)
 class Removal:

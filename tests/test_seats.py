@@ -275,6 +275,9 @@ def test_the_cli_prints_the_seats_once_as_csv(settings, tmp_path):
     listing = subprocess.run([sys.executable, "-m", "app", "list"], capture_output=True, text=True, env=env)
     assert listing.stdout.split()[:6] == ["USERNAME", "FULL", "NAME", "EMAIL", "REGISTERED", "AT"]
     assert "unclaimed" in listing.stdout
+    status = subprocess.run([sys.executable, "-m", "app", "status"], capture_output=True, text=True, env=env)
+    assert status.stdout.splitlines()[:3] == ["registration open; 0 registered", "seats: 0 of 3 claimed",
+                                              "logins: 0 pending, 0 active, 0 refused"]  # seats are not attendees
 
 
 def test_a_claimed_seats_nonce_is_forgotten_after_the_window_even_with_no_later_claim(seated):

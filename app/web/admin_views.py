@@ -65,7 +65,7 @@ def summary(overview: Overview) -> dbc.Row:
          "admin-open-state"),
         ("Last registration", last, "admin-last"),
         ("Sync", f"{sync['mode']}: {state}; last write {sync['last_write'] or 'never'}", "admin-sync"),
-        ("Can log in", " · ".join(f"{n} {s}" for s, n in activation.counts(overview.logins).items()),
+        ("Can log in", " · ".join(f"{n} {s}" for s, n in activation.counts(overview.attendee_logins()).items()),
          "admin-login-counts"),
     ]
     if overview.seats:
@@ -142,7 +142,7 @@ def present(settings: Settings, overview: Overview, public_url: str | None, code
             show_code: bool) -> list:
     """The room screen, for a projector: where to register (large, and as a QR code), the access code if
     the instructor shows it, the counts, open or closed. Never a name or an email."""
-    working = sum(1 for r in overview.attendees if overview.logins.get(r.username) == activation.ACTIVE)
+    working = activation.counts(overview.attendee_logins())[activation.ACTIVE]
     state = "Registration is open" if overview.registration_open else "Registration is closed"
     items = [html.H1(settings.event_name, className="display-5 fw-semibold"),
              html.P(state, className="fs-3", id="present-state")]
