@@ -147,3 +147,23 @@ def test_claiming_a_seat_shows_its_login_once_and_when_it_works(page: Page, seat
     page.click("#claim")
     expect(page.locator("#claim-success")).to_contain_text("Your seat again: user1.", timeout=20_000)
     expect(page.locator("#result-password")).to_have_text(passwords["user1"])
+
+
+def test_seats_only_the_page_says_when_none_is_left(page: Page, tmp_path):
+    env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "SEATS": "true",
+           "SELF_REGISTRATION": "false"}
+    with gunicorn(env, workers=1) as base:
+        page.goto(base)
+        expect(page.locator("#seats-taken")).to_have_text("All seats are taken. Please tell your instructor.")
+        expect(page.locator("#claim-form")).to_be_hidden()
+        assert page.locator("#registration-form").count() == 0 and page.locator("#register-section").count() == 0
+        assert browser.axe_violations(page) == []
+        subprocess.run([sys.executable, "-m", "app", "seats", "create", "--count", "1"], capture_output=True,
+                       env={**os.environ, **env}, check=True)
+        page.reload()
+        expect(page.locator("#claim-form")).to_be_visible()
+        page.fill("#claim-email", "ann@example.com")
+        page.keyboard.press("Enter")
+        expect(page.locator("#claim-success")).to_contain_text("Seat user1 is yours.", timeout=20_000)
+        page.reload()
+        expect(page.locator("#seats-taken")).to_be_visible()
