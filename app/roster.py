@@ -3,9 +3,9 @@
 users.csv, the instructors' file: RFC 4180 CSV (CRLF line ends, fields quoted when needed) with the
 header `username,full_name,email,registered_at,seat,claimed_at`, times in ISO 8601 UTC. `seat` is `yes`
 for an account the instructor made (`python -m app seats create`): its email and claimed_at stay empty
-until an attendee claims it. A cell that a spreadsheet would
-run as a formula is prefixed with `'`; a cell that already starts with `'` gets one more, so the guard is
-reversible and parsing gives back exactly what was written.
+until an attendee claims it. A cell that a spreadsheet would run as a formula is prefixed with `'`; a
+cell that already starts with `'` gets one more, so the guard is reversible and parsing gives back
+exactly what was written.
 
 The stored roster (registrations.csv, in the registrations Secret or DATA_DIR) has two more columns:
 `pending_login`, the htpasswd line of a registration whose login is not yet published (emptied once the
@@ -89,7 +89,7 @@ def render(registrations: Iterable[Registration]) -> str:
 
 
 def render_store(registrations: Iterable[Registration]) -> str:
-    """The stored roster: users.csv plus each registration's pending login."""
+    """The stored roster: users.csv plus each registration's pending login and each seat's nonce."""
     return _render(STORE_HEADER, (_cells(r) + [r.pending_login, r.seat_nonce] for r in registrations))
 
 
