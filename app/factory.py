@@ -1,7 +1,7 @@
 """`create_app(settings)`: build the Dash app with everything wired, register its routes, return it.
 
 The store (local files or cluster Secrets, chosen by app.store.make_store), the reserver and the
-publisher, the rate limiters, the registration service and the login check; then the page and its
+publisher, the rate limiters, the registration and seat-claim services and the login check; then the page and its
 callbacks, the JSON API, health and metrics, and /admin when ADMIN_TOKEN is set.
 """
 
@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import activation, files
 from app.errors import StoreError
 from app.admin import AdminService
+from app.claims import ClaimService
 from app.discovery import Discovery
 from app.ledger import Limits
 from app.logincheck import LoginCheck
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     reserver = Reserver(store.documents, Limits.for_settings(settings), settings.commit_timeout,
                         on_reserved=publisher.wake)
     key = SharedKey(store.key)  # login-check tickets and seats' passwords (app.seats) are made with it
-    service = RegistrationService(settings, store, reserver, ClientLimiter(settings.rate_limit, counters), key=key)
+    service = RegistrationService(settings, store, reserver, ClientLimiter(settings.rate_limit, counters))
+    claims = ClaimService(service, key)
     discovery = Discovery(settings, store.info, files.runtime_dir(settings.data_dir))
     per_client = settings.rate_per_minute(POLLS_PER_ATTENDEE_MINUTE)  # RATE_LIMIT is sized for the room
     check = LoginCheck(settings, discovery, Tickets(key, settings.login_check_timeout),
@@ -72,10 +74,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         update_title=None,
         index_string=page.INDEX_STRING,  # with the document's language, for screen readers
     )
-    app.layout = lambda: page.layout(settings, closed=service.closure(), seats_left=service.seats_left())
-    callbacks.PageCallbacks(service, check, discovery, page.field_ids(settings)).register(app)
+    app.layout = lambda: page.layout(settings, closed=service.closure(), seats_left=claims.seats_left())
+    callbacks.PageCallbacks(service, claims, check, discovery).register(app)
     server = app.server
-    server.register_blueprint(http.api(service, discovery))
+    server.register_blueprint(http.api(service, claims, discovery))
     server.register_blueprint(http.health(store, publisher))
     http.install_error_handlers(server)
     http.install_headers(server)

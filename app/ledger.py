@@ -13,9 +13,8 @@ A login never exists without its row, and a pending row is never dropped while i
 normalised on every roster write: a published row drops its pending login (the hash); a row whose name
 got someone else's line, or whose login was removed, is dropped.
 
-Seats are rows the instructor makes (app.seats), published like any other, with no email until an
-attendee claims one: a claim gives the first unclaimed seat its email and claimed_at, in the same group
-commit as registrations, so two claims never get the same seat.
+Seats are rows the instructor makes, published like any other, with no email until an attendee claims
+one (app.seats decides the claims): an unclaimed seat holds no email here.
 """
 
 from __future__ import annotations
@@ -23,10 +22,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
 
 from app import htpasswd, roster
-from app.errors import AlreadyTaken, RegistrationError, RegistrationFull, SeatsTaken
+from app.errors import AlreadyTaken, RegistrationError, RegistrationFull
 from app.roster import Registration
 from app.rules import email_key
 
@@ -34,8 +32,6 @@ from app.rules import email_key
 SECRET_MAX_BYTES = 1024 * 1024
 USERNAME_TAKEN = "This username is taken. Please choose another."
 EMAIL_TAKEN = "This email address is already registered. Each attendee registers once."
-SEAT_HELD = ("This email address has already claimed a seat. If its password is lost, your instructor can "
-             "reset it.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,77 +224,6 @@ class Index:
                 or self.logins_bytes + len(candidate.pending_login) + 2 > limits.max_bytes):
             return RegistrationFull()
         return None
-
-
-@dataclasses.dataclass(frozen=True)
-class Claim:
-    """An attendee asking for a seat: their email, and when they asked."""
-
-    email: str
-    at: datetime
-
-
-@dataclasses.dataclass(frozen=True)
-class Claimed:
-    """A seat given to a claim: the seat's row (with its nonce), and whether it was this email's already."""
-
-    seat: Registration
-    again: bool = False
-
-
-@dataclasses.dataclass
-class ClaimPlan:
-    """The roster to write, the seat each claim got and the refused claims."""
-
-    records: list[Registration]
-    claimed: dict[int, Claimed]
-    refused: dict[int, RegistrationError]
-    changed: bool
-
-
-def plan_claims(records: Sequence[Registration], claims: Sequence[Claim], again_window: timedelta) -> ClaimPlan:
-    """Give each claim the first unclaimed seat (roster order), earlier claims first.
-
-    The records must be normalised (plan_roster's). An email that already holds a seat gets that seat
-    again, with its nonce, only within again_window of its claim; later, or for an email a registration
-    holds, the claim is refused. Nonces of seats claimed longer ago than again_window are dropped, so
-    their passwords can never be derived again.
-    """
-    if not claims:
-        return ClaimPlan(list(records), {}, {}, False)
-    kept = list(records)
-    holder = {email_key(r.email): i for i, r in enumerate(kept) if r.email}
-    free = (i for i, r in enumerate(kept) if r.unclaimed and r.seat_nonce)
-    claimed: dict[int, Claimed] = {}
-    refused: dict[int, RegistrationError] = {}
-    for number, claim in enumerate(claims):
-        held = holder.get(email_key(claim.email))
-        if held is not None:
-            seat = kept[held]
-            if seat.seat and seat.seat_nonce and seat.claimed_at and claim.at - seat.claimed_at <= again_window:
-                claimed[number] = Claimed(seat, again=True)
-            else:
-                refused[number] = AlreadyTaken({"email": SEAT_HELD if seat.seat else EMAIL_TAKEN})
-            continue
-        index = next(free, None)
-        if index is None:
-            refused[number] = SeatsTaken()
-            continue
-        kept[index] = dataclasses.replace(kept[index], email=claim.email, claimed_at=claim.at)
-        holder[email_key(claim.email)] = index
-        claimed[number] = Claimed(kept[index])
-    kept = forget_nonces(kept, max(claim.at for claim in claims), again_window)
-    return ClaimPlan(kept, claimed, refused, kept != list(records))
-
-
-def forget_nonces(records: Sequence[Registration], now: datetime, again_window: timedelta) -> Sequence[Registration]:
-    """The roster without the nonces of seats claimed longer ago than again_window (the same sequence when
-    there are none: the publisher asks on every look)."""
-    def expired(r: Registration) -> bool:
-        return bool(r.seat_nonce and r.claimed_at and now - r.claimed_at > again_window)
-    if not any(expired(r) for r in records):
-        return records
-    return [dataclasses.replace(r, seat_nonce="") if expired(r) else r for r in records]
 
 
 def plan_logins(logins: bytes, records: Sequence[Registration], limits: Limits) -> bytes:

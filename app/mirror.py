@@ -1,10 +1,10 @@
 """The files in DATA_DIR that instructors fetch with `oc rsync`: users.csv, and the htpasswd mirror.
 
-users.csv lists every registration (its login written yet or still pending), without any hash. Locally the truth is in DATA_DIR itself, so
-`LocalMirror` renders users.csv from the files under their lock. In cluster mode `ClusterMirror` also
-writes DATA_DIR/htpasswd, a copy of the Secret; several worker processes write the mirror, each from
-the state it happens to hold, so a write from an older pair of resourceVersions is skipped (the
-refresher corrects anything within REFRESH_INTERVAL anyway).
+users.csv lists every registration (its login written yet or still pending) and every seat, without any
+hash or nonce. Locally the truth is in DATA_DIR itself, so `LocalMirror` renders users.csv from the files
+under their lock. In cluster mode `ClusterMirror` also writes DATA_DIR/htpasswd, a copy of the Secret;
+several worker processes write the mirror, each from the state it happens to hold, so a write from an
+older pair of resourceVersions is skipped (the refresher corrects anything within REFRESH_INTERVAL anyway).
 """
 
 from __future__ import annotations

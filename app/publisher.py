@@ -18,11 +18,10 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from app import activation, htpasswd, ledger, metrics, roster
+from app import activation, htpasswd, ledger, metrics, roster, seats
 from app.errors import Conflict, StoreError
 from app.files import Notices
 from app.rollout import GENERATION, LastWrite, OAuthServer, Pace, next_write, rollout_in_progress
-from app.seats import CLAIM_AGAIN_WINDOW
 from app.store import Documents, State
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ class Publisher:
     def __init__(self, documents: Documents, watch, pace: Pace, limits: ledger.Limits, idle: float = 5.0,
                  notices: Notices | None = None, state=None, on_published=None):
         self.documents = documents
-        self.again_window = CLAIM_AGAIN_WINDOW  # a claimed seat's nonce is kept this long (app.seats)
+        self.again_window = seats.CLAIM_AGAIN_WINDOW  # a claimed seat's nonce is kept this long (app.seats)
         self.on_published = on_published  # called with the names each write of this process published
         self.state = state  # the EventState, where completed batches are recorded (None: not recorded)
         self._recorded: float | None = None  # the last write whose completed rollout this process recorded
@@ -237,7 +236,7 @@ class Publisher:
         """Drop the nonces of seats claimed longer ago than CLAIM_AGAIN_WINDOW, so that their passwords can
         no longer be derived, even when no later claim comes to do it (the roster's version decides: a
         writer that lost the race leaves it to the next look)."""
-        kept = ledger.forget_nonces(state.records, datetime.fromtimestamp(now, timezone.utc), self.again_window)
+        kept = seats.forget_nonces(state.records, datetime.fromtimestamp(now, timezone.utc), self.again_window)
         if kept is state.records:
             return
         try:

@@ -21,11 +21,10 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
 
-from app import ledger, metrics, roster
+from app import ledger, metrics, roster, seats
 from app.errors import Conflict, RegistrationError, ServiceUnavailable, StoreUnavailable
 from app.ledger import Login
 from app.roster import Registration
-from app.seats import CLAIM_AGAIN_WINDOW
 from app.store import Documents, State
 
 log = logging.getLogger(__name__)
@@ -38,11 +37,11 @@ WRITE_GAP = 0.5
 
 @dataclasses.dataclass(eq=False)
 class _Waiter:
-    candidate: Registration | ledger.Claim
+    candidate: Registration | seats.Claim
     deadline: float
     future: Future = dataclasses.field(default_factory=Future)
 
-    def answer(self, result: Login | ledger.Claimed) -> None:
+    def answer(self, result: Login | seats.Claimed) -> None:
         if not self.future.done():
             self.future.set_result(result)
 
@@ -55,7 +54,7 @@ class Reserver:
     """Stores candidates' rows in the roster, in groups."""
 
     def __init__(self, documents: Documents, limits: ledger.Limits, timeout: float,
-                 on_reserved: Callable[[], None] = lambda: None, again_window: timedelta = CLAIM_AGAIN_WINDOW):
+                 on_reserved: Callable[[], None] = lambda: None, again_window: timedelta = seats.CLAIM_AGAIN_WINDOW):
         self.documents = documents
         self.again_window = again_window
         self.limits = limits
@@ -73,10 +72,10 @@ class Reserver:
         """
         return self._wait(candidate)
 
-    def claim(self, email: str) -> ledger.Claimed:
+    def claim(self, email: str) -> seats.Claimed:
         """Block until a seat is this email's in the stored roster; raise RegistrationError (all seats
         taken, the email holds a registration or a seat claimed too long ago, the store unavailable)."""
-        return self._wait(ledger.Claim(email, roster.now()))
+        return self._wait(seats.Claim(email, roster.now()))
 
     def _wait(self, candidate):
         waiter = _Waiter(candidate, deadline=time.monotonic() + self.timeout)
@@ -133,14 +132,14 @@ class Reserver:
                 logins = self.documents.logins.read()
                 records = self.documents.records(snapshot)
                 registrations = [w for w in arrivals if isinstance(w.candidate, Registration)]
-                claims = [w for w in arrivals if isinstance(w.candidate, ledger.Claim)]
+                claims = [w for w in arrivals if isinstance(w.candidate, seats.Claim)]
                 plan = ledger.plan_roster(logins.content, records, [w.candidate for w in registrations],
                                           self.limits, stored_size=len(snapshot.content))
-                seats = ledger.plan_claims(plan.records, [w.candidate for w in claims], self.again_window)
-                if plan.changed or seats.changed:
+                given = seats.plan_claims(plan.records, [w.candidate for w in claims], self.again_window)
+                if plan.changed or given.changed:
                     self._last_write = time.monotonic()
                     snapshot = metrics.counted_write(self.documents.roster, "roster", snapshot,
-                                                     roster.render_store(seats.records).encode())
+                                                     roster.render_store(given.records).encode())
                 break
             except Conflict:
                 metrics.CONFLICTS.labels("roster").inc()
@@ -157,11 +156,11 @@ class Reserver:
             registrations[number].answer(Login.ACTIVE)
         for number in plan.reserved:
             registrations[number].answer(Login.PENDING)
-        for number, error in seats.refused.items():
+        for number, error in given.refused.items():
             claims[number].fail(error)
-        for number, claimed in seats.claimed.items():
+        for number, claimed in given.claimed.items():
             claims[number].answer(claimed)
-        self.documents.remember(State(logins, snapshot, seats.records), mirror=False)
+        self.documents.remember(State(logins, snapshot, given.records), mirror=False)
         if plan.reserved:
             self.on_reserved()
 

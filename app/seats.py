@@ -1,29 +1,39 @@
 """Seats: accounts the instructor makes ahead of time (`user1…userN`), handed out by claiming one.
 
+A claim gives the first unclaimed seat (roster order) its email and claimed_at; claims are decided in the
+reserver's group commit with registrations, on the stored roster, so two claims never get one seat.
+
 A seat's password is never stored, in clear or otherwise: it is derived, when needed, from the key the
 replicas share (app.tickets.SharedKey; in the registrations Secret) and the seat's nonce, 16 random bytes
 kept in its row. HMAC-SHA256 is the derivation, under a key of its own made from the shared one, so the
 nonce alone reveals nothing (users.csv has neither; the registrations Secret has both). The password
 is shown when the seats are made (printed once, for printing) and to whoever claims the seat; a claimed
 seat keeps its nonce only for CLAIM_AGAIN_WINDOW, so the same email can see it again after a lost page,
-and then never again (ledger.forget_nonces): afterwards the instructor resets it.
+and then never again (forget_nonces): afterwards the instructor resets it.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from app import passwords
+from app.errors import AlreadyTaken, RegistrationError, SeatsTaken
+from app.ledger import EMAIL_TAKEN
 from app.roster import Registration
+from app.rules import email_key
 
 # The same email gets its seat and password again only this long after claiming it (a reload, a lost tab);
 # afterwards a claim with that email is refused and the instructor resets the seat's password.
 CLAIM_AGAIN_WINDOW = timedelta(minutes=10)
 SUBKEY_LABEL = b"workshop-registration seat passwords v1"
+SEAT_HELD = ("This email address has already claimed a seat. If its password is lost, your instructor can "
+             "reset it.")
 
 
 def new_nonce() -> str:
@@ -46,3 +56,74 @@ def names(prefix: str, start: int, count: int) -> list[str]:
 def row(username: str, line: bytes, nonce: str, made_at) -> Registration:
     """A new seat's roster row: its login pending, no email until it is claimed."""
     return Registration(username, "", "", made_at, pending_login=line.decode("ascii"), seat=True, seat_nonce=nonce)
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """An attendee asking for a seat: their email, and when they asked."""
+
+    email: str
+    at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Claimed:
+    """A seat given to a claim: the seat's row (with its nonce), and whether it was this email's already."""
+
+    seat: Registration
+    again: bool = False
+
+
+@dataclasses.dataclass
+class ClaimPlan:
+    """The roster to write, the seat each claim got and the refused claims."""
+
+    records: list[Registration]
+    claimed: dict[int, Claimed]
+    refused: dict[int, RegistrationError]
+    changed: bool
+
+
+def plan_claims(records: Sequence[Registration], claims: Sequence[Claim], again_window: timedelta) -> ClaimPlan:
+    """Give each claim the first unclaimed seat (roster order), earlier claims first.
+
+    The records must be normalised (plan_roster's). An email that already holds a seat gets that seat
+    again, with its nonce, only within again_window of its claim; later, or for an email a registration
+    holds, the claim is refused. Nonces of seats claimed longer ago than again_window are dropped, so
+    their passwords can never be derived again.
+    """
+    if not claims:
+        return ClaimPlan(list(records), {}, {}, False)
+    kept = list(records)
+    holder = {email_key(r.email): i for i, r in enumerate(kept) if r.email}
+    free = (i for i, r in enumerate(kept) if r.unclaimed and r.seat_nonce)
+    claimed: dict[int, Claimed] = {}
+    refused: dict[int, RegistrationError] = {}
+    for number, claim in enumerate(claims):
+        held = holder.get(email_key(claim.email))
+        if held is not None:
+            seat = kept[held]
+            if seat.seat and seat.seat_nonce and seat.claimed_at and claim.at - seat.claimed_at <= again_window:
+                claimed[number] = Claimed(seat, again=True)
+            else:
+                refused[number] = AlreadyTaken({"email": SEAT_HELD if seat.seat else EMAIL_TAKEN})
+            continue
+        index = next(free, None)
+        if index is None:
+            refused[number] = SeatsTaken()
+            continue
+        kept[index] = dataclasses.replace(kept[index], email=claim.email, claimed_at=claim.at)
+        holder[email_key(claim.email)] = index
+        claimed[number] = Claimed(kept[index])
+    kept = forget_nonces(kept, max(claim.at for claim in claims), again_window)
+    return ClaimPlan(kept, claimed, refused, kept != list(records))
+
+
+def forget_nonces(records: Sequence[Registration], now: datetime, again_window: timedelta) -> Sequence[Registration]:
+    """The roster without the nonces of seats claimed longer ago than again_window (the same sequence when
+    there are none: the publisher asks on every look)."""
+    def expired(r: Registration) -> bool:
+        return bool(r.seat_nonce and r.claimed_at and now - r.claimed_at > again_window)
+    if not any(expired(r) for r in records):
+        return records
+    return [dataclasses.replace(r, seat_nonce="") if expired(r) else r for r in records]

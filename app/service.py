@@ -1,5 +1,4 @@
-"""Running a registration (or a seat's claim) from start to end: the one path shared by the page and the
-JSON API.
+"""Running a registration from start to end: the one path shared by the page and the JSON API.
 
 Order matters for cost: the rate limit, the rules and the uniqueness pre-check are cheap and come
 before the bcrypt hash (deliberately slow); the reserver then decides for good against the stored
@@ -18,16 +17,14 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from app import htpasswd, ledger, metrics, roster, rules, schedule, seats
+from app import htpasswd, metrics, roster, rules, schedule
 from app.errors import (
     FORM,
     AlreadyTaken,
-    InvalidRegistration,
     NotOffered,
     RegistrationClosed,
     RegistrationError,
     ServiceUnavailable,
-    SeatsTaken,
     StoreError,
     WrongAccessCode,
 )
@@ -37,7 +34,6 @@ from app.reserver import Reserver
 from app.roster import Registration
 from app.settings import Settings
 from app.store import Store
-from app.tickets import SharedKey
 
 log = logging.getLogger(__name__)
 # "Register again" answers the same attendee (a double click, a retry after a lost answer) only this long
@@ -56,19 +52,8 @@ class Registered:
     again: bool = False  # the same attendee registered again with the same details
 
 
-@dataclasses.dataclass(frozen=True)
-class SeatClaim:
-    """A seat now this attendee's: its username and password (to be shown once), and its login state."""
-
-    username: str
-    password: str = dataclasses.field(repr=False)
-    claimed_at: datetime
-    login: Login = Login.PENDING
-    again: bool = False  # the same email claimed again within seats.CLAIM_AGAIN_WINDOW
-
-
 class RegistrationService:
-    """Validates, hashes and commits registrations; hands out seats."""
+    """Validates, hashes and commits registrations."""
 
     def __init__(
         self,
@@ -77,14 +62,12 @@ class RegistrationService:
         reserver: Reserver,
         limiter: ClientLimiter,
         make_entry: Callable[[str, str, int], bytes] = htpasswd.make_entry,
-        key: SharedKey | None = None,
     ):
         self.settings = settings
         self.store = store
         self.reserver = reserver
         self.limiter = limiter
         self.make_entry = make_entry
-        self.key = key or SharedKey(store.key)  # seats' passwords are derived with it (app.seats)
         self.limits = reserver.limits
         self._hashing = threading.BoundedSemaphore(settings.hashing_slots)
 
@@ -98,8 +81,9 @@ class RegistrationService:
             return None
         return RegistrationClosed(schedule.moment(window.opens_at) if window.opens_at else None)
 
-    def _admit(self, offered: bool, otherwise: str, client: str) -> None:
-        """The first, cheapest checks of either way in: offered at all, the client's rate, open now."""
+    def admit(self, offered: bool, otherwise: str, client: str) -> None:
+        """The first, cheapest checks of either way in (registering, claiming a seat, app.claims): offered
+        at all, the client's rate, open now; raise RegistrationError."""
         if not offered:
             raise NotOffered({FORM: otherwise})
         self.limiter.check(client)
@@ -112,7 +96,7 @@ class RegistrationService:
         started = time.monotonic()
         username = "-"
         try:
-            self._admit(self.settings.self_registration, "This event hands out seats: claim one instead.", client)
+            self.admit(self.settings.self_registration, "This event hands out seats: claim one instead.", client)
             application = self._validate(form)
             username = application.username
             result = self._precheck(application)
@@ -120,11 +104,9 @@ class RegistrationService:
                 self._refuse_a_name_the_cluster_holds(application.username)
                 result = self._commit(application)
         except RegistrationError as error:
-            _log_outcome(username, error.outcome, error.reason, started)
-            _count(error.outcome, started)
+            record("registration", username, error.outcome, error.reason, started)
             raise
-        _log_outcome(username, "registered_again" if result.again else "created", "-", started)
-        _count("registered_again" if result.again else "created", started)
+        record("registration", username, "registered_again" if result.again else "created", "-", started)
         return result
 
     def _validate(self, form: Mapping[str, object]) -> rules.Application:
@@ -201,88 +183,16 @@ class RegistrationService:
             raise
         return Registered(candidate.username, candidate.registered_at, login)
 
-    def claim(self, form: Mapping[str, object], client: str) -> SeatClaim:
-        """Give the attendee with this email (and the access code) a seat; raise RegistrationError.
-
-        The cheap checks come first (the limit, the switch, the code, the email, a free seat on a fresh
-        read); then the reserver decides for good, in the same group commit as registrations. No hash is
-        made: the seat's line was written when the instructor made it.
-        """
-        started = time.monotonic()
-        username = "-"
-        try:
-            self._admit(self.settings.seats, "This event has no seats to claim.", client)
-            if not rules.access_code_matches(form.get("access_code"), self.settings):
-                raise rules.wrong_access_code()
-            email, problem = rules.check_email(form.get("email"))
-            if problem:
-                raise InvalidRegistration({"email": problem})
-            self._precheck_claim(email)
-            claimed = self.reserver.claim(email)
-            username = claimed.seat.username
-            result = self._seat(claimed)
-        except RegistrationError as error:
-            _log_claim(username, error.outcome, error.reason, started)
-            _count(error.outcome, started)
-            raise
-        outcome = "claimed_again" if result.again else "claimed"
-        _log_claim(username, outcome, "-", started)
-        _count(outcome, started)
-        return result
-
-    def seats_left(self) -> int | None:
-        """How many seats are free now, as last read (None: seats off, or the documents unreadable)."""
-        if not self.settings.seats:
-            return None
-        documents = self.store.documents
-        try:
-            return documents.index(documents.latest()).free_seats
-        except StoreError:
-            return None
-
-    def _precheck_claim(self, email: str) -> None:
-        """"All seats are taken", or the email's registration, without a roster write (on a fresh read)."""
-        for fresh in (False, True):
-            try:
-                state = self.store.documents.latest(fresh=fresh)
-            except StoreError as error:
-                raise ServiceUnavailable(error.cause) from None
-            index = self.store.documents.index(state)
-            holder = index.emails.get(rules.email_key(email))
-            if holder is None and index.free_seats:
-                return
-            if holder is not None and any(r.seat and r.username.casefold() == holder for r in state.records):
-                return  # this email's own seat: the reserver decides whether it may be shown again
-        if holder is not None:
-            raise AlreadyTaken({"email": ledger.EMAIL_TAKEN})
-        raise SeatsTaken()
-
-    def _seat(self, claimed: ledger.Claimed) -> SeatClaim:
-        seat = claimed.seat
-        try:
-            password = seats.password(self.key.get(), seat.username, seat.seat_nonce)
-        except StoreError as error:
-            raise ServiceUnavailable(error.cause) from None
-        found = self.store.documents.login_of(seat.username)
-        login = found[1] if found else Login.PENDING
-        return SeatClaim(seat.username, password, seat.claimed_at, login, again=claimed.again)
-
-
 def _candidate(application: rules.Application, pending_login: str) -> Registration:
     return Registration(
         application.username, application.full_name, application.email, roster.now(), pending_login=pending_login
     )
 
 
-def _count(outcome: str, started: float) -> None:
+def record(event: str, username: str, outcome: str, reason: str, started: float) -> None:
+    """One log line and the metrics for an attempt's outcome (never a password, hash or access code)."""
+    took = time.monotonic() - started
     metrics.REGISTRATIONS.labels(outcome).inc()
-    metrics.REGISTRATION_SECONDS.observe(time.monotonic() - started)
-
-
-def _log_outcome(username: str, outcome: str, reason: str, started: float, event: str = "registration") -> None:
-    took = (time.monotonic() - started) * 1000
-    log.info("event=%s outcome=%s username=%s reason=%r duration_ms=%.0f", event, outcome, username, reason, took)
-
-
-def _log_claim(username: str, outcome: str, reason: str, started: float) -> None:
-    _log_outcome(username, outcome, reason, started, event="seat_claim")
+    metrics.REGISTRATION_SECONDS.observe(took)
+    log.info("event=%s outcome=%s username=%s reason=%r duration_ms=%.0f", event, outcome, username, reason,
+             took * 1000)

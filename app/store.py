@@ -282,15 +282,17 @@ def make_store(settings: Settings) -> Store:
                               ClusterMirror(data_dir, lock), max_age=math.inf)
         state = EventState(cluster.SecretDocument(api, namespace, name, STATE_FILE), settings.registration_open,
                            max_age=math.inf, schedule=settings.schedule)
+        projects = (cluster.Projects(api, settings.project_template, settings.registrations_secret_namespace)
+                    if settings.project_template else None)
         return Store("cluster", settings, documents, state, Refresher(documents, state, settings.refresh_interval),
-                     cluster.SecretDocument(api, namespace, name, KEY), users=cluster.UserDirectory(api, settings.htpasswd_secret_name, settings.identity_provider_name),
-                     info=cluster.ClusterInfo(api), rollout=cluster.OAuthRollout(api),
-                     projects=cluster.Projects(api, settings.project_template, settings.registrations_secret_namespace)
-                     if settings.project_template else None)
+                     cluster.SecretDocument(api, namespace, name, KEY),
+                     users=cluster.UserDirectory(api, settings.htpasswd_secret_name, settings.identity_provider_name),
+                     info=cluster.ClusterInfo(api), rollout=cluster.OAuthRollout(api), projects=projects)
     logins, roster_file, state = (FileDocument(data_dir / name, lock)
                                   for name in ("htpasswd", ROSTER_FILE, STATE_FILE))
     documents = Documents(logins, roster_file, LocalMirror(data_dir, lock, logins, roster_file), max_age=0)
-    return Store("local files", settings, documents, EventState(state, settings.registration_open, max_age=0, schedule=settings.schedule),
+    return Store("local files", settings, documents,
+                 EventState(state, settings.registration_open, max_age=0, schedule=settings.schedule),
                  NoRefresher(), FileDocument(files.runtime_dir(data_dir) / KEY, lock),
                  users=NoUsers(settings.identity_provider_name))
 

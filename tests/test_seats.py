@@ -37,28 +37,28 @@ def htpasswd_verifies(path, username: str, password: str) -> bool:
 
 def test_each_claim_gets_the_next_free_seat_and_none_is_given_twice():
     records = [seat(1), seat(2), seat(3)]
-    claims = [ledger.Claim(f"a{i}@example.com", T0) for i in range(5)]
-    plan = ledger.plan_claims(records, claims, WINDOW)
+    claims = [seats.Claim(f"a{i}@example.com", T0) for i in range(5)]
+    plan = seats.plan_claims(records, claims, WINDOW)
     assert [plan.claimed[i].seat.username for i in range(3)] == ["user1", "user2", "user3"]
     assert all(isinstance(plan.refused[i], SeatsTaken) for i in (3, 4))
     assert [(r.email, r.claimed_at) for r in plan.records] == [(f"a{i}@example.com", T0) for i in range(3)]
 
 
 def test_the_same_email_gets_its_seat_again_only_within_the_window():
-    first = ledger.plan_claims([seat(1), seat(2)], [ledger.Claim("A@example.com", T0)], WINDOW)
-    again = ledger.plan_claims(first.records, [ledger.Claim("a@example.com", T0 + WINDOW)], WINDOW)
-    assert again.claimed[0] == ledger.Claimed(first.claimed[0].seat, again=True) and not again.changed
-    late = ledger.plan_claims(first.records, [ledger.Claim("a@example.com", T0 + WINDOW + timedelta(seconds=1))],
+    first = seats.plan_claims([seat(1), seat(2)], [seats.Claim("A@example.com", T0)], WINDOW)
+    again = seats.plan_claims(first.records, [seats.Claim("a@example.com", T0 + WINDOW)], WINDOW)
+    assert again.claimed[0] == seats.Claimed(first.claimed[0].seat, again=True) and not again.changed
+    late = seats.plan_claims(first.records, [seats.Claim("a@example.com", T0 + WINDOW + timedelta(seconds=1))],
                               WINDOW)
-    assert late.refused[0].errors == {"email": ledger.SEAT_HELD}
+    assert late.refused[0].errors == {"email": seats.SEAT_HELD}
     assert late.records[0].seat_nonce == "" and late.changed  # its password can never be derived again
     assert late.records[1] == seat(2)  # an unclaimed seat keeps its nonce
 
 
 def test_a_registered_email_cannot_claim_and_a_seat_without_nonce_is_not_handed_out():
     alice = Registration("alice", "Alice", "alice@example.com", T0)
-    plan = ledger.plan_claims([alice, seat(1, seat_nonce="")], [ledger.Claim("alice@example.com", T0),
-                                                               ledger.Claim("bob@example.com", T0)], WINDOW)
+    plan = seats.plan_claims([alice, seat(1, seat_nonce="")], [seats.Claim("alice@example.com", T0),
+                                                               seats.Claim("bob@example.com", T0)], WINDOW)
     assert plan.refused[0].errors == {"email": ledger.EMAIL_TAKEN}
     assert isinstance(plan.refused[1], SeatsTaken)
 
@@ -161,7 +161,7 @@ def test_past_the_window_the_seat_stays_theirs_but_its_password_is_gone(seated):
                  if r.claimed_at else r for r in records]
     stored.write_text(roster.render_store(backdated))
     late = claim(client, "ann@example.com")
-    assert late.status_code == 409 and late.json["errors"] == {"email": ledger.SEAT_HELD}
+    assert late.status_code == 409 and late.json["errors"] == {"email": seats.SEAT_HELD}
     assert [r.seat_nonce == "" for r in roster.parse_store(stored.read_text())] == [True, False]
     assert claim(client, "bob@example.com").json["username"] == "user2"
 
@@ -239,7 +239,7 @@ def test_reset_keeps_an_unclaimed_seat_claimable_and_retires_a_claimed_ones_pass
     assert new_unclaimed != made["user2"]
     body = claim(client, "ann@example.com").json  # user1
     assert admin.reset_password("user1") != body["password"]
-    assert claim(client, "ann@example.com").json["errors"] == {"email": ledger.SEAT_HELD}  # nonce gone
+    assert claim(client, "ann@example.com").json["errors"] == {"email": seats.SEAT_HELD}  # nonce gone
     second = claim(client, "bob@example.com").json
     assert second["username"] == "user2" and second["password"] == new_unclaimed
     assert htpasswd_verifies(settings.data_dir / "htpasswd", "user2", new_unclaimed)

@@ -142,8 +142,10 @@ def test_a_name_the_cluster_holds_is_taken_before_any_hash(tmp_path):
 
 
 def test_a_claim_without_the_right_code_reads_nothing_and_the_right_one_reads_after_it(tmp_path):
+    from app.claims import ClaimService
     from app.errors import SeatsTaken, WrongAccessCode
     from app.settings import digest
+    from app.tickets import SharedKey
 
     settings = Settings(data_dir=tmp_path, rate_limit=None, cluster_sync=True, seats=True,
                         access_code_digest=digest("velvet-otter"))
@@ -152,8 +154,8 @@ def test_a_claim_without_the_right_code_reads_nothing_and_the_right_one_reads_af
     for document in (logins, records):
         document.before_read = reads.append
     store = cluster_store(settings, logins, records, state)
-    service = RegistrationService(settings, store, Reserver(store.documents, Limits(), timeout=5),
-                                  ClientLimiter(None, tmp_path / "c.sqlite3"))
+    service = ClaimService(RegistrationService(settings, store, Reserver(store.documents, Limits(), timeout=5),
+                                               ClientLimiter(None, tmp_path / "c.sqlite3")), SharedKey(store.key))
     for form in ({"email": "ann@example.com", "access_code": "wrong"}, {"email": "ann@example.com"},
                  {"email": ["x"], "access_code": {"a": 1}}):
         with pytest.raises(WrongAccessCode):

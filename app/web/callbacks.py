@@ -13,6 +13,7 @@ import flask
 from dash import ClientsideFunction, Input, Output, State
 from dash.exceptions import PreventUpdate
 
+from app.claims import ClaimService
 from app.errors import RegistrationError, ServiceUnavailable
 from app.ledger import Login
 from app.logincheck import LoginCheck
@@ -27,12 +28,13 @@ CLAIM_FIELDS = (("email", "claim-email"), ("access_code", "claim-access-code")) 
 class PageCallbacks:
     """The page's two callbacks, with what they need."""
 
-    def __init__(self, service: RegistrationService, check: LoginCheck, discovery, ids: list[str]):
+    def __init__(self, service: RegistrationService, claims: ClaimService, check: LoginCheck, discovery):
         self.service = service
+        self.claims = claims
         self.check = check
         self.discovery = discovery
-        self.ids = ids
         self.settings = service.settings
+        self.ids = page.field_ids(self.settings)
         self.claim_ids = page.claim_field_ids(self.settings)
 
     def register(self, app: dash.Dash) -> None:
@@ -91,7 +93,7 @@ class PageCallbacks:
         """Give the attendee a seat; show its username and password once, and start the login check."""
         form = {"email": email or "", "access_code": code or ""}
         try:
-            result = self.service.claim(form, client=flask.request.remote_addr or "unknown")
+            result = self.claims.claim(form, client=flask.request.remote_addr or "unknown")
         except RegistrationError as error:
             errors = dict(error.errors, **{field: error.errors[name] for name, field in CLAIM_FIELDS
                                            if name in error.errors})

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from app import metrics
 from app.errors import FORM, RateLimited, RegistrationError, ServerBug, ServiceUnavailable
+from app.claims import ClaimService
 from app.publisher import Publisher
 from app.service import RegistrationService
 from app.store import Store
@@ -29,7 +30,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def api(service: RegistrationService, discovery) -> flask.Blueprint:
+def api(service: RegistrationService, claims: ClaimService, discovery) -> flask.Blueprint:
     """POST /api/v1/registrations and /api/v1/claims: the page's service for scripts, JSON in and out."""
     blueprint = flask.Blueprint("api", __name__)
 
@@ -64,7 +65,7 @@ def api(service: RegistrationService, discovery) -> flask.Blueprint:
             return errors(400, {FORM: "Send a JSON object with email (and access_code)."})
         form = {name: body[name] for name in ("email", "access_code") if name in body}
         try:
-            result = service.claim(form, client=flask.request.remote_addr or "unknown")
+            result = claims.claim(form, client=flask.request.remote_addr or "unknown")
         except RegistrationError as error:
             return _refusal(error)
         except Exception:

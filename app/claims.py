@@ -1,0 +1,99 @@
+"""Claiming a seat from start to end (SEATS): the one path shared by the page and the JSON API.
+
+The cheap checks come first, as for a registration (offered, the client's rate, open now, then the
+access code: without it nothing else is said or read), then the email and a free seat on the latest
+state; the reserver then decides for good, in the same group commit as registrations (app.seats). No hash
+is made: a seat's line was written when the instructor made it, and its password is derived (app.seats).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from datetime import datetime
+
+from app import ledger, rules, seats
+from app.errors import AlreadyTaken, InvalidRegistration, RegistrationError, SeatsTaken, ServiceUnavailable, StoreError
+from app.ledger import Login
+from app.service import RegistrationService, record
+from app.tickets import SharedKey
+
+
+@dataclasses.dataclass(frozen=True)
+class SeatClaim:
+    """A seat now this attendee's: its username and password (to be shown once), and its login state."""
+
+    username: str
+    password: str = dataclasses.field(repr=False)
+    claimed_at: datetime
+    login: Login = Login.PENDING
+    again: bool = False  # the same email claimed again within seats.CLAIM_AGAIN_WINDOW
+
+
+class ClaimService:
+    """Hands out seats, through the registration service's gate and reserver."""
+
+    def __init__(self, registrations: RegistrationService, key: SharedKey):
+        self.registrations = registrations
+        self.settings = registrations.settings
+        self.store = registrations.store
+        self.key = key  # the replicas' shared key: seats' passwords are derived with it
+
+    def claim(self, form: Mapping[str, object], client: str) -> SeatClaim:
+        """Give the attendee with this email (and the access code) a seat; raise RegistrationError."""
+        started = time.monotonic()
+        username = "-"
+        try:
+            self.registrations.admit(self.settings.seats, "This event has no seats to claim.", client)
+            if not rules.access_code_matches(form.get("access_code"), self.settings):
+                raise rules.wrong_access_code()
+            email, problem = rules.check_email(form.get("email"))
+            if problem:
+                raise InvalidRegistration({"email": problem})
+            self._precheck(email)
+            claimed = self.registrations.reserver.claim(email)
+            username = claimed.seat.username
+            result = self._seat(claimed)
+        except RegistrationError as error:
+            record("seat_claim", username, error.outcome, error.reason, started)
+            raise
+        record("seat_claim", username, "claimed_again" if result.again else "claimed", "-", started)
+        return result
+
+    def seats_left(self) -> int | None:
+        """How many seats are free now, as last read (None: seats off, or the documents unreadable)."""
+        if not self.settings.seats:
+            return None
+        documents = self.store.documents
+        try:
+            return documents.index(documents.latest()).free_seats
+        except StoreError:
+            return None
+
+    def _precheck(self, email: str) -> None:
+        """"All seats are taken", or the email's registration, without a roster write (on a fresh read)."""
+        for fresh in (False, True):
+            try:
+                state = self.store.documents.latest(fresh=fresh)
+            except StoreError as error:
+                raise ServiceUnavailable(error.cause) from None
+            index = self.store.documents.index(state)
+            holder = index.emails.get(rules.email_key(email))
+            if holder is None and index.free_seats:
+                return
+            if holder is not None and any(r.seat and r.username.casefold() == holder for r in state.records):
+                return  # this email's own seat: the reserver decides whether it may be shown again
+        if holder is not None:
+            raise AlreadyTaken({"email": ledger.EMAIL_TAKEN})
+        raise SeatsTaken()
+
+    def _seat(self, claimed: seats.Claimed) -> SeatClaim:
+        seat = claimed.seat
+        try:
+            password = seats.password(self.key.get(), seat.username, seat.seat_nonce)
+        except StoreError as error:
+            raise ServiceUnavailable(error.cause) from None
+        found = self.store.documents.login_of(seat.username)
+        return SeatClaim(seat.username, password, seat.claimed_at, found[1] if found else Login.PENDING,
+                         again=claimed.again)
