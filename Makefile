@@ -51,7 +51,7 @@ bench: dev-venv test-cluster
 
 # Refresh the pictures in docs/ from the browser tests.
 screenshots: system-deps dev-venv
-	SCREENSHOT_DIR=docs $(BIN)/pytest -q -m browser -k "screenshot or phone" tests/test_browser.py \
+	SCREENSHOT_DIR=docs $(BIN)/pytest -q -m browser -k "screenshot or phone or claiming" tests/test_browser.py \
 	  tests/test_browser_experience.py
 
 clean:

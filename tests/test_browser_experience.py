@@ -43,6 +43,8 @@ def test_the_status_turns_ready_and_the_copy_buttons_work(page: Page, site):
     expect(page.locator("#register-success")).to_contain_text("attendee-1", timeout=20_000)
     expect(page.locator("#login-status")).to_contain_text("Activating your account")
     expect(page.locator("#login-status")).to_contain_text("Ready: you can log in now.", timeout=30_000)
+    # "the line below says when it works": the status line is below the outcome
+    assert page.locator("#register-success").bounding_box()["y"] < page.locator("#login-status").bounding_box()["y"]
     assert standin.checks["attendee-1"] >= 2  # really asked: "not yet", then accepted
     assert form["password"] not in page.content()
     expect(page.locator("#login-command")).to_have_text(f"oc login --username=attendee-1 {standin.url}")
@@ -109,7 +111,7 @@ def seated_site(tmp_path_factory):
     data = tmp_path_factory.mktemp("seats")
     standin = OAuthStandIn(ready_after=1, htpasswd_file=data / "htpasswd")
     env = {"DATA_DIR": str(data), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "SEATS": "true",
-           "ACCESS_CODE": "velvet-otter", "API_URL": standin.url, "LOGIN_CHECK": "on"}
+           "ACCESS_CODE": "velvet-otter", "API_URL": standin.url, "LOGIN_CHECK": "on", "CONSOLE_URL": CONSOLE}
     made = subprocess.run([sys.executable, "-m", "app", "seats", "create", "--count", "2"], capture_output=True,
                           text=True, env={**os.environ, **env}, check=True)
     passwords = dict(line.split(",") for line in made.stdout.splitlines()[1:])
@@ -118,7 +120,7 @@ def seated_site(tmp_path_factory):
     standin.stop()
 
 
-def test_claiming_a_seat_shows_its_login_once_and_when_it_works(page: Page, seated_site):
+def test_claiming_a_seat_shows_its_login_once_and_when_it_works(page: Page, seated_site, tmp_path):
     base, passwords, standin = seated_site
     page.goto(base + "/?code=velvet-otter")
     expect(page.locator("#claim-section h2")).to_have_text("Claim a seat")
@@ -135,7 +137,11 @@ def test_claiming_a_seat_shows_its_login_once_and_when_it_works(page: Page, seat
     expect(page.locator("#claim-form")).to_be_hidden()
     expect(page.locator("#register-section")).to_be_hidden()
     expect(page.locator("#login-status")).to_contain_text("Ready: you can log in now.", timeout=30_000)
+    assert page.locator("#claim-success").bounding_box()["y"] < page.locator("#login-status").bounding_box()["y"]
     assert standin.checks["user1"] >= 1  # the stand-in accepted exactly the password shown
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)  # `make screenshots`: the README's picture
+    page.set_viewport_size({"width": 900, "height": 700})
+    page.screenshot(path=str(shots / "claim-seat.png"), full_page=True)
     page.locator("#result-password ~ .copy").click()
     assert browser.clipboard(page) == passwords["user1"]
     assert browser.axe_violations(page) == []

@@ -73,12 +73,13 @@ def layout(settings: Settings, closed: RegistrationClosed | None = None, seats_l
             html.P(intro, className="text-body-secondary mb-4"),
             html.Div([] if registration_open else [error_view(closed.errors)], id="register-result",
                      role="status", **{"aria-live": "polite"}),
-            # The live "can I log in yet?" line. The check's data (with the password) lives only in this
-            # browser tab's memory and is dropped once the answer is known.
+            *sections,
+            # The live "can I log in yet?" line, below whichever outcome shows (the forms are hidden then).
+            # The check's data (with the password) lives only in this browser tab's memory and is dropped
+            # once the answer is known.
             html.Div(id="login-status", role="status", className="mb-3", **{"aria-live": "polite"}),
             dcc.Store(id="login-check", storage_type="memory"),
             dcc.Interval(id="login-poll", interval=3000, disabled=True),
-            *sections,
         ],
     )
 
