@@ -118,6 +118,9 @@ def _run(service: AdminService, args) -> int:
                 print(f"{service.store.projects.name_for(name)}: {outcome}", file=sys.stderr)
         print(f"made {len(made)} seats ({made[0][0]} to {made[-1][0]}); their passwords are printed above only. "
               "Their logins go out together with the next write (python -m app status says when).", file=sys.stderr)
+        if not service.settings.seats:
+            print("SEATS is off: attendees cannot claim these on the page; hand out the printed list, or set "
+                  "SEATS=true (openshift/app/settings.yaml).", file=sys.stderr)
     elif args.command == "reset":
         password = service.reset_password(args.username)
         print(f"new password for {args.username}: {password}")
