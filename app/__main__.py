@@ -16,10 +16,9 @@ admin instead (pipe them into `sh` on your machine).
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 
-from app import activation, logs
+from app import activation, logs, seats
 from app.admin import AdminService, NotRegistered, NotYetWritten, SeatsRefused, describe_publishing
 from app.errors import SettingsError, StoreError
 from app.publisher import Publisher
@@ -37,8 +36,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     commands.add_parser("status", help="open or closed, and how many registered")
     commands.add_parser("open", help="open registration")
     commands.add_parser("close", help="close registration")
-    seats = commands.add_parser("seats", help="seats: accounts made ahead, claimed by attendees (SEATS=true)")
-    create = seats.add_subparsers(dest="seats_command", required=True).add_parser(
+    seat_commands = commands.add_parser("seats", help="seats: accounts made ahead, claimed by attendees (SEATS=true)")
+    create = seat_commands.add_subparsers(dest="seats_command", required=True).add_parser(
         "create", help="make seats; prints username,password as CSV, once (the passwords are not stored)")
     create.add_argument("--count", type=int, required=True, help="how many seats")
     create.add_argument("--prefix", default="user", help="username prefix (default: user)")
@@ -79,10 +78,10 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
 def _run(service: AdminService, args) -> int:
     if args.command == "list":
         found = service.attendees(args.state)
-        seats = any(r.seat for r, _ in found)  # the SEAT column only when there are seats
-        rows = [("USERNAME", "FULL NAME", "EMAIL", "REGISTERED AT", "LOGIN") + (("SEAT",) if seats else ())] + [
+        with_seats = any(r.seat for r, _ in found)  # the SEAT column only when there are seats
+        rows = [("USERNAME", "FULL NAME", "EMAIL", "REGISTERED AT", "LOGIN") + (("SEAT",) if with_seats else ())] + [
             (r.username, r.full_name, r.email, r.registered_at.strftime("%Y-%m-%dT%H:%M:%SZ"), state)
-            + ((("unclaimed" if r.unclaimed else "claimed") if r.seat else "",) if seats else ())
+            + ((("unclaimed" if r.unclaimed else "claimed") if r.seat else "",) if with_seats else ())
             for r, state in found]
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
@@ -108,9 +107,7 @@ def _run(service: AdminService, args) -> int:
         print(f"registration {'open' if args.command == 'open' else 'closed'}")
     elif args.command == "seats":
         made = service.create_seats(args.count, args.prefix, args.start)
-        writer = csv.writer(sys.stdout, lineterminator="\r\n")
-        writer.writerow(("username", "password"))
-        writer.writerows(made)
+        sys.stdout.write(seats.csv_text(made))
         sys.stdout.flush()
         service.publisher.step()  # publish them now if the OAuth server can take it; else a replica will
         if service.store.projects is not None:  # their projects too, before this process ends (idempotent)

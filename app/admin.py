@@ -83,6 +83,7 @@ class AdminService:
         self.store = store
         self.documents = store.documents
         self.publisher = publisher
+        self.key = SharedKey(store.key)  # seats' passwords are derived with it (app.seats); read once
 
     def overview(self) -> Overview:
         """Attendees, capacity, the switch, the last registration, the sync state and the publishing."""
@@ -137,7 +138,7 @@ class AdminService:
             raise SeatsRefused(f"{invalid[0]} is not a valid username: {invalid[1]}")
         state = self.documents.latest(fresh=True)
         self._refuse_taken(names, prefix, state)
-        key = SharedKey(self.store.key).get()
+        key = self.key.get()
         nonces = {name: seats.new_nonce() for name in names}
         made = {name: seats.password(key, name, nonce) for name, nonce in nonces.items()}
         with ThreadPoolExecutor(max(1, usable_cpus())) as pool:  # bcrypt lets go of the GIL while it hashes
@@ -185,7 +186,7 @@ class AdminService:
         if record.seat_nonce:
             self._set_nonce(username, "")
         nonce = seats.new_nonce() if record.unclaimed else ""
-        password = seats.password(SharedKey(self.store.key).get(), username, nonce) if nonce else passwords.generate()
+        password = seats.password(self.key.get(), username, nonce) if nonce else passwords.generate()
         entry = htpasswd.make_entry(username, password, self.settings.bcrypt_rounds)
 
         def change(content: bytes) -> bytes:

@@ -85,12 +85,12 @@ def restore(cell: str) -> str:
 
 def render(registrations: Iterable[Registration]) -> str:
     """users.csv text for the registrations, in the given order."""
-    return _render(HEADER, (_cells(r) for r in registrations))
+    return render_rows(HEADER, (_cells(r) for r in registrations))
 
 
 def render_store(registrations: Iterable[Registration]) -> str:
     """The stored roster: users.csv plus each registration's pending login and each seat's nonce."""
-    return _render(STORE_HEADER, (_cells(r) + [r.pending_login, r.seat_nonce] for r in registrations))
+    return render_rows(STORE_HEADER, (_cells(r) + [r.pending_login, r.seat_nonce] for r in registrations))
 
 
 def _cells(r: Registration) -> list[str]:
@@ -116,7 +116,8 @@ def parse_stored(content: bytes) -> list[Registration]:
         raise RosterError(str(error)) from error
 
 
-def _render(header: tuple[str, ...], rows: Iterable[list[str]]) -> str:
+def render_rows(header: tuple[str, ...], rows: Iterable[Iterable[str]]) -> str:
+    """RFC 4180 CSV (CRLF) of the header and rows, formula cells neutralised: users.csv's form."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)

@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from app import passwords
+from app import passwords, roster
 from app.errors import AlreadyTaken, RegistrationError, SeatsTaken
 from app.ledger import EMAIL_TAKEN
 from app.roster import Registration
@@ -46,6 +46,11 @@ def password(shared_key: bytes, username: str, nonce: str) -> str:
     subkey = hmac.new(shared_key, SUBKEY_LABEL, hashlib.sha256).digest()
     return passwords.spell(int.from_bytes(hmac.new(subkey, f"{username}\0{nonce}".encode(), hashlib.sha256).digest(),
                                           "big"))
+
+
+def csv_text(made: Sequence[tuple[str, str]]) -> str:
+    """seats.csv, printed once: `username,password` for each seat made, in users.csv's CSV form."""
+    return roster.render_rows(("username", "password"), made)
 
 
 def names(prefix: str, start: int, count: int) -> list[str]:

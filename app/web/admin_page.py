@@ -19,6 +19,7 @@ import flask
 from dash import Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
+from app import seats
 from app.admin import AdminService, NotRegistered, NotYetWritten, SeatsRefused
 from app.errors import RateLimited, StoreError
 from app.ratelimit import ClientLimiter
@@ -171,8 +172,7 @@ class AdminPage:
         except StoreError as error:
             return dbc.Alert(f"That did not work: {error.cause}", color="danger"), dash.no_update
         self.service.publisher.wake()
-        rows = "".join(f"{name},{password}\r\n" for name, password in made)
-        return views.seats_made(made), dcc.send_string("username,password\r\n" + rows, "seats.csv", type="text/csv")
+        return views.seats_made(made), dcc.send_string(seats.csv_text(made), "seats.csv", type="text/csv")
 
     def ask_remove(self, _clicks, selected):
         username = _signed_in_and_chosen(selected)

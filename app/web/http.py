@@ -9,7 +9,7 @@ import flask
 from dash.exceptions import DependencyException, PreventUpdate
 from werkzeug.exceptions import HTTPException
 
-from app import metrics
+from app import metrics, roster
 from app.errors import FORM, RateLimited, RegistrationError, ServerBug, ServiceUnavailable
 from app.claims import ClaimService
 from app.publisher import Publisher
@@ -54,7 +54,7 @@ def api(service: RegistrationService, claims: ClaimService, discovery) -> flask.
         except Exception:
             log.exception("event=registration outcome=failed reason=internal_error")
             return errors(503, ServiceUnavailable().errors)
-        return flask.jsonify(username=result.username, registered_at=_moment(result.registered_at),
+        return flask.jsonify(username=result.username, registered_at=roster.format_time(result.registered_at),
                              again=result.again, **how_to_log_in(result.username, result.login)), \
             (200 if result.again else 201)
 
@@ -72,7 +72,7 @@ def api(service: RegistrationService, claims: ClaimService, discovery) -> flask.
             log.exception("event=seat_claim outcome=failed reason=internal_error")
             return errors(503, ServiceUnavailable().errors)
         return flask.jsonify(username=result.username, password=result.password,
-                             claimed_at=_moment(result.claimed_at), again=result.again,
+                             claimed_at=roster.format_time(result.claimed_at), again=result.again,
                              **how_to_log_in(result.username, result.login)), \
             (200 if result.again else 201)
 
@@ -85,10 +85,6 @@ def api(service: RegistrationService, claims: ClaimService, discovery) -> flask.
         return errors(404, {FORM: "No such API endpoint."})
 
     return blueprint
-
-
-def _moment(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _json_object() -> dict | None:
