@@ -72,7 +72,7 @@ class EventState:
         """Record that OpenShift refused this login (once; it is kept until the attendee is removed)."""
         if username not in self.refused():
             self._change(lambda state: state.setdefault("refused", {}).setdefault(
-                username, roster.format_time(roster.now())))
+                username, roster.format_time(self.clock())))
 
     def forget(self, usernames: set[str]) -> None:
         """Forget the refusals and confirmations of removed attendees."""
@@ -128,7 +128,7 @@ class EventState:
         def edit(state: dict) -> None:
             revoked = state.get("revoked_sessions") if isinstance(state.get("revoked_sessions"), dict) else {}
             revoked = {sid: at for sid, at in revoked.items() if isinstance(at, str) and at >= keep_after}
-            revoked[session_id] = roster.format_time(roster.now())
+            revoked[session_id] = roster.format_time(self.clock())
             state["revoked_sessions"] = revoked
         self._change(edit)
 
