@@ -32,6 +32,7 @@ from tests.servers import free_port
 ROOT = Path(__file__).resolve().parent.parent
 STANDINS = Path(__file__).parent / "crds" / "standins.yaml"
 KUBECTL = Path(ROOT / ".venv" / "bin" / "kubectl")
+USERS = ("instructor", "squatter", "attendee")  # people with logins (see TestCluster.user_kubeconfig)
 
 
 class BuildError(RuntimeError):
@@ -56,6 +57,10 @@ class TestCluster:
         self.crds = next(cache.glob("crds-*"))
         self.workdir = workdir
         self.token = secrets.token_hex(16)
+        # People, as OpenShift's OAuth server makes them: users in system:authenticated:oauth, which may
+        # request projects (self-provisioner). Their tokens: `user_kubeconfig(name)`.
+        self.user_tokens = {name: secrets.token_hex(16) for name in USERS}
+        self._project_api = None
         self.etcd_port, self.peer_port, self.port = free_port(), free_port(), free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         self.ca_file = workdir / "ca.crt"
@@ -68,7 +73,8 @@ class TestCluster:
         (self.workdir / "certs").mkdir(parents=True, exist_ok=True)
         subprocess.run(["openssl", "genrsa", "-out", str(self.workdir / "sa.key"), "2048"], check=True,
                        capture_output=True)
-        (self.workdir / "tokens.csv").write_text(f"{self.token},admin,admin-uid,system:masters\n")
+        (self.workdir / "tokens.csv").write_text(f"{self.token},admin,admin-uid,system:masters\n" + "".join(
+            f'{token},{name},{name}-uid,"system:authenticated:oauth"\n' for name, token in self.user_tokens.items()))
         self.etcd = subprocess.Popen(
             [str(self.bin / "etcd"), "--data-dir", str(self.workdir / "etcd"),
              "--listen-client-urls", f"http://127.0.0.1:{self.etcd_port}",
@@ -84,6 +90,8 @@ class TestCluster:
         self._install_crds()
         for namespace in ("openshift-config", "openshift-config-managed", "openshift-authentication"):
             self.ensure_namespace(namespace)
+        self._install_openshift_roles()
+        self.aggregate_roles()
 
     def start_apiserver(self, timeout: float = 90) -> None:
         """Start (or restart) the API server on the same port, certificates and etcd."""
@@ -127,6 +135,8 @@ class TestCluster:
                 self.apiserver.wait()
 
     def stop(self) -> None:
+        if self._project_api is not None:
+            self._project_api.stop()
         self.stop_apiserver()
         if self.etcd and self.etcd.poll() is None:
             self.etcd.terminate()
@@ -157,19 +167,91 @@ class TestCluster:
         (folder / "namespace").write_text(namespace)
         return folder
 
-    def pod_env(self, sa_dir: Path) -> dict[str, str]:
-        """The environment the app sees in a pod: the service host and port, the token folder."""
-        return {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(self.port),
+    def pod_env(self, sa_dir: Path, projects: bool = False) -> dict[str, str]:
+        """The environment the app sees in a pod: the service host and port, the token folder. With
+        `projects`, the API is reached through the project API's stand-in (tests/projects_standin.py)."""
+        port = self.project_api().port if projects else self.port
+        return {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(port),
                 "SERVICE_ACCOUNT_DIR": str(sa_dir), "CLUSTER_SYNC": "auto"}
 
-    def kubeconfig_for(self, sa_dir: Path, path: Path) -> Path:
+    def project_api(self):
+        """The stand-in for OpenShift's project API in front of this server, started on first use."""
+        from tests.projects_standin import ProjectAPIStandIn
+
+        if self._project_api is None:
+            self._project_api = ProjectAPIStandIn(self)
+        return self._project_api
+
+    def kubeconfig_for(self, sa_dir: Path, path: Path, projects: bool = False) -> Path:
         """A kubeconfig that authenticates with a service account's token (for kubectl as that account)."""
-        path.write_text(yaml.safe_dump(_kubeconfig(self.url, self.ca_file, (sa_dir / "token").read_text())))
+        url = self.project_api().url if projects else self.url
+        path.write_text(yaml.safe_dump(_kubeconfig(url, self.ca_file, (sa_dir / "token").read_text())))
+        return path
+
+    def user_kubeconfig(self, name: str, path: Path, projects: bool = False) -> Path:
+        """A kubeconfig for one of USERS, a person logged in (system:authenticated:oauth)."""
+        url = self.project_api().url if projects else self.url
+        path.write_text(yaml.safe_dump(_kubeconfig(url, self.ca_file, self.user_tokens[name])))
         return path
 
     def kubectl(self, *args: str, kubeconfig: Path | None = None, check: bool = True, input: str | None = None):
         return subprocess.run([str(KUBECTL), *args], capture_output=True, text=True, check=check, input=input,
                               env=dict(os.environ, KUBECONFIG=str(kubeconfig or self.kubeconfig)))
+
+    def aggregate_roles(self) -> None:
+        """Fill the aggregated ClusterRoles (admin, edit, view, …) as kube-controller-manager's
+        clusterrole-aggregation controller does: each takes the rules of every ClusterRole its
+        aggregationRule selects (sorted by name, duplicates dropped). `view` is labelled to aggregate into
+        `edit`, and `edit` into `admin`, so this repeats until nothing changes. No controller runs here:
+        without this, `admin` and `edit` are empty and every `auth can-i --as` an instructor says "no"."""
+        rbac = client.RbacAuthorizationV1Api(self.admin())
+        for _ in range(10):
+            roles = {role.metadata.name: role for role in rbac.list_cluster_role().items}
+            changed = False
+            for role in roles.values():
+                if not (role.aggregation_rule and role.aggregation_rule.cluster_role_selectors):
+                    continue
+                rules = []
+                for name in sorted(roles):
+                    other = roles[name]
+                    labels = other.metadata.labels or {}
+                    if name != role.metadata.name and any(
+                            (selector.match_labels or {}).items() <= labels.items()
+                            for selector in role.aggregation_rule.cluster_role_selectors):
+                        rules += [rule for rule in other.rules or [] if rule not in rules]
+                if rules != (role.rules or []):
+                    role.rules = rules
+                    rbac.replace_cluster_role(role.metadata.name, role)
+                    changed = True
+            if not changed:
+                return
+        raise RuntimeError("the aggregated ClusterRoles did not settle")
+
+    def _install_openshift_roles(self) -> None:
+        """STAND-INS for the ClusterRoles openshift-apiserver adds (pkg/bootstrappolicy/policy.go), with
+        their real names, labels and the rules about projects: `admin` may get, update, patch and delete
+        its project, `edit` and `view` get it; `self-provisioner` may request projects (bound to nobody
+        here). Only these rules: the rest of OpenShift's additions concern APIs this server lacks."""
+        rbac = client.RbacAuthorizationV1Api(self.admin())
+        projects = {"apiGroups": ["project.openshift.io", ""], "resources": ["projects"]}
+        roles = [("system:openshift:aggregate-to-admin", "admin", [dict(projects, verbs=["get", "patch", "update",
+                                                                                         "delete"])]),
+                 ("system:openshift:aggregate-to-edit", "edit", [dict(projects, verbs=["get"])]),
+                 ("system:openshift:aggregate-to-view", "view", [dict(projects, verbs=["get"])]),
+                 ("self-provisioner", None, [{"apiGroups": ["project.openshift.io", ""],
+                                              "resources": ["projectrequests"], "verbs": ["create"]}])]
+        stand_in = {"workshop-registration/stand-in": "true"}
+        for name, into, rules in roles:
+            labels = {f"rbac.authorization.k8s.io/aggregate-to-{into}": "true"} if into else {}
+            with contextlib.suppress(client.ApiException):
+                rbac.create_cluster_role({"metadata": {"name": name, "labels": labels, "annotations": stand_in},
+                                          "rules": rules})
+        with contextlib.suppress(client.ApiException):  # OpenShift's default: every person may request projects
+            rbac.create_cluster_role_binding({
+                "metadata": {"name": "self-provisioners", "annotations": stand_in},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "self-provisioner"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                              "name": "system:authenticated:oauth"}]})
 
     def _extract_ca(self) -> None:
         # apiserver.crt holds the serving certificate and then the self-signed CA that issued it.
