@@ -150,6 +150,8 @@ def _report(removals) -> None:
             if deleted is not None:
                 done.append(f"{kind} {'deleted' if deleted else 'not found'}")
         print(", ".join(done), file=sys.stderr)
+        for note in removal.notes:
+            print(f"  note: {note}", file=sys.stderr)
         for command in removal.commands:
             print(command)  # stdout: for a cluster admin to run (oc exec ... | sh)
 

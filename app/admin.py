@@ -72,7 +72,8 @@ class Removal:
     user_deleted: bool | None = None  # None: no cluster, nothing to delete
     identity_deleted: bool | None = None
     commands: tuple[str, ...] = ()
-    project_deleted: bool | None = None  # None: no project (PROJECT_TEMPLATE unset) or not permitted
+    project_deleted: bool | None = None  # None: no project (PROJECT_TEMPLATE unset)
+    notes: tuple[str, ...] = ()  # what a cluster admin should check by hand (never a command to pipe to sh)
 
 
 class AdminService:
@@ -262,8 +263,10 @@ class AdminService:
         if projects is None:
             return removal
         deleted = projects.delete(removal.username)
-        commands = removal.commands + ((projects.delete_command(removal.username),) if deleted is None else ())
-        return dataclasses.replace(removal, project_deleted=deleted, commands=commands)
+        # A project the app may not see is not known to be the attendee's: no command, a note to check.
+        notes = () if deleted else (f"no project {projects.name_for(removal.username)} of this app's was found; if "
+                                    f"one is the attendee's, delete it by hand: {projects.delete_command(removal.username)}",)
+        return dataclasses.replace(removal, project_deleted=deleted, notes=removal.notes + notes)
 
     def ensure_projects(self) -> dict[str, str]:
         """Make (or complete) the project of every attendee whose login is written: name -> outcome."""
@@ -295,7 +298,8 @@ def describe_publishing(status: Status) -> list[str]:
     the last write and when the next one is due."""
     last = _clock(status.last_write) if status.last_write else "never"
     if status.pending:
-        when = (f"once the OAuth rollout completes (at the latest {_clock(status.next_write)})"
+        when = (f"never until this is fixed: {status.blocked}" if status.blocked else
+                f"once the OAuth rollout completes (at the latest {_clock(status.next_write)})"
                 if status.after_rollout else f"at {_clock(status.next_write)} ({status.why})")
         lines = [f"logins pending: {status.pending}, the oldest registered at {_clock(status.oldest_pending)}; "
                  f"next write {when}"]

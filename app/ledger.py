@@ -245,6 +245,12 @@ def plan_logins(logins: bytes, records: Sequence[Registration], limits: Limits) 
     return htpasswd.append(logins, new_entries)
 
 
+def foreign(logins: bytes, records: Sequence[Registration]) -> list[str]:
+    """The names of the logins' lines that no registration of this app holds: lines it did not add."""
+    ours = {r.username.casefold() for r in records}
+    return [name for name in htpasswd.entries(logins) if name not in ours]
+
+
 def outcome(logins: bytes, candidate: Registration) -> Login:
     """Where a reserved candidate stands: PENDING, PUBLISHED, or CLOBBERED (another line has its name)."""
     return login_of(candidate, htpasswd.entries(logins))

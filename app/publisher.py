@@ -42,6 +42,7 @@ class Status:
     rollout: str = "idle"  # "in progress", "idle" or "unseen"
     oauth: str = ""  # what was seen of the OAuth Deployment, or why it could not be seen
     at: float = 0.0  # when this was seen
+    blocked: str = ""  # why nothing is written at all until someone acts (a shared Secret, not allowed)
 
     def due_in(self) -> float | None:
         """Seconds until the pending logins are written (at the latest, when after a rollout); None: none."""
@@ -52,8 +53,9 @@ class Publisher:
     """Publishes every pending login in one write when the OAuth server can take it."""
 
     def __init__(self, documents: Documents, watch, pace: Pace, limits: ledger.Limits, idle: float = 5.0,
-                 notices: Notices | None = None, state=None, on_published=None):
+                 notices: Notices | None = None, state=None, on_published=None, shared: bool = True):
         self.documents = documents
+        self.shared = shared  # may write into logins that hold lines this app did not add (HTPASSWD_SECRET_SHARED)
         self.again_window = seats.CLAIM_AGAIN_WINDOW  # a claimed seat's nonce is kept this long (app.seats)
         self.on_published = on_published  # called with the names each write of this process published
         self.state = state  # the EventState, where completed batches are recorded (None: not recorded)
@@ -101,6 +103,8 @@ class Publisher:
             metrics.PENDING_LOGINS.set(len(waiting))
             if not waiting:
                 return self.idle
+            if self.blocked(state):
+                return self.idle
             oauth = self.observe(now)
             decision = self._decide(now, state, waiting, oauth)
             if decision.at > now:
@@ -141,6 +145,19 @@ class Publisher:
         elif before is not None:
             log.info("event=oauth_rollout_seen")
 
+    def blocked(self, state: State) -> str:
+        """Why no login may be written into these logins (lines this app did not add, without
+        HTPASSWD_SECRET_SHARED), said once in the pod's log; "" when they may."""
+        found = [] if self.shared else ledger.foreign(state.logins.content, state.records)
+        why = (f"{self.documents.logins.label} holds {len(found)} lines this app did not add; it writes no login "
+               "there unless HTPASSWD_SECRET_SHARED=true (whoever holds the app's token can then rewrite them: "
+               "see the README)") if found else ""
+        if self.notices is not None and self.notices.change("shared-logins", "blocked" if why else "ok",
+                                                            usual="ok") is not None and why:
+            log.error("event=logins_not_ours cause=%r fix='use the event's own Secret, or enable "
+                      "openshift/extras/shared-htpasswd'", why)
+        return why
+
     @classmethod
     def for_store(cls, store, provision: bool = True) -> Publisher:
         """The publisher for a store's documents and OAuth Deployment, with the settings' pace; with
@@ -148,7 +165,8 @@ class Publisher:
         settings = store.settings
         return cls(store.documents, store.rollout, Pace.for_settings(settings), ledger.Limits.for_settings(settings),
                    idle=settings.refresh_interval, notices=Notices(settings.data_dir), state=store.state,
-                   on_published=provisioner(store.projects) if store.projects and provision else None)
+                   on_published=provisioner(store.projects) if store.projects and provision else None,
+                   shared=store.shared_logins)
 
     def settled(self, state: State, now: float) -> bool:
         """True once the OAuth rollout caused by the last write of the logins has completed (when the
@@ -196,8 +214,9 @@ class Publisher:
         if not waiting:
             return Status(0, None, last.at, None, False, "nothing pending", rollout, oauth.detail, now)
         decision = self._decide(now, state, waiting, oauth)
-        return Status(len(waiting), _oldest(waiting), last.at, max(now, decision.at), decision.until_rollout,
-                      decision.why, rollout, oauth.detail, now)
+        blocked = self.blocked(state)
+        return Status(len(waiting), _oldest(waiting), last.at, None if blocked else max(now, decision.at),
+                      decision.until_rollout, blocked or decision.why, rollout, oauth.detail, now, blocked)
 
     def _decide(self, now: float, state: State, waiting, oauth: OAuthServer):
         last = LastWrite.from_notes(state.logins.written_at, state.logins.notes)

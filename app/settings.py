@@ -26,7 +26,7 @@ from app.schedule import Schedule
 
 DEFAULT_RESERVED = frozenset({"admin", "kubeadmin", "root", "administrator", "system", "cluster-admin", "default",
                               "kube"})
-RESERVED_PREFIXES = ("system", "kube-", "openshift")
+RESERVED_PREFIXES = ("system", "kube-", "kubernetes", "openshift")
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 USERNAME_PLACEHOLDER = "{username}"
 
@@ -59,8 +59,9 @@ class Settings:
     login_check_timeout: float = 600.0
     data_dir: Path = Path("data")
     cluster_sync: bool = False
-    htpasswd_secret_name: str = "htpass-secret"
+    htpasswd_secret_name: str = "workshop-registration-htpasswd"
     htpasswd_secret_namespace: str = "openshift-config"
+    htpasswd_secret_shared: bool = False
     registrations_secret_name: str = "workshop-registrations"
     registrations_secret_namespace: str | None = None
     identity_provider_name: str = "workshop"
@@ -323,6 +324,15 @@ def _pod_namespace(value: str | None, values: dict) -> str | None:
         return None
 
 
+def _own_secret(value: str | None, values: dict) -> str:
+    """HTPASSWD_SECRET_NAME, else the event's own: workshop-registration-htpasswd.<the app's namespace>."""
+    if value:
+        return value
+    namespace = values["registrations_secret_namespace"]
+    default = Settings.__dataclass_fields__["htpasswd_secret_name"].default
+    return f"{default}.{namespace}" if namespace else default
+
+
 def usable_cpus() -> int:
     """The CPUs this process may use, within a container's CPU limit (cgroup v2) when it has one."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -404,11 +414,15 @@ DECLARED: tuple[Var, ...] = (
         derive=lambda value, values: _switch(value, values["cluster_sync"])),
     Var("LOGIN_CHECK_TIMEOUT", seconds(30, 3600), "seconds the page keeps checking before it says \"still "
         "not active — tell your instructor\" (30–3600)"),
-    Var("HTPASSWD_SECRET_NAME", text(), "the htpasswd Secret the OAuth server reads"),
-    Var("HTPASSWD_SECRET_NAMESPACE", text(), "its namespace"),
     Var("REGISTRATIONS_SECRET_NAME", text(), "the Secret holding the registration records"),
     Var("REGISTRATIONS_SECRET_NAMESPACE", text(), "its namespace (required with `CLUSTER_SYNC=on` outside a "
         "pod)", shown="the pod's namespace", derive=_pod_namespace),
+    Var("HTPASSWD_SECRET_NAME", text(), "the htpasswd Secret the OAuth server reads: the event's own, made by "
+        "`openshift/setup.sh`", shown="`workshop-registration-htpasswd.<namespace>`", derive=_own_secret),
+    Var("HTPASSWD_SECRET_NAMESPACE", text(), "its namespace"),
+    Var("HTPASSWD_SECRET_SHARED", boolean, "`true` lets the app add attendees to an htpasswd Secret that "
+        "holds lines it did not add (openshift/extras/shared-htpasswd); without it the app writes no such "
+        "Secret. Whoever holds the app's token can rewrite every line there: see the README's security"),
     Var("IDENTITY_PROVIDER_NAME", text(100), "the identity provider the setup adds (its name is on the login "
         "page)"),
     Var("COMMIT_INTERVAL", seconds(0, 60), "minimum seconds between two writes of the htpasswd Secret, "

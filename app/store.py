@@ -250,6 +250,9 @@ class Store:
     info: object = dataclasses.field(default_factory=NoClusterInfo)  # addresses read from the cluster
     rollout: object = dataclasses.field(default_factory=NoRollout)  # the OAuth server's Deployment
     projects: object = None  # a project per attendee (app.cluster.Projects), when PROJECT_TEMPLATE is set
+    # Whether the logins may hold lines this app did not add: a Secret only with HTPASSWD_SECRET_SHARED
+    # (whoever holds the app's token could rewrite them); a local file is its operator's own.
+    shared_logins: bool = True
 
     def health(self) -> dict:
         """Where the truth is, when the documents were last written and read, and the current error."""
@@ -287,7 +290,8 @@ def make_store(settings: Settings) -> Store:
         return Store("cluster", settings, documents, state, Refresher(documents, state, settings.refresh_interval),
                      cluster.SecretDocument(api, namespace, name, KEY),
                      users=cluster.UserDirectory(api, settings.htpasswd_secret_name, settings.identity_provider_name),
-                     info=cluster.ClusterInfo(api), rollout=cluster.OAuthRollout(api), projects=projects)
+                     info=cluster.ClusterInfo(api), rollout=cluster.OAuthRollout(api), projects=projects,
+                     shared_logins=settings.htpasswd_secret_shared)
     logins, roster_file, state = (FileDocument(data_dir / name, lock)
                                   for name in ("htpasswd", ROSTER_FILE, STATE_FILE))
     documents = Documents(logins, roster_file, LocalMirror(data_dir, lock, logins, roster_file), max_age=0)

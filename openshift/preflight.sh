@@ -4,21 +4,14 @@
 #
 #   sh openshift/preflight.sh
 #
-# Exit status: 0 ready, 1 blocked (the apply would not work: fix what it says first), 2 ready with
-# warnings. It reads the Secret and provider names from openshift/app/settings.yaml next to it (or
-# HTPASSWD_SECRET_NAME / IDENTITY_PROVIDER_NAME from the environment); OC picks the client (default oc).
+# Exit status: 0 ready, 1 blocked (the apply or the setup would not work, or would not be safe: fix what
+# it says first), 2 ready with warnings. It renders openshift/ next to it (`oc kustomize`) for the
+# namespace, the settings and the components enabled; HTPASSWD_SECRET_NAME / IDENTITY_PROVIDER_NAME in
+# the environment override the settings. OC picks the client (default oc).
 set -u
 
 oc="${OC:-oc}"
 here=$(dirname "$0")
-setting() {  # a value of openshift/app/settings.yaml, as `KEY: value` on one line
-  sed -n "s/^[[:space:]]*$1:[[:space:]]*\"\{0,1\}\([^\"#]*\)\"\{0,1\}[[:space:]]*\(#.*\)\{0,1\}$/\1/p" \
-    "$here/app/settings.yaml" 2>/dev/null | head -n 1 | sed 's/[[:space:]]*$//'
-}
-secret="${HTPASSWD_SECRET_NAME:-$(setting HTPASSWD_SECRET_NAME)}"
-secret="${secret:-htpass-secret}"
-provider="${IDENTITY_PROVIDER_NAME:-$(setting IDENTITY_PROVIDER_NAME)}"
-provider="${provider:-workshop}"
 
 blocked=0
 warned=0
@@ -40,23 +33,73 @@ if ! answer=$("$oc" auth can-i '*' '*' --all-namespaces 2>&1); then
 fi
 ok "logged in with cluster-admin rights"
 
-# 2. The internal image registry: the build pushes the app's image to it and the setup Job pulls the
-#    cluster's cli image through it. Bare-metal, vSphere and single-node installs often start without it.
+# What the apply would create: the namespace, the settings and the optional components.
+if ! rendered=$("$oc" kustomize "$here" 2>&1); then
+  block "openshift/ does not render: $(printf '%s' "$rendered" | head -n 1)" "fix: check the edits in $here (oc kustomize $here)"
+  echo "blocked: fix the BLOCKED lines above, then run this again"
+  exit 1
+fi
+setting() {  # a value of the rendered settings ConfigMap (empty when not set)
+  printf '%s\n' "$rendered" | awk -v key="$1" '
+    function flush() { if (cm && named && value != "" && !said) { print value; said = 1 } cm = named = data = 0; value = "" }
+    /^---$/ { flush(); next }
+    /^kind: ConfigMap$/ { cm = 1 }
+    /^  name: workshop-registration-settings$/ { named = 1 }
+    /^data:$/ { data = 1; next }
+    /^[^ ]/ { data = 0 }
+    data && $1 == key ":" { v = $0; sub(/^[^:]*:[[:space:]]*/, "", v); gsub(/^["\047]|["\047]$/, "", v); value = v }
+    END { flush() }'
+}
+namespace=$(printf '%s\n' "$rendered" | awk '/^kind: ServiceAccount$/ {sa = 1} sa && /^  namespace:/ {print $2; exit}')
+secret="${HTPASSWD_SECRET_NAME:-$(setting HTPASSWD_SECRET_NAME)}"
+secret="${secret:-workshop-registration-htpasswd.$namespace}"
+shared=$(setting HTPASSWD_SECRET_SHARED | tr 'A-Z' 'a-z')
+provider="${IDENTITY_PROVIDER_NAME:-$(setting IDENTITY_PROVIDER_NAME)}"
+provider="${provider:-workshop}"
+
+# 2. The app's namespace. Any person may request a project of a free name; whoever made the namespace
+#    first is its admin and would hold the app's token (and every attendee's data).
+if ! get namespace "$namespace" -o name >/dev/null; then
+  ok "the namespace $namespace does not exist yet: the apply makes it"
+else
+  requester=$(get namespace "$namespace" -o 'jsonpath={.metadata.annotations.openshift\.io/requester}')
+  part_of=$(get namespace "$namespace" -o 'jsonpath={.metadata.labels.app\.kubernetes\.io/part-of}')
+  if [ -n "$requester" ]; then
+    block "the namespace $namespace was made by a project request of $requester: that account is its admin and would hold the app's token" \
+          "fix: if it is not yours, oc delete project $namespace and wait until it is gone (or choose another namespace in openshift/app/kustomization.yaml)" \
+          "     if you made it on purpose, remove the RoleBindings you do not want there, then oc annotate namespace $namespace openshift.io/requester-"
+  elif [ "$part_of" != workshop-registration ]; then
+    block "the namespace $namespace exists and was not made by oc apply -k openshift/" \
+          "fix: delete it (oc delete namespace $namespace), or choose another namespace in openshift/app/kustomization.yaml"
+  else
+    others=$(get rolebindings -n "$namespace" -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.metadata.labels.app\.kubernetes\.io/part-of}{"\t"}{.roleRef.name}{"\t"}{range .subjects[*]}{.kind}/{.name} {end}{"\n"}{end}' \
+      | awk -F '\t' '$2 != "workshop-registration" && $1 !~ /^system:(image-pullers|image-builders|deployers)$/ && ($3 == "admin" || $3 == "edit") {sub(/ +$/, "", $4); print $4 " (" $3 ")"}' | tr '\n' ';' | sed 's/;$//; s/;/; /g')
+    ok "the namespace $namespace was made by an earlier apply of openshift/"
+    [ -z "$others" ] || echo "note     these hold admin or edit in $namespace, and so the app's token: $others"
+  fi
+fi
+if get namespace "$namespace-setup" -o name >/dev/null; then
+  warn "the namespace $namespace-setup is left from an earlier version, whose setup Job ran there" \
+       "fix: oc delete namespace $namespace-setup   (the setup is now openshift/setup.sh, run as you)"
+fi
+
+# 3. The internal image registry: the build pushes the app's image to it. Bare-metal, vSphere and
+#    single-node installs often start without it.
 state=$(get configs.imageregistry.operator.openshift.io cluster -o 'jsonpath={.spec.managementState}')
 registry_fix="fix (ephemeral cluster, images kept on the registry pod's emptyDir):"
 registry_patch="oc patch configs.imageregistry.operator.openshift.io cluster --type merge -p '{\"spec\":{\"managementState\":\"Managed\",\"storage\":{\"emptyDir\":{}}}}'"
 case "$state" in
   Managed) ok "the internal image registry is Managed" ;;
-  Removed) block "the internal image registry is Removed: the build cannot push the app's image and the setup Job cannot pull the cli image" \
+  Removed) block "the internal image registry is Removed: the build cannot push the app's image" \
                  "$registry_fix" "  $registry_patch" "then wait for: oc get co image-registry (AVAILABLE True)" ;;
-  Unmanaged) warn "the internal image registry is Unmanaged: the build and the setup Job need it running" \
+  Unmanaged) warn "the internal image registry is Unmanaged: the build needs it running" \
                   "check: oc get pods -n openshift-image-registry" ;;
   "") block "the internal image registry is not installed (configs.imageregistry.operator.openshift.io/cluster is missing)" \
             "the app is built with S2I into an ImageStream: enable the ImageRegistry capability, or build elsewhere" ;;
   *) warn "the internal image registry's managementState is '$state'" "check: oc get co image-registry" ;;
 esac
 
-# 3. The images the apply refers to: the S2I builder, and the cli image the setup Job runs.
+# 4. The S2I builder image.
 tag_image() {  # the image an `openshift` namespace ImageStream tag resolves to (empty if not imported)
   get imagestream "$1" -n openshift -o "jsonpath={.status.tags[?(@.tag==\"$2\")].items[0].dockerImageReference}"
 }
@@ -71,14 +114,13 @@ elif [ -z "$(tag_image python 3.12-ubi9)" ]; then
 else
   ok "the builder image python:3.12-ubi9 is imported"
 fi
-if [ -z "$(tag_image cli latest)" ]; then
-  block "the cli image (image stream cli:latest in openshift) is missing: the setup Job runs it" \
-        "check: oc get is cli -n openshift   (it comes with every OpenShift release)"
-else
-  ok "the cli image for the setup Job is there"
-fi
 
-# 4. The identity providers already configured, against the Secret and provider name in the settings.
+# 5. The htpasswd Secret and the identity providers, as the setup (openshift/setup.sh) will find them.
+event_of_secret=$(get secret "$secret" -n openshift-config -o 'jsonpath={.metadata.labels.workshop-registration/event}' || echo "-missing-")
+if [ "$event_of_secret" != "-missing-" ] && [ "$event_of_secret" != "$namespace" ] && [ "$shared" != true ]; then
+  block "the Secret openshift-config/$secret exists and is not this event's own: the setup will not add attendees to it" \
+        "fix: use the event's own Secret (leave HTPASSWD_SECRET_NAME unset), or enable openshift/extras/shared-htpasswd — whoever holds the app's token can then rewrite every line in it"
+fi
 providers=$(get oauth cluster -o 'jsonpath={range .spec.identityProviders[*]}{.name}{"\t"}{.type}{"\t"}{.mappingMethod}{"\t"}{.htpasswd.fileData.name}{"\n"}{end}')
 readers=$(printf '%s\n' "$providers" | awk -F '\t' -v s="$secret" '$2 == "HTPasswd" && $4 == s')
 others=$(printf '%s\n' "$providers" | awk -F '\t' -v s="$secret" '$2 == "HTPasswd" && $4 != s {print $1 " reads " $4}')
@@ -86,7 +128,7 @@ if [ -n "$readers" ]; then
   unsafe=$(printf '%s\n' "$readers" | awk -F '\t' '$3 != "" && $3 != "claim" {print $1 " (mappingMethod " $3 ")"}')
   if [ -n "$unsafe" ]; then
     block "the identity provider $unsafe reads $secret: with add or lookup, an attendee registering an existing user's name becomes that user" \
-          "fix: use a Secret of your own (HTPASSWD_SECRET_NAME in openshift/app/settings.yaml), or set that provider's mappingMethod to claim"
+          "fix: use the event's own Secret (leave HTPASSWD_SECRET_NAME unset), or set that provider's mappingMethod to claim"
   else
     ok "the identity provider $(printf '%s\n' "$readers" | cut -f 1 | head -n 1) already reads $secret (mappingMethod claim): the setup reuses it"
   fi
@@ -94,17 +136,27 @@ else
   clash=$(printf '%s\n' "$providers" | awk -F '\t' -v p="$provider" '$1 == p {print $2 " reading " ($4 == "" ? "no htpasswd Secret" : $4)}')
   if [ -n "$clash" ]; then
     block "an identity provider named $provider already exists ($clash), not reading $secret" \
-          "fix: pick another IDENTITY_PROVIDER_NAME, or set HTPASSWD_SECRET_NAME to the Secret it reads (both in openshift/app/settings.yaml)"
+          "fix: pick another IDENTITY_PROVIDER_NAME in openshift/app/settings.yaml"
   else
     ok "the setup will add the identity provider $provider reading openshift-config/$secret (mappingMethod claim)"
   fi
   if [ -n "$others" ]; then
     echo "note     other htpasswd providers exist ($(printf '%s' "$others" | tr '\n' ';' | sed 's/;$//; s/;/; /g')):" \
-         "to add attendees to one of them instead, set HTPASSWD_SECRET_NAME to the Secret it reads"
+         "the event keeps its own Secret and provider (extras/shared-htpasswd would add attendees to one of them)"
   fi
 fi
 
-# 5. The control plane: every htpasswd write rolls out the OAuth server; with one control-plane node
+# 6. What the optional components need from the API server.
+if printf '%s\n' "$rendered" | grep -q '^kind: ValidatingAdmissionPolicy$'; then
+  if get --raw /apis/admissionregistration.k8s.io/v1 | grep -q '"validatingadmissionpolicies"'; then
+    ok "ValidatingAdmissionPolicy is served (extras/remove-users limits the app to its own provider's Users with it)"
+  else
+    block "extras/remove-users needs ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, OpenShift 4.17 or newer), which this cluster does not serve" \
+          "fix: disable extras/remove-users in openshift/kustomization.yaml: removing then prints the oc delete commands instead"
+  fi
+fi
+
+# 7. The control plane: every htpasswd write rolls out the OAuth server; with one control-plane node
 #    its only pod is replaced, and nobody can log in for a minute or two meanwhile.
 nodes=$(get nodes -l node-role.kubernetes.io/control-plane -o name | grep -c .)
 [ "$nodes" -gt 0 ] || nodes=$(get nodes -l node-role.kubernetes.io/master -o name | grep -c .)
@@ -123,8 +175,8 @@ if [ "$blocked" -ne 0 ]; then
   echo "blocked: fix the BLOCKED lines above, then run this again"
   exit 1
 elif [ "$warned" -ne 0 ]; then
-  echo "ready, with warnings: oc apply -k $here/"
+  echo "ready, with warnings: oc apply -k $here/ && sh $here/setup.sh"
   exit 2
 fi
-echo "ready: oc apply -k $here/"
+echo "ready: oc apply -k $here/ && sh $here/setup.sh"
 exit 0

@@ -14,21 +14,18 @@ from kubernetes import client
 from tests.kube import KUBECTL, ROOT, TestCluster
 
 NAMESPACE_LINE = "namespace: workshop-registration"
-SECRET_LINE = "HTPASSWD_SECRET_NAME: htpass-secret"
 
 
-def render(namespace: str, secret_name: str, folder: Path, components: tuple[str, ...] = ()) -> list[dict]:
-    """Copy openshift/, change the namespace and the Secret name in their one place each, render it.
+def render(namespace: str, folder: Path, components: tuple[str, ...] = ()) -> list[dict]:
+    """Copy openshift/, change the namespace in its one place, render it.
 
     components (the names under openshift/extras/) are uncommented, as the README tells an admin to.
     """
     copy = folder / "openshift"
     shutil.copytree(ROOT / "openshift", copy)
     app = copy / "app" / "kustomization.yaml"
-    settings = copy / "app" / "settings.yaml"
-    assert app.read_text().count(NAMESPACE_LINE) == 1 and settings.read_text().count(SECRET_LINE) == 1
+    assert app.read_text().count(NAMESPACE_LINE) == 1
     app.write_text(app.read_text().replace(NAMESPACE_LINE, f"namespace: {namespace}"))
-    settings.write_text(settings.read_text().replace(SECRET_LINE, f"HTPASSWD_SECRET_NAME: {secret_name}"))
     if components:
         top = copy / "kustomization.yaml"
         text = top.read_text().replace("# components:\n", "components:\n")
@@ -50,32 +47,49 @@ class Deployment:
         self.namespace = namespace
         self.secret_name = secret_name
         self.objects = objects
+        self.shared = False  # whether the htpasswd Secret holds lines the app did not add (create_htpasswd)
         self.core = client.CoreV1Api(kube.admin())
 
     @classmethod
     def apply(cls, kube: TestCluster, folder: Path, components: tuple[str, ...] = ()) -> Deployment:
-        suffix = secrets.token_hex(3)
-        namespace, secret_name = f"workshop-{suffix}", f"htpass-{suffix}"
-        objects = render(namespace, secret_name, folder, components)
-        result = kube.kubectl("apply", "--validate=strict", "-f", str(folder / "rendered.yaml"), check=False)
+        """openshift/ rendered for a fresh namespace and applied, as a cluster admin would."""
+        deployment = cls.prepare(kube, folder, components)
+        deployment.create()
+        return deployment
+
+    @classmethod
+    def prepare(cls, kube: TestCluster, folder: Path, components: tuple[str, ...] = ()) -> Deployment:
+        """openshift/ rendered for a fresh namespace, not applied yet (to set the cluster up before)."""
+        namespace = f"workshop-{secrets.token_hex(3)}"
+        objects = render(namespace, folder, components)
+        return cls(kube, folder, namespace, f"workshop-registration-htpasswd.{namespace}", objects)
+
+    def create(self) -> None:
+        """`oc apply -k openshift/`, with strict validation."""
+        result = self.kube.kubectl("apply", "--validate=strict", "-f", str(self.folder / "rendered.yaml"), check=False)
         assert result.returncode == 0, result.stderr
-        return cls(kube, folder, namespace, secret_name, objects)
 
     def sa_dir(self, name: str = "workshop-registration") -> Path:
         """The app's service-account folder, as mounted in its pod."""
         return self.kube.service_account_dir(self.namespace, name, self.folder / f"sa-{name}")
 
-    def app_env(self, data_dir: Path, **extra: str) -> dict[str, str]:
-        """The environment of an app process running as the app's ServiceAccount (in-cluster loading)."""
-        env = self.kube.pod_env(self.sa_dir())
+    def app_env(self, data_dir: Path, projects: bool = False, **extra: str) -> dict[str, str]:
+        """The environment of an app process running as the app's ServiceAccount (in-cluster loading);
+        with `projects`, through the stand-in of OpenShift's project API (tests/projects_standin.py)."""
+        env = self.kube.pod_env(self.sa_dir(), projects=projects)
         # Without a (stand-in) OAuth Deployment the app spaces its htpasswd writes by UNSEEN_ROLLOUT_INTERVAL:
         # 1 s here, for the tests that are not about rollouts (tests/operator_standin.py is for those).
         env.update({"DATA_DIR": str(data_dir), "HTPASSWD_SECRET_NAME": self.secret_name, "RATE_LIMIT": "off",
-                    "BCRYPT_ROUNDS": "4", "REFRESH_INTERVAL": "1", "UNSEEN_ROLLOUT_INTERVAL": "1"})
+                    "BCRYPT_ROUNDS": "4", "REFRESH_INTERVAL": "1", "UNSEEN_ROLLOUT_INTERVAL": "1",
+                    "HTPASSWD_SECRET_SHARED": "true" if self.shared else "false"})
         env.update(extra)
         return env
 
-    def create_htpasswd(self, content: bytes = b"") -> None:
+    def create_htpasswd(self, content: bytes = b"", shared: bool | None = None) -> None:
+        """The htpasswd Secret, as openshift/setup.sh makes it. With lines the app did not add (a person's,
+        another tool's) it is a shared Secret, and the app is told so (HTPASSWD_SECRET_SHARED) unless
+        `shared` says otherwise."""
+        self.shared = bool(content) if shared is None else shared
         self.core.create_namespaced_secret("openshift-config", {
             "metadata": {"name": self.secret_name}, "type": "Opaque",
             "data": {"htpasswd": base64.b64encode(content).decode()}})
@@ -92,12 +106,12 @@ class Deployment:
         secret = self.core.read_namespaced_secret("workshop-registrations", self.namespace)
         return base64.b64decode((secret.data or {}).get("state.json", "")).decode()
 
-    def cli(self, data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    def cli(self, data_dir: Path, *args: str, projects: bool = False, **extra: str) -> subprocess.CompletedProcess:
         """`python -m app ...` as in `oc exec` into the app's pod (its environment, its account)."""
         import os
         import sys
 
-        env = dict(os.environ, **self.app_env(data_dir, **extra))
+        env = dict(os.environ, **self.app_env(data_dir, projects=projects, **extra))
         return subprocess.run([sys.executable, "-m", "app", *args], env=env, cwd=ROOT, capture_output=True,
                               text=True, timeout=120)
 

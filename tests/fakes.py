@@ -17,6 +17,8 @@ from app.errors import Conflict, StoreUnavailable
 class MemoryDocument:
     """A versioned document in memory, with faults that tests can schedule."""
 
+    label = "memory document"
+
     def __init__(self, content: bytes = b""):
         self.content = content
         self.version = 0

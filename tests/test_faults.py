@@ -65,7 +65,7 @@ def test_a_worker_killed_during_a_burst(deployment, tmp_path):
 
 
 def test_a_storm_of_conflicting_writes_during_a_burst(deployment, tmp_path):
-    deployment.create_htpasswd(b"")
+    deployment.create_htpasswd(b"", shared=True)  # another tool writes lines into it: a shared Secret
     data = tmp_path / "data"
     stop = threading.Event()
     storm = {"writes": 0}

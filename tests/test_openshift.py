@@ -1,28 +1,16 @@
-"""openshift/: what `oc apply -k openshift/` sends, created on a real API server, and the setup step."""
+"""openshift/: what `oc apply -k openshift/` sends, created on a real API server (the setup: test_setup.py)."""
 
 from __future__ import annotations
 
 import copy
-import os
-import subprocess
 
 import pytest
 import yaml
 from kubernetes import client
 
-from tests.deploy import set_oauth
 from tests.helpers import wait_until
-from tests.kube import KUBECTL, ROOT
 
 pytestmark = pytest.mark.cluster
-SETUP = ROOT / "openshift" / "setup" / "setup.sh"
-LDAP = {"name": "corp-ldap", "mappingMethod": "claim", "type": "LDAP",
-        "ldap": {"url": "ldap://ldap.example.com/ou=users,dc=example,dc=com?uid", "insecure": False,
-                 "attributes": {"id": ["dn"], "preferredUsername": ["uid"]}, "bindDN": "",
-                 "bindPassword": {"name": ""}, "ca": {"name": ""}}}
-GITHUB = {"name": "github", "mappingMethod": "claim", "type": "GitHub",
-          "github": {"clientID": "abc", "clientSecret": {"name": "github-secret"}, "organizations": ["example"],
-                     "hostname": "", "ca": {"name": ""}, "teams": []}}
 
 
 def kinds(deployment) -> set[tuple[str, str]]:
@@ -31,7 +19,7 @@ def kinds(deployment) -> set[tuple[str, str]]:
 
 def test_every_manifest_is_created_with_strict_validation(deployment):
     expected = {("v1", "Namespace"), ("v1", "ServiceAccount"), ("v1", "ConfigMap"), ("v1", "Secret"),
-                ("v1", "Service"), ("apps/v1", "Deployment"), ("batch/v1", "Job"),
+                ("v1", "Service"), ("apps/v1", "Deployment"),
                 ("route.openshift.io/v1", "Route"), ("build.openshift.io/v1", "BuildConfig"),
                 ("image.openshift.io/v1", "ImageStream"), ("rbac.authorization.k8s.io/v1", "Role"),
                 ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("rbac.authorization.k8s.io/v1", "ClusterRole"),
@@ -75,7 +63,7 @@ def pod_specs(deployment):
 
 def test_pods_meet_restricted_v2(deployment):
     specs = list(pod_specs(deployment))
-    assert sorted(kind for kind, _ in specs) == ["Deployment", "Job"]
+    assert sorted(kind for kind, _ in specs) == ["Deployment"]
     for kind, spec in specs:
         pod = spec.get("securityContext", {})
         assert pod.get("runAsNonRoot") is True, kind
@@ -155,159 +143,14 @@ def test_the_secrets_manifest_has_no_data_so_reapplying_never_wipes_records(depl
     assert kept.data == {"registrations.csv": "eA=="}
 
 
-# --- The setup step --------------------------------------------------------------------------------------
-
-def oauth(kube) -> dict:
-    return client.CustomObjectsApi(kube.admin()).get_cluster_custom_object(
-        "config.openshift.io", "v1", "oauths", "cluster")
-
-
-def setup_kubeconfig(deployment, tmp_path):
-    """A kubeconfig as the setup Job's ServiceAccount, in the setup's own namespace."""
-    sa_dir = deployment.kube.service_account_dir(f"{deployment.namespace}-setup", "workshop-registration-setup",
-                                                 tmp_path / "setup-sa")
-    return deployment.kube.kubeconfig_for(sa_dir, tmp_path / "setup-kubeconfig")
-
-
-def run_setup(deployment, tmp_path, provider: str = "workshop") -> subprocess.CompletedProcess:
-    """setup.sh as the Job runs it: with kubectl, as the setup ServiceAccount (its RBAC from openshift/)."""
-    env = dict(os.environ, KUBECONFIG=str(setup_kubeconfig(deployment, tmp_path)), KUBECTL=str(KUBECTL),
-               HTPASSWD_SECRET_NAME=deployment.secret_name, IDENTITY_PROVIDER_NAME=provider,
-               APP_NAMESPACE=deployment.namespace)
-    return subprocess.run(["sh", str(SETUP)], env=env, capture_output=True, text=True, timeout=120)
-
-
 def reapply(deployment) -> None:
-    """`oc apply -k openshift/` again, as the README says to re-run the setup."""
+    """`oc apply -k openshift/` again."""
     result = deployment.kube.kubectl("apply", "-f", str(deployment.folder / "rendered.yaml"), check=False)
     assert result.returncode == 0, result.stderr
 
 
 def can_i(deployment, kubeconfig, *args) -> str:
     return deployment.kube.kubectl("auth", "can-i", *args, kubeconfig=kubeconfig, check=False).stdout.strip()
-
-
-def ours(deployment, provider="workshop") -> dict:
-    return {"name": provider, "mappingMethod": "claim", "type": "HTPasswd",
-            "htpasswd": {"fileData": {"name": deployment.secret_name}}}
-
-
-def test_setup_keeps_two_providers_adds_ours_once_and_changes_nothing_when_run_again(deployment, tmp_path):
-    set_oauth(deployment.kube, [LDAP, GITHUB])
-    first = run_setup(deployment, tmp_path)
-    assert first.returncode == 0, first.stderr
-    assert "created (empty)" in first.stdout and "added" in first.stdout
-    after = oauth(deployment.kube)
-    assert after["spec"]["identityProviders"] == [LDAP, GITHUB, ours(deployment)]
-    assert deployment.htpasswd() == b""
-    secret_version = deployment.htpasswd_version()
-
-    reapply(deployment)  # the setup withdrew its own rights: re-applying gives them back for a re-run
-    second = run_setup(deployment, tmp_path)
-    assert second.returncode == 0, second.stderr
-    assert "left as it is" in second.stdout
-    again = oauth(deployment.kube)
-    assert again["metadata"]["resourceVersion"] == after["metadata"]["resourceVersion"]
-    assert deployment.htpasswd_version() == secret_version
-
-
-def test_setup_leaves_a_secret_full_of_users_untouched(deployment, tmp_path):
-    content = b"".join(b"user%04d:$2y$10$abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRS\n" % i
-                       for i in range(2000))
-    deployment.create_htpasswd(content)
-    version = deployment.htpasswd_version()
-    set_oauth(deployment.kube, [LDAP])
-    result = run_setup(deployment, tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert deployment.htpasswd() == content and deployment.htpasswd_version() == version
-    assert oauth(deployment.kube)["spec"]["identityProviders"] == [LDAP, ours(deployment)]
-
-
-def test_setup_with_a_provider_already_reading_the_secret_changes_nothing(deployment, tmp_path):
-    deployment.create_htpasswd(b"existing:$apr1$x\n")
-    existing = {"name": "htpasswd_provider", "mappingMethod": "claim", "type": "HTPasswd",
-                "htpasswd": {"fileData": {"name": deployment.secret_name}}}
-    set_oauth(deployment.kube, [existing, GITHUB])
-    before = oauth(deployment.kube)
-    result = run_setup(deployment, tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert oauth(deployment.kube)["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
-
-
-def test_setup_on_a_cluster_without_providers(deployment, tmp_path):
-    set_oauth(deployment.kube, None)
-    result = run_setup(deployment, tmp_path, provider="event")
-    assert result.returncode == 0, result.stderr
-    assert oauth(deployment.kube)["spec"]["identityProviders"] == [ours(deployment, "event")]
-
-
-def test_the_setup_account_can_do_nothing_else(deployment, tmp_path):
-    deployment.create_htpasswd(b"keep:me\n")
-    kubeconfig = setup_kubeconfig(deployment, tmp_path)
-    for args in [("delete", "secret", deployment.secret_name, "-n", "openshift-config"),
-                 ("patch", "secret", deployment.secret_name, "-n", "openshift-config", "-p", '{"data":{}}'),
-                 ("get", "secrets", "-n", "openshift-config"),
-                 ("get", "secret", "some-other", "-n", "openshift-config"),
-                 ("delete", "oauth", "cluster"),
-                 ("get", "users")]:
-        result = deployment.kube.kubectl(*args, kubeconfig=kubeconfig, check=False)
-        assert result.returncode != 0 and "forbidden" in result.stderr.lower(), (args, result.stderr)
-    assert deployment.htpasswd() == b"keep:me\n"
-
-
-def test_the_setup_job_runs_this_very_script(deployment):
-    job = next(o for o in deployment.objects if o["kind"] == "Job")
-    script = next(o for o in deployment.objects if o["kind"] == "ConfigMap"
-                  and o["metadata"]["name"] == "workshop-registration-setup")
-    assert script["data"]["setup.sh"] == SETUP.read_text()
-    container = job["spec"]["template"]["spec"]["containers"][0]
-    assert container["command"] == ["/bin/sh", "/setup/setup.sh"]
-    assert container["image"].endswith("/openshift/cli:latest")
-    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "workshop-registration-setup"
-
-
-@pytest.mark.parametrize("method", ["add", "lookup", "generate"])
-def test_setup_refuses_to_reuse_a_provider_that_does_not_claim(deployment, tmp_path, method):
-    """With `add`, an attendee registering an LDAP admin's name would become that user."""
-    deployment.create_htpasswd(b"")
-    existing = {"name": "demo-users", "mappingMethod": method, "type": "HTPasswd",
-                "htpasswd": {"fileData": {"name": deployment.secret_name}}}
-    set_oauth(deployment.kube, [LDAP, existing])
-    before = oauth(deployment.kube)
-    result = run_setup(deployment, tmp_path)
-    assert result.returncode == 3 and f"mappingMethod {method}" in result.stderr and "nothing was changed" in result.stderr
-    assert oauth(deployment.kube) == before
-
-
-def test_setup_refuses_a_provider_of_our_name_reading_another_secret(deployment, tmp_path):
-    other = {"name": "workshop", "mappingMethod": "claim", "type": "HTPasswd",
-             "htpasswd": {"fileData": {"name": "someone-elses-secret"}}}
-    set_oauth(deployment.kube, [other])
-    before = oauth(deployment.kube)
-    result = run_setup(deployment, tmp_path)
-    assert result.returncode == 3 and "someone-elses-secret" in result.stderr
-    assert oauth(deployment.kube) == before
-    assert deployment.kube.kubectl("get", "secret", deployment.secret_name, "-n", "openshift-config",
-                                   check=False).returncode != 0  # not even the Secret was created
-
-
-def test_once_setup_is_done_no_account_of_the_app_namespace_holds_its_rights(deployment, tmp_path):
-    set_oauth(deployment.kube, [LDAP])
-    setup = setup_kubeconfig(deployment, tmp_path)
-    assert can_i(deployment, setup, "create", "secrets", "-n", "openshift-config") == "yes"  # while it runs
-    assert run_setup(deployment, tmp_path).returncode == 0
-    app_accounts = {name: deployment.kube.kubeconfig_for(
-        deployment.kube.service_account_dir(deployment.namespace, name, tmp_path / f"sa-{name}"),
-        tmp_path / f"kubeconfig-{name}") for name in ("workshop-registration", "default", "workshop-registration-setup")}
-    dangerous = [("create", "secrets", "-n", "openshift-config"), ("patch", "oauths.config.openshift.io/cluster")]
-    for rights in dangerous:
-        assert can_i(deployment, setup, *rights) == "no", rights  # the setup's own rights ended with its job
-        for name, kubeconfig in app_accounts.items():
-            assert can_i(deployment, kubeconfig, *rights) == "no", (name, rights)
-    reapply(deployment)  # re-applying openshift/ while setup is done
-    for rights in dangerous:
-        for name, kubeconfig in app_accounts.items():
-            assert can_i(deployment, kubeconfig, *rights) == "no", (name, rights)
 
 
 def test_the_network_policy_lets_in_only_the_router_and_monitoring(deployment):
@@ -347,21 +190,16 @@ def test_two_workshops_share_a_cluster_and_deleting_one_leaves_the_other_every_r
     assert deleted.returncode == 0, deleted.stderr  # what `oc delete -k openshift/` does for the first one
 
     app = kube.kubeconfig_for(second.sa_dir(), tmp_path / "app-kubeconfig")
-    setup = setup_kubeconfig(second, tmp_path)
-    needed = {
-        app: [("get", f"secrets/{second.secret_name}", "-n", "openshift-config"),
+    needed = [("get", f"secrets/{second.secret_name}", "-n", "openshift-config"),
               ("update", f"secrets/{second.secret_name}", "-n", "openshift-config"),
               ("update", "secrets/workshop-registrations", "-n", second.namespace),
               ("get", "configmaps/console-public", "-n", "openshift-config-managed"),
               ("get", "infrastructures.config.openshift.io/cluster"),
               ("get", "deployments.apps/oauth-openshift", "-n", "openshift-authentication"),
               ("get", "oauths.config.openshift.io/cluster"),
-              ("delete", "users.user.openshift.io/someone"), ("get", "users.user.openshift.io/someone")],
-        setup: [("create", "secrets", "-n", "openshift-config"), ("patch", "oauths.config.openshift.io/cluster")],
-    }
-    for kubeconfig, rights in needed.items():
-        for right in rights:
-            assert can_i(second, kubeconfig, *right) == "yes", right
+              ("delete", "users.user.openshift.io/someone"), ("get", "users.user.openshift.io/someone")]
+    for right in needed:
+        assert can_i(second, app, *right) == "yes", right
 
 
 def test_reapplying_unchanged_manifests_does_not_roll_out_the_app(deployment, tmp_path):

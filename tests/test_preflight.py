@@ -1,8 +1,9 @@
 """openshift/preflight.sh against the test API server, one case per thing it detects.
 
 The cluster-wide objects it reads are set up as OpenShift has them: the image registry's Config (its
-CRD from openshift/api), the `python` and `cli` ImageStreams in `openshift` (stand-in CRD: only the
-fields the script reads), OAuth/cluster, control-plane Nodes (plain Node objects; no kubelet runs).
+CRD from openshift/api), the `python` ImageStream in `openshift` (stand-in CRD: only the fields the script
+reads), OAuth/cluster, control-plane Nodes (plain Node objects; no kubelet runs). Cases about the app's
+namespace run on a copy of openshift/ with a namespace of their own.
 kubectl stands in for oc: the script uses only verbs both have (get, auth can-i).
 """
 
@@ -10,18 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
 from pathlib import Path
 
 import pytest
 from kubernetes import client
 
+from tests.deploy import render
 from tests.kube import KUBECTL, ROOT
 
 pytestmark = pytest.mark.cluster
 
 PREFLIGHT = ROOT / "openshift" / "preflight.sh"
-SECRET, PROVIDER = "htpass-secret", "workshop"
+SECRET, PROVIDER = "workshop-registration-htpasswd.workshop-registration", "workshop"
 LDAP = {"name": "corp", "mappingMethod": "claim", "type": "LDAP", "ldap": {"url": "ldap://ldap.example.com/ou=u"}}
 
 
@@ -88,7 +91,6 @@ class Cluster:
         """A standard connected cluster with three control-plane nodes."""
         self.registry("Managed")
         self.image_stream("python", "3.12-ubi9")
-        self.image_stream("cli", "latest")
         self.providers([LDAP])
         self.control_plane(3)
 
@@ -101,12 +103,18 @@ def cluster(kube):
     state.control_plane(0)
     state.registry(None)
     state.remove_image_stream("python")
-    state.remove_image_stream("cli")
 
 
-def preflight(kube, kubeconfig: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+def preflight(kube, kubeconfig: Path | None = None, script: Path = PREFLIGHT, **env: str) -> subprocess.CompletedProcess:
     environment = dict(os.environ, OC=str(KUBECTL), KUBECONFIG=str(kubeconfig or kube.kubeconfig), **env)
-    return subprocess.run(["sh", str(PREFLIGHT)], env=environment, capture_output=True, text=True, timeout=120)
+    return subprocess.run(["sh", str(script)], env=environment, capture_output=True, text=True, timeout=120)
+
+
+def copy(tmp_path, components: tuple[str, ...] = ()) -> tuple[str, Path]:
+    """openshift/ for a namespace of its own (as an admin would edit it); its preflight.sh."""
+    namespace = f"workshop-{secrets.token_hex(3)}"
+    render(namespace, tmp_path, components)
+    return namespace, tmp_path / "openshift" / "preflight.sh"
 
 
 def blocked_lines(result) -> list[str]:
@@ -118,7 +126,7 @@ def test_a_standard_cluster_is_ready(kube, cluster):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 control-plane nodes" in result.stdout
     assert f"will add the identity provider {PROVIDER} reading openshift-config/{SECRET}" in result.stdout
-    assert result.stdout.rstrip().endswith("ready: oc apply -k " + str(PREFLIGHT.parent) + "/")
+    assert result.stdout.rstrip().endswith(f"ready: oc apply -k {PREFLIGHT.parent}/ && sh {PREFLIGHT.parent}/setup.sh")
 
 
 def test_a_single_node_cluster_is_ready_with_a_warning_about_logins_during_rollouts(kube, cluster):
@@ -151,12 +159,6 @@ def test_a_missing_or_unimported_builder_tag_blocks(kube, cluster):
     assert failed.returncode == 1 and "has no image" in failed.stdout
 
 
-def test_a_missing_cli_image_blocks(kube, cluster):
-    cluster.image_stream("cli", "latest", imported=False)
-    result = preflight(kube)
-    assert result.returncode == 1 and [line for line in blocked_lines(result) if "cli image" in line]
-
-
 @pytest.mark.parametrize("method", ["add", "lookup", "generate"])
 def test_a_provider_reading_our_secret_that_does_not_claim_blocks(kube, cluster, method):
     cluster.providers([LDAP, htpasswd_provider("demo", SECRET, method)])
@@ -168,7 +170,7 @@ def test_a_provider_reading_our_secret_that_does_not_claim_blocks(kube, cluster,
 def test_a_claiming_provider_reading_our_secret_is_reused(kube, cluster):
     cluster.providers([LDAP, htpasswd_provider("demo", SECRET)])
     result = preflight(kube)
-    assert result.returncode == 0 and "demo already reads htpass-secret" in result.stdout, result.stdout
+    assert result.returncode == 0 and f"demo already reads {SECRET}" in result.stdout, result.stdout
 
 
 def test_a_provider_of_our_name_reading_another_secret_blocks(kube, cluster):
@@ -199,3 +201,58 @@ def test_an_unreachable_cluster_blocks(kube, tmp_path):
     config.write_text(kube.kubeconfig.read_text().replace(kube.url, "https://127.0.0.1:1"))
     result = preflight(kube, config)
     assert result.returncode == 1 and "cannot reach the cluster" in result.stdout
+
+
+def test_a_namespace_a_person_requested_first_blocks(kube, cluster, tmp_path):
+    namespace, script = copy(tmp_path)
+    squatter = kube.user_kubeconfig("squatter", tmp_path / "squatter", projects=True)
+    made = kube.kubectl("create", "--raw", "/apis/project.openshift.io/v1/projectrequests", "-f", "-",
+                        kubeconfig=squatter, check=False,
+                        input=f'{{"kind":"ProjectRequest","apiVersion":"project.openshift.io/v1","metadata":{{"name":"{namespace}"}}}}')
+    assert made.returncode == 0, made.stderr
+    result = preflight(kube, script=script)
+    assert result.returncode == 1, result.stdout
+    assert f"BLOCKED  the namespace {namespace} was made by a project request of squatter" in result.stdout
+    assert f"oc delete project {namespace}" in result.stdout
+
+
+def test_a_namespace_made_otherwise_blocks_and_one_of_an_earlier_apply_is_fine(kube, cluster, tmp_path):
+    namespace, script = copy(tmp_path)
+    kube.ensure_namespace(namespace)  # made by hand, not by this deploy
+    result = preflight(kube, script=script)
+    assert result.returncode == 1 and f"the namespace {namespace} exists and was not made by oc apply" in result.stdout
+    applied = kube.kubectl("apply", "-f", str(tmp_path / "rendered.yaml"), check=False)
+    assert applied.returncode == 0, applied.stderr
+    client.RbacAuthorizationV1Api(kube.admin()).create_namespaced_role_binding(namespace, {
+        "metadata": {"name": "instructor"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "instructor"}]})
+    again = preflight(kube, script=script)
+    assert again.returncode == 0, again.stdout
+    assert f"the namespace {namespace} was made by an earlier apply" in again.stdout
+    assert "User/instructor (admin)" in again.stdout  # who holds the app's token, said before the event
+
+
+def test_the_setup_namespace_of_an_earlier_version_is_pointed_out(kube, cluster, tmp_path):
+    namespace, script = copy(tmp_path)
+    kube.ensure_namespace(f"{namespace}-setup")
+    result = preflight(kube, script=script)
+    assert result.returncode == 2 and f"oc delete namespace {namespace}-setup" in result.stdout
+
+
+def test_a_secret_of_that_name_that_is_not_the_events_blocks_unless_shared(kube, cluster, tmp_path):
+    namespace, script = copy(tmp_path / "own")
+    name = f"workshop-registration-htpasswd.{namespace}"
+    client.CoreV1Api(kube.admin()).create_namespaced_secret("openshift-config", {
+        "metadata": {"name": name}, "data": {"htpasswd": ""}})
+    result = preflight(kube, script=script)
+    assert result.returncode == 1 and f"openshift-config/{name} exists and is not this event's own" in result.stdout
+    _, shared = copy(tmp_path / "shared", ("shared-htpasswd",))
+    reused = preflight(kube, script=shared)
+    assert reused.returncode == 0 and "htpass-secret" in reused.stdout, reused.stdout
+
+
+def test_remove_users_needs_validating_admission_policy(kube, cluster, tmp_path):
+    _, script = copy(tmp_path, ("remove-users",))
+    result = preflight(kube, script=script)
+    assert result.returncode == 0 and "ValidatingAdmissionPolicy is served" in result.stdout, result.stdout

@@ -51,9 +51,9 @@ class World:
     def now(self) -> float:
         return self.clock[0]
 
-    def publisher(self, pace: Pace = PACE, state: EventState | None = None) -> Publisher:
+    def publisher(self, pace: Pace = PACE, state: EventState | None = None, shared: bool = True) -> Publisher:
         documents = Documents(self.logins, self.roster, RecordingMirror(), max_age=0)
-        return Publisher(documents, self.oauth, pace, Limits(), state=state)
+        return Publisher(documents, self.oauth, pace, Limits(), state=state, shared=shared)
 
     def register(self, *names: str, age: float = 0) -> None:
         """Rows that a reservation (of any process) stored: pending logins."""
@@ -83,6 +83,25 @@ def test_a_lone_registration_on_a_quiet_cluster_is_written_at_once_with_the_gene
     assert w.logins.content.startswith(b"# by hand\nteacher:{SHA}x\n")  # other lines kept byte for byte
     assert w.logins.notes[GENERATION] == "4"
     assert roster.parse_store(w.roster.content.decode())[0].pending_login == ""  # hash tidied away
+
+
+def test_lines_it_did_not_add_stop_every_write_unless_the_logins_are_shared():
+    """HTPASSWD_SECRET_SHARED off: a Secret holding other users' lines gets no login of ours; its own does."""
+    w = world(b"teacher:{SHA}x\n")
+    w.register("alice")
+    publisher = w.publisher(shared=False)
+    publisher.step(w.now)
+    assert w.logins.writes == 0
+    status = publisher.status(w.now)
+    assert status.pending == 1 and status.next_write is None and "1 lines this app did not add" in status.blocked
+    own = world()
+    own.register("bob")
+    own.publisher(shared=False).step(own.now)
+    assert own.written() == ["bob"]  # lines it added itself are no reason to stop
+    own.register("carol")
+    own.tick(60)
+    own.publisher(shared=False).step(own.now)
+    assert own.written() == ["bob", "carol"]
 
 
 def test_no_write_while_a_rollout_is_in_progress_then_one_write_for_everyone():

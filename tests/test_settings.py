@@ -17,9 +17,19 @@ def test_defaults(tmp_path):
     assert settings.bcrypt_rounds == 10 and settings.min_password_length == 8
     assert settings.rate_limit == "60/minute" and settings.registration_open
     assert settings.cluster_sync is False and settings.commit_interval == 0.0
-    assert settings.htpasswd_secret_name == "htpass-secret"
-    assert settings.htpasswd_secret_namespace == "openshift-config"
+    assert settings.htpasswd_secret_name == "workshop-registration-htpasswd"  # the event's own, below
+    assert settings.htpasswd_secret_namespace == "openshift-config" and not settings.htpasswd_secret_shared
     assert not settings.access_code_required
+
+
+def test_the_htpasswd_secret_is_the_events_own_unless_named(tmp_path):
+    """workshop-registration-htpasswd.<namespace>: what openshift/ grants and openshift/setup.sh makes."""
+    (tmp_path / "namespace").write_text("ws-dec\n")
+    assert Settings.from_env({"SERVICE_ACCOUNT_DIR": str(tmp_path)}).htpasswd_secret_name == \
+        "workshop-registration-htpasswd.ws-dec"
+    named = Settings.from_env({"SERVICE_ACCOUNT_DIR": str(tmp_path), "HTPASSWD_SECRET_NAME": "htpass-secret",
+                               "HTPASSWD_SECRET_SHARED": "true"})
+    assert named.htpasswd_secret_name == "htpass-secret" and named.htpasswd_secret_shared
 
 
 def test_values_are_parsed(tmp_path):

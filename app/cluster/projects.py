@@ -1,16 +1,21 @@
 """A project per attendee (PROJECT_TEMPLATE, opt-in: openshift/extras/projects grants the rights).
 
-Once an attendee's login is written, a namespace named from the template is made for them, labelled as
-this event's and that attendee's, with the `admin` ClusterRole bound to their user, and the
-ResourceQuota and LimitRange the instructor keeps in the ConfigMap `workshop-registration-project`
-(keys `resourcequota` and `limitrange`: each the object's `spec` as YAML or JSON). Idempotent: an
-existing project of ours is completed, never duplicated; a namespace of that name that is not ours is
-refused and reported, never touched. Without the rights, the `oc` commands are given instead.
+Once an attendee's login is written, the app requests a project for them, named from the template, as
+any person may (a ProjectRequest): OpenShift makes the namespace, annotates it with the requester
+(`openshift.io/requester`, which nobody can change afterwards) and binds `admin` there to the app. So
+the app is admin of the projects it requested and of nothing else. It then binds the event's quota role
+to itself there, sets the ResourceQuota and LimitRange the instructor keeps in the ConfigMap
+`workshop-registration-project` (keys `resourcequota` and `limitrange`: each the object's `spec` as YAML
+or JSON), and only then binds `admin` to the attendee; a project it has just requested is deleted again
+when any of that fails. Idempotent: an existing project of ours is completed, never duplicated; one it
+did not request is "foreign" and never touched. Without the rights, the `oc` commands are given instead.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import yaml
 from kubernetes import client
@@ -20,18 +25,27 @@ from app.cluster.client import Connection, why
 from app.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
-EVENT, ATTENDEE = "workshop-registration/event", "workshop-registration/attendee"
 CONFIG_MAP = "workshop-registration-project"
-BINDING, QUOTA, LIMITS = "workshop-admin", "workshop-quota", "workshop-limits"
+BINDING, QUOTA_ACCESS, QUOTA, LIMITS = "workshop-admin", "workshop-quota", "workshop-quota", "workshop-limits"
+REQUESTER = "openshift.io/requester"
+PROJECTS = ("project.openshift.io", "v1")
+ADMIN_WAIT = 10.0  # seconds a new project's `admin` binding may take to reach the authorizer
 
 
 class Projects:
+    """The attendees' projects, requested and deleted through OpenShift's project API."""
+
     def __init__(self, connection: Connection, template: str, event: str | None):
         self.connection = connection
         self.core = client.CoreV1Api(connection.api)
         self.rbac = client.RbacAuthorizationV1Api(connection.api)
+        self.objects = client.CustomObjectsApi(connection.api)
+        self.auth = client.AuthenticationV1Api(connection.api)
+        self.authz = client.AuthorizationV1Api(connection.api)
         self.template = template
         self.event = event or "workshop-registration"  # the app's namespace names the event
+        self._me: str | None = None
+        self._lock = threading.Lock()
 
     def name_for(self, username: str) -> str:
         return self.template.replace("{username}", username)
@@ -39,33 +53,20 @@ class Projects:
     def ensure(self, username: str) -> str:
         """Make (or complete) the attendee's project: "created", "exists", "foreign" or "denied"."""
         name = self.name_for(username)
-        labels = {EVENT: self.event, ATTENDEE: username}
         try:
+            created = self._request(name, username)
+            if not created and not self._ours(name):
+                log.warning("event=project_refused project=%s username=%s reason='a project of that name exists "
+                            "and was not requested by this app'", name, username)
+                return "foreign"
             try:
-                self._call(self.core.create_namespace, {"metadata": {
-                    "name": name, "labels": labels, "annotations": {"openshift.io/requester": username,
-                                                                    "openshift.io/display-name": f"{username}'s lab"}}})
-                outcome = "created"
-            except ApiException as error:
-                if error.status != 409:
-                    raise
-                found = self._call(self.core.read_namespace, name).metadata.labels or {}
-                if found.get(EVENT) != self.event or found.get(ATTENDEE) != username:
-                    log.warning("event=project_refused project=%s username=%s reason='a namespace of that name "
-                                "is not this event's'", name, username)
-                    return "foreign"
-                outcome = "exists"
-            self._create(self.rbac.create_namespaced_role_binding, name, {
-                "metadata": {"name": BINDING, "labels": labels},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
-                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": username}]})
-            quota, limits = self._specs()
-            if quota:
-                self._create(self.core.create_namespaced_resource_quota, name,
-                             {"metadata": {"name": QUOTA, "labels": labels}, "spec": quota})
-            if limits:
-                self._create(self.core.create_namespaced_limit_range, name,
-                             {"metadata": {"name": LIMITS, "labels": labels}, "spec": limits})
+                if created:
+                    self._wait_for_admin(name)
+                self._complete(name, username)
+            except (ApiException, StoreUnavailable):
+                if created:  # no project of an attendee without its quota: take back what was just made
+                    self._delete(name)
+                raise
         except ApiException as error:
             if error.status in (401, 403):
                 log.warning("event=project_denied project=%s username=%s cause=%r fix='enable "
@@ -73,23 +74,19 @@ class Projects:
                             " && ".join(self.commands(username)))
                 return "denied"
             raise StoreUnavailable(f"the Kubernetes API failed to make project {name} (HTTP {error.status})") from None
+        outcome = "created" if created else "exists"
         log.info("event=project_ready project=%s username=%s outcome=%s", name, username, outcome)
         return outcome
 
-    def delete(self, username: str) -> bool | None:
-        """Delete the attendee's project if it is ours: True deleted, False none (or not ours), None denied."""
+    def delete(self, username: str) -> bool:
+        """Delete the attendee's project if this app requested it: True deleted; False when there is none
+        the app may see (none, someone else's, or its admin binding taken away)."""
         name = self.name_for(username)
         try:
-            found = self._call(self.core.read_namespace, name).metadata.labels or {}
-            if found.get(EVENT) != self.event or found.get(ATTENDEE) != username:
+            if not self._ours(name):
                 return False
-            self._call(self.core.delete_namespace, name)
-            return True
+            return self._delete(name)
         except ApiException as error:
-            if error.status == 404:
-                return False
-            if error.status in (401, 403):
-                return None
             raise StoreUnavailable(f"the Kubernetes API failed to delete project {name} (HTTP {error.status})") \
                 from None
 
@@ -101,6 +98,77 @@ class Projects:
 
     def delete_command(self, username: str) -> str:
         return f"oc delete project {self.name_for(username)} --ignore-not-found"
+
+    def _request(self, name: str, username: str) -> bool:
+        """Request the project; True when made now, False when one of that name exists already."""
+        try:
+            self._call(self.objects.create_cluster_custom_object, *PROJECTS, "projectrequests", {
+                "apiVersion": "project.openshift.io/v1", "kind": "ProjectRequest", "metadata": {"name": name},
+                "displayName": f"{username}'s lab", "description": f"workshop {self.event}: {username}"})
+            return True
+        except ApiException as error:
+            if error.status == 409:
+                return False
+            raise
+
+    def _ours(self, name: str) -> bool:
+        """Whether the project exists and this app requested it (a project it may not see is not ours)."""
+        try:
+            project = self._call(self.objects.get_cluster_custom_object, *PROJECTS, "projects", name)
+        except ApiException as error:
+            if error.status in (403, 404):
+                return False
+            raise
+        return ((project.get("metadata") or {}).get("annotations") or {}).get(REQUESTER) == self._identity()
+
+    def _complete(self, name: str, username: str) -> None:
+        """The quota role for the app, the quota and limits, then `admin` for the attendee, in that order."""
+        me = self._identity()
+        _, _, account = me.rpartition(":")
+        self._create(self.rbac.create_namespaced_role_binding, name, {
+            "metadata": {"name": QUOTA_ACCESS},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": f"workshop-registration-project-quota.{self.event}"},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": self.event}]})
+        quota, limits = self._specs()
+        if quota:
+            self._create(self.core.create_namespaced_resource_quota, name, {"metadata": {"name": QUOTA}, "spec": quota})
+        if limits:
+            self._create(self.core.create_namespaced_limit_range, name, {"metadata": {"name": LIMITS}, "spec": limits})
+        self._create(self.rbac.create_namespaced_role_binding, name, {
+            "metadata": {"name": BINDING},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": username}]})
+
+    def _wait_for_admin(self, name: str) -> None:
+        """Wait (briefly) until the API server's authorizer knows the `admin` binding OpenShift just made
+        for the app in the new project: its caches follow a new RoleBinding within moments, not at once."""
+        delay, waited = 0.05, 0.0
+        while waited < ADMIN_WAIT:
+            review = self._call(self.authz.create_self_subject_access_review, {"spec": {"resourceAttributes": {
+                "verb": "create", "group": "rbac.authorization.k8s.io", "resource": "rolebindings", "namespace": name}}})
+            if review.status.allowed:
+                return
+            time.sleep(delay)
+            waited += delay
+            delay = min(1.0, delay * 2)
+
+    def _delete(self, name: str) -> bool:
+        try:
+            self._call(self.objects.delete_cluster_custom_object, *PROJECTS, "projects", name)
+            return True
+        except ApiException as error:
+            if error.status in (403, 404):
+                return False
+            raise
+
+    def _identity(self) -> str:
+        """The app's own user name, as the API server knows it (system:serviceaccount:<ns>:<name>)."""
+        with self._lock:
+            if self._me is None:
+                review = self._call(self.auth.create_self_subject_review, {})
+                self._me = review.status.user_info.username
+            return self._me
 
     def _specs(self) -> tuple[dict | None, dict | None]:
         try:

@@ -125,6 +125,7 @@ def removal(removal: Removal) -> dbc.Alert:
     if removal.commands:
         items += [html.Div("This deployment may not delete everything; as a cluster admin, run:")]
         items += [html.Div(html.Code(command)) for command in removal.commands]
+    items += [html.Div(note, className="small") for note in removal.notes]
     return dbc.Alert(items, color="success", id="remove-result")
 
 

@@ -10,7 +10,7 @@ from dash.exceptions import DependencyException, PreventUpdate
 from werkzeug.exceptions import HTTPException
 
 from app import metrics, roster
-from app.errors import FORM, RateLimited, RegistrationError, ServerBug, ServiceUnavailable
+from app.errors import FORM, RateLimited, RegistrationError, ServerBug, ServiceUnavailable, StoreError
 from app.claims import ClaimService
 from app.publisher import Publisher
 from app.service import RegistrationService
@@ -122,7 +122,7 @@ def health(store: Store, publisher: Publisher) -> flask.Blueprint:
         if problem:
             return flask.jsonify(status="not ready", reason=problem), 503
         oauth = publisher.observe()
-        degraded = [reason for reason in (store.degraded(), None if oauth.seen else
+        degraded = [reason for reason in (store.degraded(), _blocked(publisher), None if oauth.seen else
                                           f"{oauth.detail}: htpasswd writes are spaced by "
                                           f"{store.settings.unseen_rollout_interval:g} s") if reason]
         if degraded:
@@ -138,6 +138,14 @@ def health(store: Store, publisher: Publisher) -> flask.Blueprint:
         return flask.Response(body, content_type=content_type)
 
     return blueprint
+
+
+def _blocked(publisher: Publisher) -> str | None:
+    """Why no login can be written at all, if so (an unreadable store is reported by the store itself)."""
+    try:
+        return publisher.status().blocked or None
+    except StoreError:
+        return None
 
 
 def install_error_handlers(server: flask.Flask) -> None:
