@@ -7,15 +7,19 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test venv dev-venv system-deps test-cluster cluster bench screenshots clean
+.PHONY: run test lint venv dev-venv system-deps test-cluster cluster bench screenshots clean
 
 run: venv
 	@mkdir -p data
 	@echo "Serving http://localhost:$${PORT:-8080} (data in $${DATA_DIR:-./data}); Ctrl-C stops."
 	DATA_DIR=$${DATA_DIR:-./data} $(BIN)/gunicorn --config config.py wsgi:application
 
-test: system-deps dev-venv test-cluster
+test: system-deps dev-venv test-cluster lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# ruff, with the settings in pyproject.toml (also run by make test).
+lint: dev-venv
+	$(BIN)/ruff check .
 
 venv: $(BIN)/.installed
 

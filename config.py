@@ -37,6 +37,24 @@ metrics_folder = str(settings.prometheus_multiproc_dir or settings.data_dir / ".
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_folder
 
 
+def post_worker_init(worker):
+    """The worker has built its app: start the app's background work, in this process (app.runtime)."""
+    from app.runtime import runtime_of
+
+    runtime = runtime_of(worker.wsgi)
+    if runtime is not None:
+        runtime.start()
+
+
+def worker_exit(server, worker):
+    """Let the background work finish what it is writing before the worker process ends."""
+    from app.runtime import runtime_of
+
+    runtime = runtime_of(getattr(worker, "wsgi", None))
+    if runtime is not None:
+        runtime.stop(timeout=graceful_timeout / 2)
+
+
 def on_starting(server):
     shutil.rmtree(metrics_folder, ignore_errors=True)
     os.makedirs(metrics_folder, exist_ok=True)

@@ -1,5 +1,6 @@
 """The WSGI entry point: gunicorn (and OpenShift's Python S2I image) serves `application`.
 
+Building it starts nothing: gunicorn's post_worker_init (config.py) starts the app's background work.
 `python wsgi.py` serves the app on http://localhost:8080 (HOST, PORT) for a laptop, with data in ./data.
 """
 
@@ -8,6 +9,7 @@ import sys
 from app import logs
 from app.errors import SettingsError
 from app.factory import create_app
+from app.runtime import runtime_of
 from app.settings import Settings
 
 try:
@@ -20,4 +22,8 @@ logs.configure(settings.log_level)
 application = create_app(settings).server
 
 if __name__ == "__main__":
-    application.run(host=settings.host, port=settings.port, threaded=True)
+    runtime_of(application).start()
+    try:
+        application.run(host=settings.host, port=settings.port, threaded=True)
+    finally:
+        runtime_of(application).stop()

@@ -19,9 +19,10 @@ import argparse
 import sys
 
 from app import activation, logs, seats
-from app.admin import AdminService, NotRegistered, NotYetWritten, SeatsRefused, describe_publishing
+from app.admin import AdminService, NotRegistered, NotYetWritten, SeatsRefused
 from app.errors import SettingsError, StoreError
-from app.publisher import Publisher
+from app.handover import make_handover
+from app.runtime import Runtime
 from app.settings import Settings
 from app.store import make_store
 
@@ -56,8 +57,9 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         return 2
     logs.configure(settings.log_level, stream=sys.stderr)
     store = make_store(settings)
-    # No background work in a command that ends: it makes projects itself, before it exits (seats create).
-    service = AdminService(store, Publisher.for_store(store, provision=False))
+    # A command that ends starts no background work: its runtime is never started; it writes logins and
+    # makes projects itself, before it exits (seats create).
+    service = AdminService(store, make_handover(store, Runtime(), provision=False))
     try:
         return _run(service, args)
     except NotRegistered as error:
@@ -85,7 +87,7 @@ def _run(service: AdminService, args) -> int:
             for r, state in found]
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
-            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     elif args.command == "export":
         sys.stdout.write(service.export_csv())
     elif args.command == "status":
@@ -97,7 +99,7 @@ def _run(service: AdminService, args) -> int:
             claimed = sum(1 for seat in overview.seats if not seat.unclaimed)
             print(f"seats: {claimed} of {len(overview.seats)} claimed")
         print("logins: " + ", ".join(f"{n} {s}" for s, n in activation.counts(overview.attendee_logins()).items()))
-        for line in describe_publishing(overview.publishing):
+        for line in overview.publishing.lines():
             print(line)
         for username, seen in sorted(overview.refused.items()):
             print(f"refused by OpenShift: {username} (the name belongs to another identity; seen {seen}): "
@@ -109,8 +111,8 @@ def _run(service: AdminService, args) -> int:
         made = service.create_seats(args.count, args.prefix, args.start)
         sys.stdout.write(seats.csv_text(made))
         sys.stdout.flush()
-        service.publisher.step()  # publish them now if the OAuth server can take it; else a replica will
-        if service.store.projects is not None:  # their projects too, before this process ends (idempotent)
+        service.handover.publish()  # write them now if the OAuth server can take it; else a replica will
+        if service.store.projects.enabled:  # their projects too, before this process ends (idempotent)
             for name, outcome in service.ensure_projects().items():
                 print(f"{service.store.projects.name_for(name)}: {outcome}", file=sys.stderr)
         print(f"made {len(made)} seats ({made[0][0]} to {made[-1][0]}); their passwords are printed above only. "
@@ -124,7 +126,7 @@ def _run(service: AdminService, args) -> int:
     elif args.command == "remove":
         _report([service.remove(args.username)])
     elif args.command == "projects":
-        if service.store.projects is None:
+        if not service.store.projects.enabled:
             print("PROJECT_TEMPLATE is not set: no projects (see openshift/extras/projects)", file=sys.stderr)
             return 2
         outcomes = service.ensure_projects()

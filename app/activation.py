@@ -1,4 +1,4 @@
-"""Who can log in: each attendee's login state, and the history of activations (pure).
+"""Who can log in: each attendee's login, pending, active or refused, and the batches of the chart (pure).
 
 A login is *pending* until it is written and the OAuth rollout that write caused has completed; then it
 is *active* — or earlier, when a live check confirmed it. It is *refused* when OpenShift refused it (the
@@ -14,7 +14,7 @@ import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
-from app.ledger import Login
+from app.ledger import Line
 from app.roster import Registration
 
 PENDING, ACTIVE, REFUSED = "pending", "active", "refused"
@@ -36,22 +36,20 @@ def note(written: Iterable[str], carried: Iterable[str]) -> dict[str, str]:
     return {UNCONFIRMED: json.dumps(sorted(set(written) | set(carried)), separators=(",", ":"))}
 
 
-def states(registered: Sequence[tuple[Registration, Login]], waiting: set[str], settled: bool,
-           refused: Iterable[str], confirmed: Iterable[str]) -> dict[str, str]:
-    """Each registered username's login state.
+def activations(registered: Sequence[tuple[Registration, Line]], waiting: set[str], settled: bool,
+                refused: Iterable[str], confirmed: Iterable[str]) -> dict[str, str]:
+    """Each registered username's login: pending, active or refused.
 
     `waiting` are the names written but not known served (the note), `settled` whether the rollout after
     the last write has completed, `confirmed` those a live check found working.
     """
     refused, confirmed = set(refused), set(confirmed)
     found = {}
-    for record, login in registered:
+    for record, line in registered:
         name = record.username
         if name in refused:
             found[name] = REFUSED
-        elif login == Login.PENDING:
-            found[name] = PENDING
-        elif name in waiting and not settled and name not in confirmed:
+        elif line == Line.PENDING or name in waiting and not settled and name not in confirmed:
             found[name] = PENDING
         else:
             found[name] = ACTIVE

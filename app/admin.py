@@ -12,17 +12,18 @@ import dataclasses
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime
 
 from app import activation, htpasswd, ledger, metrics, passwords, roster, rules, seats
 from app.activation import Batch
-from app.documents import update
+from app.documents import roster_records, update
 from app.errors import Conflict, PermissionDenied, StoreError
+from app.handover import Handover
 from app.mirror import users_csv
-from app.publisher import Publisher, Status
+from app.publisher import Status
 from app.roster import Registration
 from app.settings import usable_cpus
-from app.store import Store, roster_records
+from app.store import Store
 from app.tickets import SharedKey
 
 log = logging.getLogger(__name__)
@@ -79,11 +80,11 @@ class Removal:
 class AdminService:
     """The instructor's operations on the store (and, when granted, on OpenShift's User objects)."""
 
-    def __init__(self, store: Store, publisher: Publisher):
+    def __init__(self, store: Store, handover: Handover):
         self.settings = store.settings
         self.store = store
         self.documents = store.documents
-        self.publisher = publisher
+        self.handover = handover
         self.key = SharedKey(store.key)  # seats' passwords are derived with it (app.seats); read once
 
     def overview(self) -> Overview:
@@ -94,7 +95,7 @@ class AdminService:
         return Overview(
             attendees=attendees,
             seats=[record for record in found if record.seat],  # in the order they were made
-            logins=self.publisher.login_states(),
+            logins=self.handover.activations(),
             batches=self.store.state.batches(),
             refused=self.store.state.refused(),
             max_users=self.settings.max_users,
@@ -102,7 +103,7 @@ class AdminService:
             schedule=self.settings.schedule.describe(),
             last_registration=joined_at(attendees[-1]) if attendees else None,
             sync=self.store.health(),
-            publishing=self.publisher.status(),
+            publishing=self.handover.status(),
         )
 
     def attendees(self, login_state: str | None = None) -> list[tuple[Registration, str]]:
@@ -128,7 +129,7 @@ class AdminService:
         to be printed once (each password is derived from the seat's nonce, app.seats, never stored).
 
         Their logins are pending: the next write of the logins publishes them all at once (the caller
-        wakes a publisher). Raises SeatsRefused, with nothing changed, when a name is taken or invalid.
+        wakes the handover). Raises SeatsRefused, with nothing changed, when a name is taken or invalid.
         """
         if not 1 <= count <= MAX_SEATS:
             raise SeatsRefused(f"make 1 to {MAX_SEATS} seats at a time")
@@ -145,7 +146,7 @@ class AdminService:
         with ThreadPoolExecutor(max(1, usable_cpus())) as pool:  # bcrypt lets go of the GIL while it hashes
             lines = pool.map(lambda name: htpasswd.make_entry(name, made[name], self.settings.bcrypt_rounds), names)
             now = roster.now()
-            rows = [seats.row(name, line, nonces[name], now) for name, line in zip(names, lines)]
+            rows = [seats.row(name, line, nonces[name], now) for name, line in zip(names, lines, strict=True)]
         while True:
             snapshot = self.documents.roster.read()
             logins = self.documents.logins.read()
@@ -181,8 +182,8 @@ class AdminService:
         new nonce, whose password is the new one, so it stays claimable.
         """
         record = self._registered(username)
-        found = self.documents.login_of(username, fresh=True)
-        if found is not None and found[1] == ledger.Login.PENDING:
+        found = self.documents.line_of(username, fresh=True)
+        if found is not None and found[1] == ledger.Line.PENDING:
             raise NotYetWritten(username)  # before anything changes (a seat keeps its nonce)
         if record.seat_nonce:
             self._set_nonce(username, "")
@@ -196,7 +197,7 @@ class AdminService:
                 # publisher may be writing the old one would leave two lines for one name.
                 raise NotYetWritten(username)
             return htpasswd.replace(content, username, entry)
-        update(self.documents.logins, change, notes=self.publisher.notes())
+        update(self.documents.logins, change, notes=self.handover.notes())
         if nonce:
             self._set_nonce(username, nonce)
         self._refresh()
@@ -239,7 +240,7 @@ class AdminService:
         # First no publisher may write their pending lines any more; then their logins stop working at
         # once; then the records go. A login never exists without its record.
         update(self.documents.roster, withdraw)
-        update(self.documents.logins, drop_logins, notes=self.publisher.notes())
+        update(self.documents.logins, drop_logins, notes=self.handover.notes())
         update(self.documents.roster, drop_records)
         self.store.state.forget(doomed)
         self._refresh()
@@ -254,25 +255,27 @@ class AdminService:
         try:
             return Removal(username, users.delete_user(username), users.delete_identity(identity))
         except PermissionDenied:
-            command = f"oc delete user {username} --ignore-not-found && oc delete identity {identity} --ignore-not-found"
+            command = (f"oc delete user {username} --ignore-not-found && "
+                       f"oc delete identity {identity} --ignore-not-found")
             return Removal(username, False, False, commands=(command,))
 
     def _delete_projects(self, removal: Removal) -> Removal:
         """The attendee's project too, when PROJECT_TEMPLATE is set (only one labelled as theirs, ours)."""
         projects = self.store.projects
-        if projects is None:
+        if not projects.enabled:
             return removal
         deleted = projects.delete(removal.username)
         # A project the app may not see is not known to be the attendee's: no command, a note to check.
-        notes = () if deleted else (f"no project {projects.name_for(removal.username)} of this app's was found; if "
-                                    f"one is the attendee's, delete it by hand: {projects.delete_command(removal.username)}",)
+        name, command = projects.name_for(removal.username), projects.delete_command(removal.username)
+        notes = () if deleted else (f"no project {name} of this app's was found; if one is the attendee's, delete it "
+                                    f"by hand: {command}",)
         return dataclasses.replace(removal, project_deleted=deleted, notes=removal.notes + notes)
 
     def ensure_projects(self) -> dict[str, str]:
         """Make (or complete) the project of every attendee whose login is written: name -> outcome."""
         state = self.documents.latest()
-        written = [r.username for r, login in ledger.registered(state.logins.content, state.records)
-                   if login != ledger.Login.PENDING]
+        written = [r.username for r, line in ledger.registered(state.logins.content, state.records)
+                   if line != ledger.Line.PENDING]
         return {name: self.store.projects.ensure(name) for name in written}
 
     def _registered(self, username: str) -> Registration:
@@ -291,30 +294,6 @@ class AdminService:
 def joined_at(record: Registration) -> datetime:
     """When the attendee joined: registered, or claimed their seat."""
     return record.claimed_at or record.registered_at
-
-
-def describe_publishing(status: Status) -> list[str]:
-    """The publishing state in a few lines an instructor can read: pending logins, the OAuth rollout,
-    the last write and when the next one is due."""
-    last = _clock(status.last_write) if status.last_write else "never"
-    if status.pending:
-        when = (f"never until this is fixed: {status.blocked}" if status.blocked else
-                f"once the OAuth rollout completes (at the latest {_clock(status.next_write)})"
-                if status.after_rollout else f"at {_clock(status.next_write)} ({status.why})")
-        lines = [f"logins pending: {status.pending}, the oldest registered at {_clock(status.oldest_pending)}; "
-                 f"next write {when}"]
-    else:
-        lines = ["logins pending: 0"]
-    lines.append(f"last write of the logins: {last}")
-    rollout = {"in progress": f"rolling out ({status.oauth or 'after our last write'})",
-               "idle": status.oauth or "idle",
-               "unseen": f"cannot be seen: {status.oauth}; writes are spaced instead"}[status.rollout]
-    lines.append(f"OAuth server: {rollout}")
-    return lines
-
-
-def _clock(epoch: float | None) -> str:
-    return roster.format_time(datetime.fromtimestamp(epoch, timezone.utc)) if epoch else "-"
 
 
 def _log(action: str, username: str = "-") -> None:

@@ -9,15 +9,28 @@ is made: a seat's line was written when the instructor made it, and its password
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime
 
-from app import ledger, rules, seats
-from app.errors import AlreadyTaken, InvalidRegistration, RegistrationError, SeatsTaken, ServiceUnavailable, StoreError
-from app.ledger import Login
+from app import ledger, metrics, roster, rules, seats
+from app.clock import SYSTEM
+from app.documents import Reading
+from app.errors import (
+    AlreadyTaken,
+    Conflict,
+    InvalidRegistration,
+    RegistrationError,
+    SeatsTaken,
+    ServiceUnavailable,
+    StoreError,
+)
+from app.ledger import AGAIN_WINDOW, Line
 from app.service import RegistrationService, record
 from app.tickets import SharedKey
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,8 +40,8 @@ class SeatClaim:
     username: str
     password: str = dataclasses.field(repr=False)
     claimed_at: datetime
-    login: Login = Login.PENDING
-    again: bool = False  # the same email claimed again within seats.CLAIM_AGAIN_WINDOW
+    line: Line = Line.PENDING
+    again: bool = False  # the same email claimed again within ledger.AGAIN_WINDOW
 
 
 class ClaimService:
@@ -73,17 +86,19 @@ class ClaimService:
 
     def _precheck(self, email: str) -> None:
         """"All seats are taken", or the email's registration, without a roster write (on a fresh read)."""
-        for fresh in (False, True):
-            try:
-                state = self.store.documents.latest(fresh=fresh)
-            except StoreError as error:
-                raise ServiceUnavailable(error.cause) from None
-            index = self.store.documents.index(state)
+        def question(reading) -> tuple[bool, str | None]:
+            index = self.store.documents.index(reading)
             holder = index.emails.get(rules.email_key(email))
-            if holder is None and index.free_seats:
-                return
-            if holder is not None and any(r.seat and r.username.casefold() == holder for r in state.records):
-                return  # this email's own seat: the reserver decides whether it may be shown again
+            if holder is None:
+                return bool(index.free_seats), None
+            # this email's own seat: the reserver decides whether it may be shown again
+            return any(r.seat and r.username.casefold() == holder for r in reading.records), holder
+        try:
+            ok, holder = self.store.documents.recheck(question, good=lambda answer: answer[0])
+        except StoreError as error:
+            raise ServiceUnavailable(error.cause) from None
+        if ok:
+            return
         if holder is not None:
             raise AlreadyTaken({"email": ledger.EMAIL_TAKEN})
         raise SeatsTaken()
@@ -94,6 +109,38 @@ class ClaimService:
             password = seats.password(self.key.get(), seat.username, seat.seat_nonce)
         except StoreError as error:
             raise ServiceUnavailable(error.cause) from None
-        found = self.store.documents.login_of(seat.username)
-        return SeatClaim(seat.username, password, seat.claimed_at, found[1] if found else Login.PENDING,
+        found = self.store.documents.line_of(seat.username)
+        return SeatClaim(seat.username, password, seat.claimed_at, found[1] if found else Line.PENDING,
                          again=claimed.again)
+
+
+class NonceExpiry:
+    """Forgets the nonces of seats claimed longer ago than AGAIN_WINDOW, so that their passwords can no
+    longer be derived, even when no later claim comes to do it (a runtime loop; app.seats' rule). The
+    roster's version decides: a writer that lost the race leaves it to the next look."""
+
+    def __init__(self, documents, interval: float, clock=SYSTEM, window=AGAIN_WINDOW):
+        self.documents = documents
+        self.interval = interval
+        self.clock = clock
+        self.window = window
+
+    def step(self) -> float:
+        try:
+            self.forget(self.documents.latest(), self.clock.utc())
+        except StoreError:
+            pass  # the store says why, on /admin and in /readyz
+        return self.interval
+
+    def forget(self, reading, now) -> None:
+        kept = seats.forget_nonces(reading.records, now, self.window)
+        if kept is reading.records:
+            return
+        try:
+            written = metrics.counted_write(self.documents.roster, "roster", reading.roster,
+                                            roster.render_store(kept).encode())
+        except Conflict:
+            return
+        self.documents.remember(Reading(reading.logins, written, kept))
+        forgotten = sum(1 for a, b in zip(reading.records, kept, strict=True) if a != b)
+        log.info("event=seat_nonces_forgotten count=%d", forgotten)

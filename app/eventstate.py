@@ -15,11 +15,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import time
 from datetime import datetime
 
 from app import roster
 from app.activation import Batch
+from app.clock import SYSTEM, Clock
 from app.documents import Document, update
 from app.schedule import Schedule, Window
 
@@ -32,7 +32,7 @@ class EventState:
     """The shared event state: the switch, refused and confirmed logins, batches, revoked sessions."""
 
     def __init__(self, document: Document, default: bool, max_age: float, schedule: Schedule = Schedule(),
-                 clock=roster.now):
+                 clock: Clock = SYSTEM):
         self.document = document
         self.default = default
         self.max_age = max_age
@@ -46,7 +46,7 @@ class EventState:
 
     def window(self) -> Window:
         """Open or not now, and when a scheduled opening is ahead (StoreError when unreadable)."""
-        return self.schedule.window(self.clock(), self.default, self._switched())
+        return self.schedule.window(self.clock.utc(), self.default, self._switched())
 
     def _switched(self) -> tuple[bool, datetime] | None:
         """The instructor's last switch and when it happened (a switch without a time: long ago)."""
@@ -56,12 +56,13 @@ class EventState:
         try:
             at = roster.parse_time(str(state.get("changed_at")))
         except ValueError:
-            at = datetime.min.replace(tzinfo=self.clock().tzinfo)
+            at = datetime.min.replace(tzinfo=self.clock.utc().tzinfo)
         return bool(state["registration_open"]), at
 
     def set_open(self, value: bool) -> None:
         """Record the instructor's choice where every replica reads it."""
-        self._change(lambda state: state.update(registration_open=value, changed_at=roster.format_time(self.clock())))
+        at = roster.format_time(self.clock.utc())
+        self._change(lambda state: state.update(registration_open=value, changed_at=at))
 
     def refused(self) -> dict[str, str]:
         """The usernames whose login OpenShift refused, with when it was seen."""
@@ -72,7 +73,7 @@ class EventState:
         """Record that OpenShift refused this login (once; it is kept until the attendee is removed)."""
         if username not in self.refused():
             self._change(lambda state: state.setdefault("refused", {}).setdefault(
-                username, roster.format_time(self.clock())))
+                username, roster.format_time(self.clock.utc())))
 
     def forget(self, usernames: set[str]) -> None:
         """Forget the refusals and confirmations of removed attendees."""
@@ -128,13 +129,13 @@ class EventState:
         def edit(state: dict) -> None:
             revoked = state.get("revoked_sessions") if isinstance(state.get("revoked_sessions"), dict) else {}
             revoked = {sid: at for sid, at in revoked.items() if isinstance(at, str) and at >= keep_after}
-            revoked[session_id] = roster.format_time(self.clock())
+            revoked[session_id] = roster.format_time(self.clock.utc())
             state["revoked_sessions"] = revoked
         self._change(edit)
 
     def _state(self) -> dict:
         known = self._known
-        return known[1] if known and time.monotonic() - known[0] <= self.max_age else self.refresh()
+        return known[1] if known and self.clock.monotonic() - known[0] <= self.max_age else self.refresh()
 
     def _change(self, edit) -> None:
         def change(content: bytes) -> bytes:
@@ -148,7 +149,7 @@ class EventState:
         return self._remember(_parse(self.document.read().content))
 
     def _remember(self, state: dict) -> dict:
-        self._known = (time.monotonic(), state)
+        self._known = (self.clock.monotonic(), state)
         return state
 
 

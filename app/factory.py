@@ -1,8 +1,10 @@
 """`create_app(settings)`: build the Dash app with everything wired, register its routes, return it.
 
-The store (local files or cluster Secrets, chosen by app.store.make_store), the reserver and the
-publisher, the rate limiters, the registration and seat-claim services and the login check; then the page and its
-callbacks, the JSON API, health and metrics, and /admin when ADMIN_TOKEN is set.
+The store (local files or cluster Secrets, chosen by app.store.make_store), the handover of logins to
+OpenShift (app.handover), the reserver, the rate limiters, the registration and seat-claim services and
+the login check; then the page and its sections, the JSON API, health and metrics, and /admin when
+ADMIN_TOKEN is set. Building starts nothing: the background work is gathered in the app's runtime
+(app.runtime), which gunicorn's post_worker_init (config.py), `python wsgi.py` or a test starts.
 """
 
 from __future__ import annotations
@@ -13,20 +15,22 @@ import dash
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import activation, files
-from app.errors import StoreError
 from app.admin import AdminService
-from app.claims import ClaimService
+from app.claims import ClaimService, NonceExpiry
+from app.clock import SYSTEM, Clock
 from app.discovery import Discovery
+from app.errors import StoreError
+from app.handover import Handover, make_handover
 from app.ledger import Limits
 from app.logincheck import LoginCheck
-from app.publisher import Publisher
 from app.ratelimit import ClientLimiter
 from app.reserver import Reserver
+from app.runtime import EXTENSION, Runtime
 from app.service import RegistrationService
-from app.tickets import SharedKey, Tickets
 from app.settings import Settings
-from app.store import make_store
-from app.web import admin_page, callbacks, http, page
+from app.store import Store, make_store
+from app.tickets import SharedKey, Tickets
+from app.web import admin_page, http, page
 
 ASSETS = Path(__file__).parent / "assets"
 ADMIN_SIGN_IN_RATE = "10/minute"  # per client address: the admin token cannot be guessed by trying
@@ -34,35 +38,38 @@ LOGIN_CHECKS_PER_TICKET = "30/minute"  # the page polls every 3-15 s; more is so
 POLLS_PER_ATTENDEE_MINUTE = 12  # a room behind one address polls about this many times per attendee
 
 
-def _confirm(store, publisher: Publisher, username: str) -> None:
+def _confirm(store: Store, handover: Handover, username: str) -> None:
     """A live check found this login working: it is active, whether or not its rollout was seen done (one
     write of the event state, only while it still counts as pending)."""
     try:
-        if publisher.login_states().get(username) == activation.PENDING:
+        if handover.activations().get(username) == activation.PENDING:
             store.state.confirm(username)
     except StoreError:
         pass  # it stays "pending" on /admin until its rollout is seen complete
 
 
-def create_app(settings: Settings | None = None) -> dash.Dash:
+def create_app(settings: Settings | None = None, clock: Clock = SYSTEM) -> dash.Dash:
     """Build the Dash app; settings default to the environment's."""
     settings = settings or Settings.from_env()
-    store = make_store(settings)
+    runtime = Runtime(clock)
+    store = make_store(settings, clock)
+    for name, step in store.refresher.loops():
+        runtime.loop(name, step)
+    handover = make_handover(store, runtime)
+    runtime.loop("seat-nonces", NonceExpiry(store.documents, settings.refresh_interval, clock).step)
+    reserver = runtime.add(Reserver(store.documents, Limits.for_settings(settings), settings.commit_timeout, clock,
+                                    on_reserved=handover.wake))
     counters = files.runtime_dir(settings.data_dir) / "ratelimit.sqlite3"
-    publisher = Publisher.for_store(store)
-    reserver = Reserver(store.documents, Limits.for_settings(settings), settings.commit_timeout,
-                        on_reserved=publisher.wake)
     key = SharedKey(store.key)  # login-check tickets and seats' passwords (app.seats) are made with it
     service = RegistrationService(settings, store, reserver, ClientLimiter(settings.rate_limit, counters))
     claims = ClaimService(service, key)
     discovery = Discovery(settings, store.info, files.runtime_dir(settings.data_dir))
     per_client = settings.rate_per_minute(POLLS_PER_ATTENDEE_MINUTE)  # RATE_LIMIT is sized for the room
-    check = LoginCheck(settings, discovery, Tickets(key, settings.login_check_timeout),
-                       store.documents.login_of,
+    check = LoginCheck(settings, discovery, Tickets(key, settings.login_check_timeout), store.documents,
                        per_ticket=ClientLimiter(LOGIN_CHECKS_PER_TICKET, counters, scope="login-check"),
                        per_client=ClientLimiter(per_client, counters, scope="login-check-client"),
-                       publishing=publisher.status, on_refused=store.state.refuse,
-                       on_works=lambda username: _confirm(store, publisher, username))
+                       publishing=handover.status, on_refused=store.state.refuse,
+                       on_works=lambda username: _confirm(store, handover, username))
 
     app = dash.Dash(
         __name__,
@@ -74,23 +81,23 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         update_title=None,
         index_string=page.INDEX_STRING,  # with the document's language, for screen readers
     )
-    app.layout = lambda: page.layout(settings, closed=service.closure(), seats_left=claims.seats_left())
-    callbacks.PageCallbacks(service, claims, check, discovery).register(app)
+    registration_page = page.Page(settings, service, claims, check, discovery)
+    app.layout = registration_page.layout
+    registration_page.register(app)
     server = app.server
-    server.register_blueprint(http.api(service, claims, discovery))
-    server.register_blueprint(http.health(store, publisher))
+    server.extensions[EXTENSION] = runtime
+    server.register_blueprint(http.api(service, claims, discovery, handover))
+    server.register_blueprint(http.health(store, handover))
     http.install_error_handlers(server)
     http.install_headers(server)
     if settings.admin_token_digest:
         sign_ins = ClientLimiter(ADMIN_SIGN_IN_RATE, counters, scope="admin-sign-in")
-        admin_page.mount(server, settings, AdminService(store, publisher), sign_ins, str(ASSETS), discovery)
+        admin_page.mount(server, settings, AdminService(store, handover), sign_ins, str(ASSETS), discovery)
     else:
         http.disable_admin(server)
     if settings.trusted_proxy_hops:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.trusted_proxy_hops,
                                    x_proto=settings.trusted_proxy_hops)
-    server.before_request(store.refresher.start)  # once per process, after gunicorn's fork
-    server.before_request(publisher.start)
     _set_dash_up(server)
     return app
 

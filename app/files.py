@@ -32,23 +32,23 @@ def runtime_dir(data_dir: Path) -> Path:
     return path
 
 
-_locks: dict[tuple[int, str], filelock.FileLock] = {}
+_locks: dict[str, filelock.FileLock] = {}
 _locks_guard = threading.Lock()
 
 
 def lock_for(data_dir: Path) -> filelock.FileLock:
     """The one lock that every writer of DATA_DIR holds.
 
-    One object per file and process: a FileLock is re-entrant within a thread only through the same
-    object, and code holding it may call code that takes it again.
+    One object per file in a process: a FileLock is re-entrant within a thread only through the same
+    object, and code holding it may call code that takes it again. (Each gunicorn worker builds its app
+    itself, so no lock object crosses a fork.)
     """
     path = str((runtime_dir(data_dir) / "files.lock").resolve())
     with _locks_guard:
-        key = (os.getpid(), path)
-        if key not in _locks:
+        if path not in _locks:
             # Writes hold it for milliseconds: poll often, not every 50 ms (filelock's default).
-            _locks[key] = filelock.FileLock(path, timeout=30, poll_interval=0.002)
-        return _locks[key]
+            _locks[path] = filelock.FileLock(path, timeout=30, poll_interval=0.002)
+        return _locks[path]
 
 
 def write_atomic(path: Path, content: bytes) -> None:

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Protocol
 
 from app import htpasswd, roster
 from app.errors import AlreadyTaken, RegistrationError, RegistrationFull
@@ -30,6 +33,10 @@ from app.rules import email_key
 
 # Kubernetes refuses a Secret whose data exceeds 1 MiB in total.
 SECRET_MAX_BYTES = 1024 * 1024
+# The same attendee gets their registration (same username, email and password) or their seat (same
+# email) back only this long after it: a double click, a reload, a lost answer. Afterwards the same
+# details are just "taken", so neither is a lasting oracle for someone whose details are known.
+AGAIN_WINDOW = timedelta(minutes=10)
 USERNAME_TAKEN = "This username is taken. Please choose another."
 EMAIL_TAKEN = "This email address is already registered. Each attendee registers once."
 
@@ -46,73 +53,114 @@ class Limits:
         return cls(max_users=settings.max_users)
 
 
-class Login(enum.Enum):
-    """Where a registration's login stands, judged from the logins and its row."""
+class Line(enum.Enum):
+    """Where a registration's htpasswd line stands, judged from the logins and its row. (Whether OpenShift
+    accepts the login, "active", is app.activation's word, not this.)"""
 
-    PENDING = "pending"  # its line waits in the row, not yet in the logins
-    PUBLISHED = "published"  # its line is in the logins, and the row still carries it
-    ACTIVE = "active"  # in the logins; the row no longer carries the line
-    CLOBBERED = "clobbered"  # another line took the name before this one was published
-    REMOVED = "removed"  # the row says published, but the logins have no line for the name
+    PENDING = "pending"  # the line waits in the row, not yet in the logins
+    JUST_WRITTEN = "just written"  # the line is in the logins, and the row still carries it (to be tidied)
+    WRITTEN = "written"  # in the logins; the row no longer carries the line
+    CLOBBERED = "clobbered"  # another line took the name before this one was written
+    REMOVED = "removed"  # the row says written, but the logins have no line for the name
 
 
 @dataclasses.dataclass
 class RosterPlan:
-    """The roster to write, which candidates it holds (or already published) and the refused ones."""
+    """The roster to write, which candidates it holds (or already has written) and the refused ones."""
 
     records: list[Registration]
     reserved: list[int]
-    published: list[int]
+    written: list[int]
     refused: dict[int, RegistrationError]
     changed: bool
 
 
-def login_of(record: Registration, names: dict[str, bytes]) -> Login:
-    """Where the record's login stands, given the logins' lines by name (htpasswd.entries)."""
+def line_of(record: Registration, names: Mapping[str, bytes]) -> Line:
+    """Where the record's line stands, given the logins' lines by name (htpasswd.entries)."""
     line = names.get(record.username.casefold())
     if not record.pending_login:
-        return Login.ACTIVE if line is not None else Login.REMOVED
+        return Line.WRITTEN if line is not None else Line.REMOVED
     if line is None:
-        return Login.PENDING
-    return Login.PUBLISHED if line == record.pending_login.encode() else Login.CLOBBERED
+        return Line.PENDING
+    return Line.JUST_WRITTEN if line == record.pending_login.encode() else Line.CLOBBERED
 
 
-LIVE = (Login.PENDING, Login.PUBLISHED, Login.ACTIVE)
+LIVE = (Line.PENDING, Line.JUST_WRITTEN, Line.WRITTEN)
 
 
-def registered(logins: bytes, records: Sequence[Registration]) -> list[tuple[Registration, Login]]:
-    """Every registration with its login state (pending or active, never a hash): what users.csv shows."""
+def registered(logins: bytes, records: Sequence[Registration]) -> list[tuple[Registration, Line]]:
+    """Every registration with its line pending or written (never a hash): what users.csv shows."""
     names = htpasswd.entries(logins)
     found = []
     for record in records:
-        state = login_of(record, names)
+        state = line_of(record, names)
         if state in LIVE:
             found.append((dataclasses.replace(record, pending_login="") if record.pending_login else record,
-                          Login.PENDING if state == Login.PENDING else Login.ACTIVE))
+                          Line.PENDING if state == Line.PENDING else Line.WRITTEN))
     return found
 
 
 def pending(logins: bytes, records: Sequence[Registration]) -> list[Registration]:
-    """The rows whose login waits to be published."""
+    """The rows whose line waits to be written."""
     names = htpasswd.entries(logins)
-    return [r for r in records if login_of(r, names) == Login.PENDING]
+    return [r for r in records if line_of(r, names) == Line.PENDING]
 
 
 def normalise(logins: bytes, records: Sequence[Registration]) -> list[Registration]:
-    """The roster as it should be stored: published hashes dropped, dead rows removed, pending rows kept.
+    """The roster as it should be stored: written hashes dropped, dead rows removed, pending rows kept.
 
-    The logins must have been read after the records: a row is always stored before its login is
-    published, so only then does "no login" mean removed rather than "published after this copy".
+    The logins must have been read after the records: a row is always stored before its line is
+    written, so only then does "no line" mean removed rather than "written after this copy".
     """
     names = htpasswd.entries(logins)
     kept = []
     for record in records:
-        state = login_of(record, names)
-        if state in (Login.ACTIVE, Login.PENDING):
+        state = line_of(record, names)
+        if state in (Line.WRITTEN, Line.PENDING):
             kept.append(record)
-        elif state == Login.PUBLISHED:
+        elif state == Line.JUST_WRITTEN:
             kept.append(dataclasses.replace(record, pending_login=""))
     return kept
+
+
+class Holdings(Protocol):
+    """Who holds which name and email, and how full the documents are."""
+
+    lines: Collection[str]  # case-folded names of the logins' lines
+    held: Collection[str]  # case-folded names of the live rows
+    emails: Mapping[str, str]  # email key -> the case-folded name holding it
+    rows: int
+    roster_bytes: int
+    logins_bytes: int
+
+
+def refusal(candidate: Registration, holdings: Holdings, limits: Limits) -> RegistrationError | None:
+    """Why a candidate cannot have its row (a name or email held, the event or a Secret full), or None:
+    the one rule, asked by the pre-check before hashing and by the planner that decides for good."""
+    key = candidate.username.casefold()
+    if key in holdings.lines:
+        return AlreadyTaken({"username": USERNAME_TAKEN})
+    if candidate.email and holdings.emails.get(email_key(candidate.email), key) != key:
+        return AlreadyTaken({"email": EMAIL_TAKEN})
+    if key in holdings.held:
+        return AlreadyTaken({"username": USERNAME_TAKEN})
+    if ((limits.max_users and holdings.rows >= limits.max_users)
+            or holdings.roster_bytes + _row_size(candidate) > limits.max_bytes
+            or holdings.logins_bytes + len(candidate.pending_login) + 2 > limits.max_bytes):
+        return RegistrationFull()
+    return None
+
+
+@dataclasses.dataclass
+class _Tally:
+    """Holdings as a plan goes (app.ledger.plan_roster), updated with every row it reserves."""
+
+    lines: set[str]
+    held: set[str]
+    emails: dict[str, str]
+    rows: int
+    roster_bytes: int
+    logins_bytes: int
 
 
 def plan_roster(
@@ -122,83 +170,71 @@ def plan_roster(
     limits: Limits,
     stored_size: int | None = None,
 ) -> RosterPlan:
-    """Reserve a row for each candidate (a registration with its pending login), earlier ones first.
+    """Reserve a row for each candidate (a registration with its pending line), earlier ones first.
 
     A name or an email held by any row, pending or not, is taken: a pending registration is never
     replaced (the same attendee registering again is recognised before, by their password). A candidate
-    whose row is already stored (a retry after a lost answer) counts as reserved, or as published.
+    whose row is already stored (a retry after a lost answer) counts as reserved, or as written.
     stored_size is the stored roster's length in bytes when the caller has it (rendering 10,000 rows to
     measure them costs tens of milliseconds); normalising only ever shrinks it.
     """
     names = htpasswd.entries(logins)
     kept = normalise(logins, records)
     index_of = {r.username.casefold(): i for i, r in enumerate(kept)}
-    by_email = _emails(kept)
-    size = stored_size if stored_size is not None else len(roster.render_store(kept).encode())
-    logins_size = len(logins)
+    tally = _Tally(set(names), set(index_of), _emails(kept), len(kept),
+                   stored_size if stored_size is not None else len(roster.render_store(kept).encode()), len(logins))
     reserved: list[int] = []
-    published: list[int] = []
+    written: list[int] = []
     refused: dict[int, RegistrationError] = {}
     group: set[str] = set()  # names reserved by this group: a second attempt at one of them loses
 
     for number, candidate in enumerate(candidates):
         key = candidate.username.casefold()
         line = names.get(key)
-        if line is not None:
-            if line == candidate.pending_login.encode():
-                published.append(number)
-            else:
-                refused[number] = AlreadyTaken({"username": USERNAME_TAKEN})
+        if line is not None and line == candidate.pending_login.encode():
+            written.append(number)  # this very attempt, written since its answer was lost
             continue
-        if candidate.email and by_email.get(email_key(candidate.email), key) != key:
-            refused[number] = AlreadyTaken({"email": EMAIL_TAKEN})
+        if line is None and key in index_of and kept[index_of[key]] == candidate and key not in group:
+            reserved.append(number)  # this very attempt, stored before its answer was lost
+            group.add(key)
             continue
-        if key in index_of:  # a row with this name that has no login yet: a pending registration
-            if kept[index_of[key]] == candidate and key not in group:
-                reserved.append(number)  # this very attempt, stored before its answer was lost
-                group.add(key)
-            else:
-                refused[number] = AlreadyTaken({"username": USERNAME_TAKEN})
-            continue
-        row_size = _row_size(candidate)
-        if (
-            (limits.max_users and len(kept) >= limits.max_users)
-            or size + row_size > limits.max_bytes
-            or logins_size + len(candidate.pending_login) + 2 > limits.max_bytes
-        ):
-            refused[number] = RegistrationFull()
+        error = refusal(candidate, tally, limits)
+        if error is not None:
+            refused[number] = error
             continue
         index_of[key] = len(kept)
-        if candidate.email:
-            by_email[email_key(candidate.email)] = key
         kept.append(candidate)
-        size += row_size
-        logins_size += len(candidate.pending_login) + 1
+        tally.held.add(key)
+        if candidate.email:
+            tally.emails[email_key(candidate.email)] = key
+        tally.rows += 1
+        tally.roster_bytes += _row_size(candidate)
+        tally.logins_bytes += len(candidate.pending_login) + 1
         reserved.append(number)
         group.add(key)
 
     changed = list(kept) != list(records)
-    return RosterPlan(kept, reserved, published, refused, changed)
+    return RosterPlan(kept, reserved, written, refused, changed)
 
 
 @dataclasses.dataclass(frozen=True)
 class Index:
-    """Who holds which name and email, and how full the documents are: one state of both documents,
-    indexed once, to answer single questions in constant time (the pre-check before hashing)."""
+    """The holdings of one reading of both documents, indexed once, to answer single questions in
+    constant time (the pre-check before hashing): never changed once made."""
 
-    lines: frozenset[str]  # case-folded names of the logins' lines
-    held: frozenset[str]  # case-folded names of the live rows
-    emails: Mapping[str, str]  # email key -> the case-folded name holding it
+    lines: frozenset[str]
+    held: frozenset[str]
+    emails: Mapping[str, str]
     rows: int
     roster_bytes: int
     logins_bytes: int
-    free_seats: int = 0  # unclaimed seats (whose login is live)
+    free_seats: int = 0  # unclaimed seats (whose line is live)
 
     @classmethod
     def of(cls, logins: bytes, records: Sequence[Registration], roster_bytes: int) -> Index:
         kept = normalise(logins, records)
         return cls(frozenset(htpasswd.entries(logins)), frozenset(r.username.casefold() for r in kept),
-                   _emails(kept), len(kept), roster_bytes, len(logins),
+                   MappingProxyType(_emails(kept)), len(kept), roster_bytes, len(logins),
                    sum(1 for r in kept if r.unclaimed and r.seat_nonce))
 
     def taken(self, username: str | None, email: str | None) -> dict[str, str]:
@@ -210,24 +246,9 @@ class Index:
             found["email"] = EMAIL_TAKEN
         return found
 
-    def refusal(self, candidate: Registration, limits: Limits) -> RegistrationError | None:
-        """Why plan_roster would refuse this candidate (without its line: a probe) alone, or None."""
-        key = candidate.username.casefold()
-        if key in self.lines:
-            return AlreadyTaken({"username": USERNAME_TAKEN})
-        if candidate.email and self.emails.get(email_key(candidate.email), key) != key:
-            return AlreadyTaken({"email": EMAIL_TAKEN})
-        if key in self.held:
-            return AlreadyTaken({"username": USERNAME_TAKEN})
-        if ((limits.max_users and self.rows >= limits.max_users)
-                or self.roster_bytes + _row_size(candidate) > limits.max_bytes
-                or self.logins_bytes + len(candidate.pending_login) + 2 > limits.max_bytes):
-            return RegistrationFull()
-        return None
-
 
 def plan_logins(logins: bytes, records: Sequence[Registration], limits: Limits) -> bytes:
-    """The logins with every pending login appended (what a publish writes)."""
+    """The logins with every pending line appended (what a write of the logins holds)."""
     names = dict(htpasswd.entries(logins))
     size = len(logins) + 1
     new_entries = []
@@ -251,11 +272,6 @@ def foreign(logins: bytes, records: Sequence[Registration]) -> list[str]:
     return [name for name in htpasswd.entries(logins) if name not in ours]
 
 
-def outcome(logins: bytes, candidate: Registration) -> Login:
-    """Where a reserved candidate stands: PENDING, PUBLISHED, or CLOBBERED (another line has its name)."""
-    return login_of(candidate, htpasswd.entries(logins))
-
-
 def _emails(records: Sequence[Registration]) -> dict[str, str]:
     """Email key -> the case-folded name holding it (an unclaimed seat holds none)."""
     return {email_key(r.email): r.username.casefold() for r in records if r.email}
@@ -266,7 +282,7 @@ def _row_size(record: Registration) -> int:
 
 
 def withdrawn(records: Sequence[Registration], usernames: set[str]) -> list[Registration]:
-    """The roster with the pending logins of the given usernames withdrawn (nobody will publish them)."""
+    """The roster with the pending lines of the given usernames withdrawn (nobody will write them)."""
     return [dataclasses.replace(r, pending_login="") if r.username in usernames and r.pending_login else r
             for r in records]
 

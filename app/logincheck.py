@@ -15,8 +15,9 @@ import threading
 from collections.abc import Callable
 from typing import NamedTuple
 
+from app.documents import Documents, line_in
 from app.errors import RateLimited, StoreError
-from app.ledger import Login
+from app.ledger import Line
 from app.oauthcheck import Answer, LoginChecker
 from app.tickets import Tickets
 
@@ -39,15 +40,14 @@ class Poll(NamedTuple):
 class LoginCheck:
     """The login check of the page, with its limits."""
 
-    def __init__(self, settings, discovery, tickets: Tickets,
-                 login_of: Callable[[str, bool], tuple[bytes, Login] | None], per_ticket, per_client,
+    def __init__(self, settings, discovery, tickets: Tickets, documents: Documents, per_ticket, per_client,
                  publishing: Callable[[], object] | None = None,
                  on_refused: Callable[[str], None] = lambda username: None,
                  on_works: Callable[[str], None] = lambda username: None):
         self.settings = settings
         self.discovery = discovery
         self.tickets = tickets
-        self.login_of = login_of  # the user's htpasswd line and whether it is written yet, or None
+        self.documents = documents  # where the user's htpasswd line is, and whether it is written yet
         self.per_ticket = per_ticket
         self.per_client = per_client
         self.publishing = publishing  # app.publisher's status: when the pending logins are due
@@ -92,7 +92,7 @@ class LoginCheck:
         found = self._login(username)
         if found is None:
             return Poll("stuck", None)
-        if found[1] == Login.PENDING:
+        if found[1] == Line.PENDING:
             due_in, after_rollout = self._due()
             return Poll("waiting", WAITING_POLL_MS, due_in, after_rollout, waited=polls)
         answer = self._checker_for().check(username, password)
@@ -117,15 +117,13 @@ class LoginCheck:
             return None, status is not None
         return status.due_in(), False
 
-    def _login(self, username: str) -> tuple[bytes, Login] | None:
-        for fresh in (False, True):  # another replica may have stored the row after this one last read
-            try:
-                found = self.login_of(username, fresh)
-            except StoreError:
-                return None
-            if found is not None:
-                return found
-        return None
+    def _login(self, username: str) -> tuple[bytes, Line] | None:
+        """The user's line (another replica may have stored the row after this one last read)."""
+        try:
+            return self.documents.recheck(lambda reading: line_in(reading, username),
+                                          good=lambda found: found is not None)
+        except StoreError:
+            return None
 
     def _checker_for(self) -> LoginChecker:
         with self._lock:

@@ -8,8 +8,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import REGISTRY, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 REGISTRATIONS = Counter("workshop_registrations_total", "Registration attempts by outcome", ["outcome"])
 REGISTRATION_SECONDS = Histogram(

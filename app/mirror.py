@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol
 
 import filelock
 
@@ -23,11 +22,6 @@ from app.roster import Registration
 def users_csv(logins: bytes, records: list[Registration]) -> bytes:
     """users.csv: every registration, its login written yet or not (never a hash)."""
     return roster.render(record for record, _ in ledger.registered(logins, records)).encode()
-
-
-class Mirror(Protocol):
-    def show(self, logins: Snapshot, roster_snapshot: Snapshot, records: list[Registration]) -> None:
-        """Bring the files in DATA_DIR up to this state of the documents."""
 
 
 class LocalMirror:

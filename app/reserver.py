@@ -1,17 +1,16 @@
 """Group commit of registrations to the roster: the step that makes a registration durable.
 
-One thread per process. Requests hand it a candidate (a registration carrying its htpasswd line, or a
-claim for a seat) and wait; the thread writes every candidate that arrived meanwhile in one roster
-write, and answers each once its row is stored (or with why not). A roster write makes OpenShift do
-nothing, so it happens at once; the htpasswd Secret, whose every write rolls out the OAuth server, is
-written later and at its own pace by app.publisher, which this wakes.
+A worker of app.runtime in every process. Requests hand it a candidate (a registration carrying its
+htpasswd line, or a claim for a seat) and wait; it writes every candidate that arrived meanwhile in one
+roster write, and answers each once its row is stored (or with why not). A roster write makes OpenShift
+do nothing, so it happens at once; the logins are handed over later and at their own pace
+(app.handover), which this wakes. `tidy` keeps the roster as the ledger says after a write of the logins.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import queue
 import random
 import threading
@@ -22,13 +21,14 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
 
 from app import ledger, metrics, roster, seats
-from app.errors import Conflict, RegistrationError, ServiceUnavailable, StoreUnavailable
-from app.ledger import Login
+from app.clock import SYSTEM, Clock
+from app.documents import Documents, Reading
+from app.errors import Conflict, RegistrationError, ServiceUnavailable, StoreError, StoreUnavailable
+from app.ledger import AGAIN_WINDOW, Line
 from app.roster import Registration
-from app.store import Documents, State
+from app.runtime import Backoff
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF = 2.0
 # At most one roster write per this many seconds per process: a lone registration is stored at once, a
 # burst's arrivals are stored together (every roster write moves the whole Secret through the API server
 # and etcd, on the cores that also hash the passwords).
@@ -41,7 +41,7 @@ class _Waiter:
     deadline: float
     future: Future = dataclasses.field(default_factory=Future)
 
-    def answer(self, result: Login | seats.Claimed) -> None:
+    def answer(self, result: Line | seats.Claimed) -> None:
         if not self.future.done():
             self.future.set_result(result)
 
@@ -51,22 +51,25 @@ class _Waiter:
 
 
 class Reserver:
-    """Stores candidates' rows in the roster, in groups."""
+    """Stores candidates' rows in the roster, in groups (the runtime's worker "reserver")."""
 
-    def __init__(self, documents: Documents, limits: ledger.Limits, timeout: float,
-                 on_reserved: Callable[[], None] = lambda: None, again_window: timedelta = seats.CLAIM_AGAIN_WINDOW):
+    name = "reserver"
+
+    def __init__(self, documents: Documents, limits: ledger.Limits, timeout: float, clock: Clock = SYSTEM,
+                 on_reserved: Callable[[], None] = lambda: None, again_window: timedelta = AGAIN_WINDOW):
         self.documents = documents
         self.again_window = again_window
         self.limits = limits
         self.timeout = timeout
+        self.clock = clock
         self.on_reserved = on_reserved
-        self._backoff = 0.0
+        self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
+        self._backoff = Backoff()
         self._last_write = float("-inf")
-        self._start_lock = threading.Lock()
-        self._pid: int | None = None
+        self._stopping: threading.Event | None = None  # set while run() runs
 
-    def submit(self, candidate: Registration) -> Login:
-        """Block until the candidate's row is stored; its login is PENDING (or already ACTIVE).
+    def submit(self, candidate: Registration) -> Line:
+        """Block until the candidate's row is stored; its line is PENDING (or already WRITTEN).
 
         Raises RegistrationError: taken, full, or the store unavailable until COMMIT_TIMEOUT.
         """
@@ -75,39 +78,45 @@ class Reserver:
     def claim(self, email: str) -> seats.Claimed:
         """Block until a seat is this email's in the stored roster; raise RegistrationError (all seats
         taken, the email holds a registration or a seat claimed too long ago, the store unavailable)."""
-        return self._wait(seats.Claim(email, roster.now()))
+        return self._wait(seats.Claim(email, self.clock.utc()))
 
     def _wait(self, candidate):
-        waiter = _Waiter(candidate, deadline=time.monotonic() + self.timeout)
-        self._start()
+        if self._stopping is None or self._stopping.is_set():
+            raise ServiceUnavailable("the background work of this process is not running")
+        waiter = _Waiter(candidate, deadline=self.clock.monotonic() + self.timeout)
         self._queue.put(waiter)
         try:
             return waiter.future.result(timeout=self.timeout + 5)
         except FutureTimeout:
             raise ServiceUnavailable("reservation timed out") from None
 
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._pid != os.getpid():  # first use, or a forked child: threads do not survive fork
-                self._queue: queue.SimpleQueue[_Waiter] = queue.SimpleQueue()
-                threading.Thread(target=self._run, name="reserver", daemon=True).start()
-                self._pid = os.getpid()
+    def interrupt(self) -> None:
+        self._queue.put(None)
 
-    def _run(self) -> None:
-        while True:
+    def run(self, stopping: threading.Event) -> None:
+        self._stopping = stopping
+        while not stopping.is_set():
             batch = self._collect()
             try:
                 self._reserve(batch)
-            except Exception:  # a bug, not a store failure: answer everyone at once, keep the thread alive
+            except Exception:  # a bug, not a store failure: answer everyone at once, keep the worker alive
                 log.exception("event=reserve_failed reason=internal_error")
                 for waiter in batch:
                     waiter.fail(ServiceUnavailable("internal error"))
+        self._stopping = None
+        while True:  # whoever still waits is told at once, not when their deadline passes
+            try:
+                waiter = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if waiter is not None:
+                waiter.fail(ServiceUnavailable("this process is stopping"))
 
     def _collect(self) -> list[_Waiter]:
         """Everyone waiting: block for the first, then, until WRITE_GAP after the last write, whoever else
-        arrives."""
+        arrives (a None is the runtime asking the worker to look at its stop)."""
         arrivals = [self._queue.get()]
-        while (wait := self._last_write + WRITE_GAP - time.monotonic()) > 0:
+        while (wait := self._last_write + WRITE_GAP - self.clock.monotonic()) > 0:
             try:
                 arrivals.append(self._queue.get(timeout=wait))
             except queue.Empty:
@@ -116,7 +125,7 @@ class Reserver:
             try:
                 arrivals.append(self._queue.get_nowait())
             except queue.Empty:
-                return arrivals
+                return [waiter for waiter in arrivals if waiter is not None]
 
     def _reserve(self, arrivals: list[_Waiter]) -> None:
         """Write the arrivals' rows to the roster, then answer each."""
@@ -137,47 +146,57 @@ class Reserver:
                                           self.limits, stored_size=len(snapshot.content))
                 given = seats.plan_claims(plan.records, [w.candidate for w in claims], self.again_window)
                 if plan.changed or given.changed:
-                    self._last_write = time.monotonic()
+                    self._last_write = self.clock.monotonic()
                     snapshot = metrics.counted_write(self.documents.roster, "roster", snapshot,
                                                      roster.render_store(given.records).encode())
                 break
             except Conflict:
                 metrics.CONFLICTS.labels("roster").inc()
-                time.sleep(random.uniform(0, 0.01))
+                time.sleep(random.uniform(0, 0.01))  # jitter: let the other writer finish, then read again
             except StoreUnavailable as error:
                 if not self._back_off(min(w.deadline for w in arrivals), error):
                     for waiter in arrivals:
                         waiter.fail(ServiceUnavailable(error.cause))
                     return
-        self._backoff = 0.0
+        self._backoff.reset()
         for number, error in plan.refused.items():
             registrations[number].fail(error)
-        for number in plan.published:
-            registrations[number].answer(Login.ACTIVE)
+        for number in plan.written:
+            registrations[number].answer(Line.WRITTEN)
         for number in plan.reserved:
-            registrations[number].answer(Login.PENDING)
+            registrations[number].answer(Line.PENDING)
         for number, error in given.refused.items():
             claims[number].fail(error)
         for number, claimed in given.claimed.items():
             claims[number].answer(claimed)
-        self.documents.remember(State(logins, snapshot, given.records), mirror=False)
+        self.documents.remember(Reading(logins, snapshot, given.records), mirror=False)
         if plan.reserved:
             self.on_reserved()
 
     def _back_off(self, deadline: float, error: StoreUnavailable) -> bool:
         """Wait before trying again; False when the deadline leaves no time for another try."""
-        self._backoff = min(MAX_BACKOFF, max(0.1, self._backoff * 2))
-        log.warning("event=store_unavailable cause=%r retry_in=%.1fs", error.cause, self._backoff)
-        if time.monotonic() + self._backoff >= deadline:
+        wait = self._backoff.next()
+        log.warning("event=store_unavailable cause=%r retry_in=%.1fs", error.cause, wait)
+        if self.clock.monotonic() + wait >= deadline:
             return False
-        time.sleep(self._backoff)
-        return True
+        stopping = self._stopping  # stopping: answer now rather than after more tries
+        return not (stopping is not None and stopping.wait(wait))
 
-    @staticmethod
-    def _expire(waiters: list[_Waiter]) -> list[_Waiter]:
-        now = time.monotonic()
+    def _expire(self, waiters: list[_Waiter]) -> list[_Waiter]:
+        now = self.clock.monotonic()
         for waiter in waiters:
             if now >= waiter.deadline:
                 waiter.fail(ServiceUnavailable("timed out waiting for the roster to be written"))
         return [w for w in waiters if not w.future.done()]
 
+
+def tidy(documents: Documents, reading: Reading) -> None:
+    """After a write of the logins: drop the written hashes from the roster now (app.ledger.normalise);
+    if the roster moved on meanwhile, its next writer does it."""
+    kept = ledger.normalise(reading.logins.content, reading.records)
+    if kept == reading.records:
+        return
+    try:
+        metrics.counted_write(documents.roster, "roster", reading.roster, roster.render_store(kept).encode())
+    except StoreError:
+        pass

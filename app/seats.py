@@ -8,8 +8,9 @@ replicas share (app.tickets.SharedKey; in the registrations Secret) and the seat
 kept in its row. HMAC-SHA256 is the derivation, under a key of its own made from the shared one, so the
 nonce alone reveals nothing (users.csv has neither; the registrations Secret has both). The password
 is shown when the seats are made (printed once, for printing) and to whoever claims the seat; a claimed
-seat keeps its nonce only for CLAIM_AGAIN_WINDOW, so the same email can see it again after a lost page,
-and then never again (forget_nonces): afterwards the instructor resets it.
+seat keeps its nonce only for app.ledger.AGAIN_WINDOW, so the same email can see it again after a lost
+page, and then never again (forget_nonces, applied by app.claims.NonceExpiry): afterwards the instructor
+resets it.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ from app.ledger import EMAIL_TAKEN
 from app.roster import Registration
 from app.rules import email_key
 
-# The same email gets its seat and password again only this long after claiming it (a reload, a lost tab);
-# afterwards a claim with that email is refused and the instructor resets the seat's password.
-CLAIM_AGAIN_WINDOW = timedelta(minutes=10)
 SUBKEY_LABEL = b"workshop-registration seat passwords v1"
 SEAT_HELD = ("This email address has already claimed a seat. If its password is lost, your instructor can "
              "reset it.")

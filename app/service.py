@@ -15,9 +15,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from app import htpasswd, metrics, roster, rules, schedule
+from app import htpasswd, ledger, metrics, roster, rules, schedule
 from app.errors import (
     FORM,
     AlreadyTaken,
@@ -28,7 +28,7 @@ from app.errors import (
     StoreError,
     WrongAccessCode,
 )
-from app.ledger import USERNAME_TAKEN, Login
+from app.ledger import AGAIN_WINDOW, USERNAME_TAKEN, Line
 from app.ratelimit import ClientLimiter
 from app.reserver import Reserver
 from app.roster import Registration
@@ -36,19 +36,15 @@ from app.settings import Settings
 from app.store import Store
 
 log = logging.getLogger(__name__)
-# "Register again" answers the same attendee (a double click, a retry after a lost answer) only this long
-# after the registration: afterwards the same details are just "taken", so the API is no lasting oracle
-# for the password of someone whose username and email are known.
-AGAIN_WINDOW = timedelta(minutes=10)
 
 
 @dataclasses.dataclass(frozen=True)
 class Registered:
-    """A durable registration: its login is PENDING (to be written) or ACTIVE (in the htpasswd document)."""
+    """A durable registration: its line is PENDING (to be written) or WRITTEN (in the htpasswd document)."""
 
     username: str
     registered_at: datetime
-    login: Login = Login.PENDING
+    line: Line = Line.PENDING
     again: bool = False  # the same attendee registered again with the same details
 
 
@@ -134,14 +130,14 @@ class RegistrationService:
         alone: it is checked on a fresh read.
         """
         probe = _candidate(application, pending_login="")
-        for fresh in (False, True):
-            try:
-                state = self.store.documents.latest(fresh=fresh)
-            except StoreError as error:
-                raise ServiceUnavailable(error.cause) from None
-            error = self.store.documents.index(state).refusal(probe, self.limits)
-            if error is None:
-                return None
+        documents = self.store.documents
+        try:
+            error = documents.recheck(lambda reading: ledger.refusal(probe, documents.index(reading), self.limits),
+                                      good=lambda refusal: refusal is None)
+        except StoreError as cause:
+            raise ServiceUnavailable(cause.cause) from None
+        if error is None:
+            return None
         if isinstance(error, AlreadyTaken) and "username" in error.errors:
             again = self._same_attendee(application, fresh=False)
             if again:
@@ -159,10 +155,11 @@ class RegistrationService:
     def _same_attendee(self, application: rules.Application, fresh: bool) -> Registered | None:
         """The attendee's own recent registration when the username, email and password all match (the
         password is only checked for a registration of this username and email made within AGAIN_WINDOW)."""
-        found = self.store.documents.login_of(application.username, fresh=fresh)
+        found = self.store.documents.line_of(application.username, fresh=fresh)
         recent = roster.now() - AGAIN_WINDOW
         record = next((r for r in self.store.documents.latest().records if r.username == application.username
-                       and r.registered_at >= recent and rules.email_key(r.email) == rules.email_key(application.email)),
+                       and r.registered_at >= recent
+                       and rules.email_key(r.email) == rules.email_key(application.email)),
                       None)
         if found is None or record is None or not htpasswd.verify(found[0], application.password):
             return None
@@ -173,7 +170,7 @@ class RegistrationService:
             entry = self.make_entry(application.username, application.password, self.settings.bcrypt_rounds)
         candidate = _candidate(application, pending_login=entry.decode("ascii"))
         try:
-            login = self.reserver.submit(candidate)
+            line = self.reserver.submit(candidate)
         except AlreadyTaken as error:
             # Two identical attempts at once (a double click): the first holds the name; the second is
             # the same attendee again, not someone taking their name.
@@ -181,7 +178,7 @@ class RegistrationService:
             if again:
                 return again
             raise
-        return Registered(candidate.username, candidate.registered_at, login)
+        return Registered(candidate.username, candidate.registered_at, line)
 
 def _candidate(application: rules.Application, pending_login: str) -> Registration:
     return Registration(

@@ -172,10 +172,7 @@ class Var:
     def read(self, raw: str | None, values: dict) -> object:
         """The value of the variable's text (None when unset), given the values read before it."""
         text = raw if raw is not None else self.unset
-        if text is None:
-            value = None if self.derive else self.default
-        else:
-            value = self.parse(text)
+        value = (None if self.derive else self.default) if text is None else self.parse(text)
         return self.derive(value, values) if self.derive else value
 
     def row(self) -> str:
@@ -337,7 +334,7 @@ def usable_cpus() -> int:
     """The CPUs this process may use, within a container's CPU limit (cgroup v2) when it has one."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     try:
-        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
         if quota != "max":
             cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
     except (OSError, ValueError):

@@ -77,7 +77,8 @@ class Tickets:
         if not (isinstance(claims, dict) and claims.get("u") == username and isinstance(claims.get("exp"), int)
                 and isinstance(claims.get("id"), str)):
             return None
-        if not hmac.compare_digest(signature.encode("ascii", "replace"), _sign(self.key.get(), body, password).encode()):
+        expected = _sign(self.key.get(), body, password).encode()
+        if not hmac.compare_digest(signature.encode("ascii", "replace"), expected):
             return None
         return claims
 

@@ -31,10 +31,10 @@ import requests
 from app import htpasswd, roster
 from app.roster import Registration
 from tests.deploy import Deployment
-from tests.kube import TestCluster, build
-from tests.servers import PROCESSES, children, gunicorn
 from tests.helpers import FORM_FIELDS, SecretWatch, users_in_secret
+from tests.kube import TestCluster, build
 from tests.operator_standin import OperatorStandIn
+from tests.servers import PROCESSES, children, gunicorn
 
 ROUNDS = 10
 COMMIT_INTERVAL = 1.0
@@ -313,7 +313,7 @@ def table(r: dict) -> str:
     lines = [f"Burst of {app['count']} registrations from {app['clients']} clients, {r['machine']['cores']} cores, "
              f"bcrypt cost {r['machine']['bcrypt_cost']}; raw hash rate {limit:.1f}/s "
              f"({hash_ms:.0f} ms per hash); stand-in OAuth rollouts of {ROLLOUT:g} s; latency = time to \"registered\""]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, width)) for row in rows]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, width, strict=True)) for row in rows]
     cpu = app["cpu_ms"]
     total = sum(v for k, v in cpu.items() if k != "busy")
     lines.append("CPU per registration (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items() if k != "busy")

@@ -147,7 +147,7 @@ def table(results: list[dict], rollout: float, compress: float, minutes: float) 
     head = (f"Trickle of {results[0]['arrivals']} attendees over a compressed {minutes:g} minutes "
             f"({results[0]['duration_seconds']:.0f} s, x{compress:g}); stand-in rollouts of R = {rollout:g} s, "
             f"each taking a single node's OAuth pod away for {rollout / 2:g} s")
-    lines = [head] + ["  ".join(cell.ljust(w) for cell, w in zip(row, width)) for row in rows]
+    lines = [head] + ["  ".join(cell.ljust(w) for cell, w in zip(row, width, strict=True)) for row in rows]
     lines.append(f"targets: 0 superseded; rollouts <= duration / R + 1; login works p95 <= 2R + COMMIT_INTERVAL + 5 "
                  f"= {target:g} s")
     return "\n".join(lines)

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from app.factory import create_app
+from app.runtime import Runtime, runtime_of
 from app.settings import Settings
 from tests.helpers import FAST_ROUNDS
+
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
@@ -18,12 +20,49 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def make_app(tmp_path):
+def app_for():
+    """Build an app for settings as a gunicorn worker does, and start its background work (app.runtime),
+    as post_worker_init does; every one is stopped when the test ends."""
+    runtimes = []
+
+    def build(settings: Settings):
+        app = create_app(settings)
+        runtime = runtime_of(app.server)
+        runtime.start()
+        runtimes.append(runtime)
+        return app
+
+    yield build
+    for runtime in runtimes:
+        runtime.stop()
+
+
+@pytest.fixture
+def make_app(tmp_path, app_for):
+    """An app on a fresh DATA_DIR (bcrypt's lowest cost, no rate limit), with these settings changed."""
     def make(**changes):
         base = Settings(data_dir=tmp_path / "data", bcrypt_rounds=FAST_ROUNDS, rate_limit=None)
-        return create_app(dataclasses.replace(base, **changes))
+        return app_for(dataclasses.replace(base, **changes))
 
     return make
+
+
+@pytest.fixture
+def start():
+    """Run workers of app.runtime (a Reserver...) for the test, as a started app would; stopped after."""
+    runtimes = []
+
+    def run(*workers):
+        runtime = Runtime()
+        for worker in workers:
+            runtime.add(worker)
+        runtime.start()
+        runtimes.append(runtime)
+        return workers[0] if len(workers) == 1 else workers
+
+    yield run
+    for runtime in runtimes:
+        runtime.stop()
 
 
 @pytest.fixture

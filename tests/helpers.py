@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from kubernetes import watch
 
-from app.web import page
+from app.web.forms import FIELDS
 
 # bcrypt's lowest cost keeps the suite fast; tests of the hash itself use the default cost of 10.
 FAST_ROUNDS = 4
@@ -24,7 +24,16 @@ GOOD = {
     "email": "alice@example.com",
 }
 # The page's input ids with the form's field names, in page order, without the access code.
-FORM_FIELDS = [(i, name) for i, name in page.FIELDS.items() if name in GOOD]
+FORM_FIELDS = [(i, name) for i, name in FIELDS.items() if name in GOOD]
+
+
+def instructor(store):
+    """The instructor's operations on a store, as the command line builds them (no background work)."""
+    from app.admin import AdminService
+    from app.handover import make_handover
+    from app.runtime import Runtime
+
+    return AdminService(store, make_handover(store, Runtime(), provision=False))
 
 
 def person(number: int, tag: str = "attendee", **changes) -> dict:

@@ -48,7 +48,7 @@ class ImagePolicyStandIn:
         standin = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (the standard library's name)
+            def do_POST(self):
                 review = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 body = json.dumps(standin.review(review)).encode()
                 self.send_response(200)

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import secrets
 import json
+import secrets
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,7 +83,8 @@ class OAuthStandIn:
                 if parts.path != "/oauth/authorize":
                     return self._json(404, {})
                 query = parse_qs(parts.query)
-                if query.get("client_id") != ["openshift-challenging-client"] or query.get("response_type") != ["token"]:
+                if (query.get("client_id") != ["openshift-challenging-client"]
+                        or query.get("response_type") != ["token"]):
                     return self._json(400, {"error": "invalid_request"})
                 if self.headers.get("X-CSRF-Token") is None:  # the real server refuses challenges without it
                     return self._json(400, {"error": "csrf"})

@@ -220,9 +220,11 @@ def _discovery(body: bytes) -> bytes:
     except ValueError:
         return body
     if found.get("kind") == "APIGroupDiscoveryList":
-        found["items"].append({"metadata": {"name": GROUP}, "versions": [{"version": "v1", "freshness": "Current", "resources": [
-            {"resource": name, "responseKind": {"group": GROUP, "version": "v1", "kind": kind}, "scope": "Cluster",
-             "singularResource": kind.lower(), "verbs": verbs} for name, kind, verbs in RESOURCES]}]})
+        resources = [{"resource": name, "responseKind": {"group": GROUP, "version": "v1", "kind": kind},
+                      "scope": "Cluster", "singularResource": kind.lower(), "verbs": verbs}
+                     for name, kind, verbs in RESOURCES]
+        found["items"].append({"metadata": {"name": GROUP},
+                               "versions": [{"version": "v1", "freshness": "Current", "resources": resources}]})
     elif found.get("kind") == "APIGroupList":
         version = {"groupVersion": f"{GROUP}/v1", "version": "v1"}
         found["groups"].append({"name": GROUP, "versions": [version], "preferredVersion": version})

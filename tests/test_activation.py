@@ -10,7 +10,7 @@ import pytest
 
 from app import activation
 from app.activation import ACTIVE, PENDING, REFUSED, Batch
-from app.ledger import Login
+from app.ledger import Line
 from app.roster import Registration
 from app.web import admin_views
 
@@ -22,15 +22,15 @@ def record(name: str) -> Registration:
 
 
 @pytest.mark.parametrize("login, waiting, settled, refused, confirmed, expected", [
-    (Login.PENDING, False, True, False, False, PENDING),  # not written yet
-    (Login.ACTIVE, True, False, False, False, PENDING),  # written, its rollout still running
-    (Login.ACTIVE, True, True, False, False, ACTIVE),  # its rollout completed
-    (Login.ACTIVE, False, False, False, False, ACTIVE),  # written by an earlier write (served since)
-    (Login.PUBLISHED, True, False, False, True, ACTIVE),  # a live check logged in: active, rollout or not
-    (Login.ACTIVE, True, True, True, False, REFUSED),  # OpenShift refused the name
+    (Line.PENDING, False, True, False, False, PENDING),  # not written yet
+    (Line.WRITTEN, True, False, False, False, PENDING),  # written, its rollout still running
+    (Line.WRITTEN, True, True, False, False, ACTIVE),  # its rollout completed
+    (Line.WRITTEN, False, False, False, False, ACTIVE),  # written by an earlier write (served since)
+    (Line.WRITTEN, True, False, False, True, ACTIVE),  # a live check logged in: active, rollout or not
+    (Line.WRITTEN, True, True, True, False, REFUSED),  # OpenShift refused the name
 ])
 def test_each_login_state(login, waiting, settled, refused, confirmed, expected):
-    found = activation.states([(record("alice"), login)], {"alice"} if waiting else set(), settled,
+    found = activation.activations([(record("alice"), login)], {"alice"} if waiting else set(), settled,
                               ["alice"] if refused else [], ["alice"] if confirmed else [])
     assert found == {"alice": expected}
 

@@ -13,14 +13,13 @@ import time
 import pytest
 
 from app import htpasswd, roster
-from app.factory import create_app
 from app.__main__ import main as cli
 from app.admin import AdminService, NotRegistered
-from app.passwords import ALPHABET as PASSWORD_ALPHABET, generate as generate_password
-from app.publisher import Publisher
+from app.passwords import ALPHABET as PASSWORD_ALPHABET
+from app.passwords import generate as generate_password
 from app.settings import Settings, digest
 from app.store import make_store
-from tests.helpers import FAST_ROUNDS, person, published
+from tests.helpers import FAST_ROUNDS, instructor, person, published
 
 TOKEN = "instructor-token-123"
 
@@ -32,8 +31,8 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def app(settings):
-    return create_app(settings)
+def app(settings, app_for):
+    return app_for(settings)
 
 
 @pytest.fixture
@@ -51,7 +50,7 @@ def registered(app, tmp_path):
 
 def admin_service(settings) -> AdminService:
     store = make_store(settings)
-    return AdminService(store, Publisher.for_store(store))
+    return instructor(store)
 
 
 def test_generated_passwords_are_strong_and_typeable():
@@ -180,8 +179,8 @@ def test_cli_reports_bad_settings_and_usage(tmp_path):
 # --- The /admin routes -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/admin", "/admin/", "/admin/users.csv", "/admin/_dash-layout"])
-def test_admin_is_404_without_a_token(tmp_path, path):
-    client = create_app(Settings(data_dir=tmp_path / "d", rate_limit=None)).server.test_client()
+def test_admin_is_404_without_a_token(tmp_path, path, app_for):
+    client = app_for(Settings(data_dir=tmp_path / "d", rate_limit=None)).server.test_client()
     assert client.get(path).status_code == 404
 
 
@@ -238,7 +237,7 @@ def test_every_admin_response_is_no_store(app):
         assert client.get(path).headers.get("Cache-Control") == "no-store", path
 
 
-def test_signing_out_ends_the_session_everywhere_it_was_used(app, settings):
+def test_signing_out_ends_the_session_everywhere_it_was_used(app, settings, app_for):
     from app.web import sessions
 
     client = app.server.test_client()
@@ -247,10 +246,27 @@ def test_signing_out_ends_the_session_everywhere_it_was_used(app, settings):
     copied = client.get_cookie("workshop_admin", path="/admin/").value  # the same cookie, in another browser
     assert client.get("/admin/users.csv").status_code == 200
     with app.server.test_request_context("/admin/", headers={"Cookie": f"workshop_admin={copied}"}):
-        sessions.sign_out()  # what the Sign out button does
+        sessions.of(app.server).sign_out()  # what the Sign out button does
     other = app.server.test_client()
     other.set_cookie("workshop_admin", copied, path="/admin/")
     assert other.get("/admin/users.csv").status_code == 403
-    replica = create_app(settings).server.test_client()  # another replica of the same deployment
+    replica = app_for(settings).server.test_client()  # another replica of the same deployment
     replica.set_cookie("workshop_admin", copied, path="/admin/")
     assert replica.get("/admin/users.csv").status_code == 403
+
+
+def test_two_apps_in_one_process_keep_their_own_signed_out_sessions(settings, app_for, tmp_path):
+    """Per-app state lives on the app: signing out of one event's /admin is recorded in that event's state,
+    never in another app's that happens to share the process (and the token)."""
+    from app.web import sessions
+
+    first, second = app_for(settings), app_for(dataclasses.replace(settings, data_dir=tmp_path / "other"))
+    clients = [first.server.test_client(), second.server.test_client()]
+    for client in clients:
+        with client.session_transaction() as session:
+            session.update(since=time.time(), sid="same-id")
+    cookie = clients[0].get_cookie("workshop_admin", path="/admin/").value
+    with first.server.test_request_context("/admin/", headers={"Cookie": f"workshop_admin={cookie}"}):
+        sessions.of(first.server).sign_out()
+    assert clients[0].get("/admin/users.csv").status_code == 403
+    assert clients[1].get("/admin/users.csv").status_code == 200

@@ -66,3 +66,29 @@ def test_no_test_imports_another_test_module():
     offenders = [relative(p) for p in sorted((ROOT / "tests").glob("*.py")) + sorted((ROOT / "bench").glob("*.py"))
                  if any(m.startswith("tests.test_") or m == "tests.conftest" for m in imports_of(p))]
     assert offenders == []
+
+
+def test_one_module_starts_threads_and_no_module_guards_a_process_id():
+    starters = [relative(p) for p in APP if "threading.Thread" in names_in(p)]
+    assert starters == ["app/runtime.py"]
+    guards = [relative(p) for p in APP if "os.getpid" in names_in(p)]
+    assert guards == []
+
+
+def test_no_module_global_is_rebound_at_run_time():
+    rebinders = [relative(p) for p in APP if any(isinstance(node, ast.Global) for node in ast.walk(tree(p)))]
+    assert rebinders == []
+
+
+def test_no_module_of_the_app_is_longer_than_300_lines_but_the_settings():
+    long = {relative(p): n for p in APP if (n := len(p.read_text().splitlines())) > 300}
+    assert long == {"app/settings.py": long.get("app/settings.py")} if "app/settings.py" in long else long == {}
+
+
+def test_which_ways_in_there_are_is_asked_in_few_places():
+    """SEATS and SELF_REGISTRATION: the page builds its sections from them once; each service refuses the
+    way in it serves when it is off; the room screen and the command line word their text by them."""
+    askers = sorted(relative(p) for p in APP if any(name.endswith(("settings.seats", "settings.self_registration"))
+                                                    for name in names_in(p)))
+    assert askers == ["app/__main__.py", "app/claims.py", "app/service.py", "app/web/admin_views.py",
+                      "app/web/page.py"], askers

@@ -161,7 +161,8 @@ def test_a_scheduled_opening_is_announced_and_the_instructor_can_open_early(page
     zone = timezone(timedelta(hours=2))
     opens = datetime.now(zone).replace(second=0, microsecond=0) + timedelta(hours=3)
     env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "ADMIN_TOKEN": TOKEN,
-           "REGISTRATION_OPENS_AT": opens.isoformat(), "REGISTRATION_CLOSES_AT": (opens + timedelta(hours=2)).isoformat()}
+           "REGISTRATION_OPENS_AT": opens.isoformat(),
+           "REGISTRATION_CLOSES_AT": (opens + timedelta(hours=2)).isoformat()}
     with gunicorn(env, workers=1) as base, browser.watched(page, base) as watched:
         watched.goto(base)
         expect(watched.locator("#register-error")).to_have_text(

@@ -64,7 +64,8 @@ def test_accessibility_of_the_form_and_its_errors(page: Page, site):
     assert browser.axe_violations(page) == []
     for field in ("username", "password", "password-confirm", "full-name", "email"):
         assert page.locator(f"label[for={field}]").count() == 1  # every input has its label
-    browser.fill(page, {"username": "-xy-", "password": "short", "password_confirm": "", "full_name": "", "email": "no"})
+    browser.fill(page, {"username": "-xy-", "password": "short", "password_confirm": "", "full_name": "",
+                        "email": "no"})
     page.keyboard.press("Enter")
     expect(page.locator("#username-feedback")).to_contain_text("Start and end", timeout=20_000)
     username = page.locator("#username")

@@ -10,8 +10,8 @@ import requests
 from kubernetes import client
 
 from app import htpasswd, ledger, roster
-from tests.helpers import API, person, published_in_secret, wait_until
 from tests.deploy import Deployment, set_oauth
+from tests.helpers import API, person, published_in_secret, wait_until
 from tests.servers import gunicorn
 
 pytestmark = pytest.mark.cluster

@@ -19,9 +19,18 @@ from playwright.sync_api import Page, expect
 
 from app import htpasswd, roster
 from tests import browser
-from tests.helpers import (API, SecretWatch, degraded, person, published_in_secret, readyz, register_together,
-                           users_in_secret, wait_until)
 from tests.deploy import set_oauth
+from tests.helpers import (
+    API,
+    SecretWatch,
+    degraded,
+    person,
+    published_in_secret,
+    readyz,
+    register_together,
+    users_in_secret,
+    wait_until,
+)
 from tests.servers import gunicorn
 
 pytestmark = pytest.mark.cluster

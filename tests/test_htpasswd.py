@@ -99,7 +99,7 @@ def test_append_adds_exactly_one_line_per_entry(existing, usernames):
     assert result.startswith(content)
     tail = result[len(content):].lstrip(b"\n") if content and not content.endswith(b"\n") else result[len(content):]
     assert tail.split(b"\n")[:-1] == new
-    for username, entry in zip(usernames, new):
+    for username, entry in zip(usernames, new, strict=True):
         assert htpasswd.entries(result)[username] == entry
 
 

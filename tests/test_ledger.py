@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app import ledger
+from app import htpasswd, ledger
 from app.errors import AlreadyTaken, RegistrationFull
 from app.ledger import Limits
 from app.roster import Registration
@@ -74,7 +74,7 @@ def test_two_attempts_at_one_name_in_one_group_one_wins():
 def test_a_candidate_whose_exact_line_is_published_is_done():
     mine = cand("alice")
     result = plan(mine.pending_login.encode() + b"\n", [mine], [mine])
-    assert result.published == [0] and not result.refused
+    assert result.written == [0] and not result.refused
 
 
 def test_pending_rows_are_kept_however_old_removed_users_dropped_and_hashes_cleared():
@@ -92,8 +92,8 @@ def test_pending_rows_are_kept_however_old_removed_users_dropped_and_hashes_clea
         ("waiting", "waiting:$2y$04$a"), ("fresh", "fresh:$2y$04$a"), ("kept", ""), ("published", "")]
     found = ledger.registered(logins, records)
     assert [(r.username, login) for r, login in found] == [
-        ("waiting", ledger.Login.PENDING), ("fresh", ledger.Login.PENDING), ("kept", ledger.Login.ACTIVE),
-        ("published", ledger.Login.ACTIVE)]
+        ("waiting", ledger.Line.PENDING), ("fresh", ledger.Line.PENDING), ("kept", ledger.Line.WRITTEN),
+        ("published", ledger.Line.WRITTEN)]
     assert all(r.pending_login == "" for r, _ in found)  # users.csv never shows a hash
     assert [r.username for r in ledger.pending(logins, records)] == ["waiting", "fresh"]
 
@@ -136,11 +136,14 @@ def test_plan_logins_respects_the_secret_limit():
     assert ledger.plan_logins(b"", [cand("alice"), cand("bob")], limits) == b"alice:$2y$04$a\n"
 
 
-def test_outcome_of_a_reserved_candidate():
+def test_where_a_reserved_candidates_line_stands():
     mine = cand("alice")
-    assert ledger.outcome(b"", mine) == ledger.Login.PENDING
-    assert ledger.outcome(b"alice:$2y$04$a\n", mine) == ledger.Login.PUBLISHED
-    assert ledger.outcome(b"alice:$2y$04$b\n", mine) == ledger.Login.CLOBBERED
+    def line(content: bytes):
+        return ledger.line_of(mine, htpasswd.entries(content))
+    assert line(b"") == ledger.Line.PENDING
+    assert line(b"alice:$2y$04$a\n") == ledger.Line.JUST_WRITTEN
+    assert line(b"alice:$2y$04$b\n") == ledger.Line.CLOBBERED
+    assert ledger.line_of(dataclasses.replace(mine, pending_login=""), htpasswd.entries(b"")) == ledger.Line.REMOVED
 
 
 def test_taken_reports_both_fields():
@@ -165,10 +168,10 @@ def test_taken_reports_both_fields():
 ])
 @pytest.mark.parametrize("limits", [LIMITS, dataclasses.replace(LIMITS, max_users=2),
                                     dataclasses.replace(LIMITS, max_bytes=200)])
-def test_the_index_refuses_a_probe_exactly_as_planning_the_roster_would(logins, records, probe, limits):
+def test_the_pre_check_and_the_planner_refuse_by_the_one_rule(logins, records, probe, limits):
     probe = dataclasses.replace(probe, pending_login="")  # the pre-check's probe carries no line
     import app.roster as roster_module
     size = len(roster_module.render_store(records).encode())
     planned = ledger.plan_roster(logins, records, [probe], limits, stored_size=size).refused.get(0)
-    indexed = ledger.Index.of(logins, records, size).refusal(probe, limits)
+    indexed = ledger.refusal(probe, ledger.Index.of(logins, records, size), limits)
     assert type(indexed) is type(planned) and getattr(indexed, "errors", None) == getattr(planned, "errors", None)

@@ -10,12 +10,12 @@ import pytest
 
 from app import logincheck, oauthcheck
 from app.discovery import Discovery
+from app.documents import Documents
 from app.ledger import Limits
 from app.oauthcheck import Answer
 from app.ratelimit import ClientLimiter
 from app.reserver import Reserver
 from app.settings import Settings
-from app.store import Documents
 from app.tickets import SharedKey, Tickets
 from tests.fakes import MemoryDocument, RecordingMirror
 from tests.oauth_standin import OAuthStandIn
@@ -127,7 +127,7 @@ def poller(tmp_path):
     settings = dataclasses.replace(Settings(data_dir=tmp_path), login_check=True, api_url="http://127.0.0.1:9")
     issuer = tickets()
     counters = tmp_path / "c.sqlite3"
-    check = logincheck.LoginCheck(settings, Discovery(settings, None), issuer, documents.login_of,
+    check = logincheck.LoginCheck(settings, Discovery(settings, None), issuer, documents,
                                   per_ticket=ClientLimiter("30/minute", counters, scope="t"),
                                   per_client=ClientLimiter("5/minute", counters, scope="c"))
     return check, issuer, logins, roster_doc, documents
@@ -143,9 +143,9 @@ def test_a_forged_ticket_costs_no_read_and_no_limit(poller):
     assert check.poll({"username": "ghost", "password": "guess", "ticket": valid}, 1, "10.0.0.9").state == "stuck"
 
 
-def test_valid_tickets_are_limited_per_client_address_before_any_read(poller):
+def test_valid_tickets_are_limited_per_client_address_before_any_read(poller, start):
     check, issuer, logins, roster_doc, documents = poller
-    Reserver(documents, Limits(), timeout=5).submit(_candidate("alice"))
+    start(Reserver(documents, Limits(), timeout=5)).submit(_candidate("alice"))
     states = [check.poll({"username": "alice", "password": PASSWORD,
                           "ticket": issuer.issue("alice", n, PASSWORD)}, 1, "10.0.0.7").state for n in range(8)]
     assert states == ["waiting"] * 5 + ["slow"] * 3  # eight tickets, one address: five polls a minute

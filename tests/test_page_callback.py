@@ -6,14 +6,12 @@ import json
 
 import pytest
 
-from app.admin import AdminService
 from app.files import FileDocument, lock_for
-from app.publisher import Publisher
 from app.settings import Settings
 from app.store import make_store
 from app.tickets import SharedKey, Tickets
-from app.web import page
-from tests.helpers import FORM_FIELDS, GOOD, published
+from app.web.forms import FIELDS
+from tests.helpers import FORM_FIELDS, GOOD, instructor, published
 from tests.oauth_standin import OAuthStandIn
 
 IDS = [field_id for field_id, _ in FORM_FIELDS]
@@ -28,7 +26,7 @@ def callback_body(client, values: dict) -> dict:
         "outputs": [{"id": component, "property": prop} for component, prop in specs],
         "inputs": [{"id": "registration-form", "property": "n_submit", "value": 1}],
         "changedPropIds": ["registration-form.n_submit"],
-        "state": [{"id": i, "property": "value", "value": values.get(page.FIELDS[i])} for i in IDS],
+        "state": [{"id": i, "property": "value", "value": values.get(FIELDS[i])} for i in IDS],
     }
 
 
@@ -50,7 +48,7 @@ def test_a_well_formed_submission_registers(client, tmp_path):
         dict(GOOD, username={"$ne": None}),
         dict(GOOD, password=12345678),
         dict(GOOD, email=["a@b.c"]),
-        {k: None for k in GOOD},
+        dict.fromkeys(GOOD),
         dict(GOOD, username="x" * 20_000),
         dict(GOOD, full_name="\u0000\ud800"),
     ],
@@ -153,7 +151,8 @@ def test_tampered_check_data_stops_polling_without_errors(checking, check):
 
 # --- Client errors are 4xx without a traceback; our own bugs stay 500, logged once ---------------------
 
-@pytest.mark.parametrize("path", ["/_dash-component-suites/nonexistent/x.js", "/_dash-component-suites/dash/deps/nope.js",
+@pytest.mark.parametrize("path", ["/_dash-component-suites/nonexistent/x.js",
+                                  "/_dash-component-suites/dash/deps/nope.js",
                                   "/_dash-component-suites/dash/deps/react@18.3.1.min.js.map"])
 def test_an_unknown_script_is_404_not_500(client, path, caplog):
     response = client.get(path)
@@ -190,4 +189,4 @@ def test_a_name_held_by_another_identity_is_refused_in_plain_words_and_shown_to_
     finally:
         standin.stop()
     store = make_store(Settings(data_dir=tmp_path / "data"))  # the instructor's view, e.g. python -m app status
-    assert set(AdminService(store, Publisher.for_store(store)).overview().refused) == {"alice"}
+    assert set(instructor(store).overview().refused) == {"alice"}

@@ -105,7 +105,8 @@ def cluster(kube):
     state.remove_image_stream("python")
 
 
-def preflight(kube, kubeconfig: Path | None = None, script: Path = PREFLIGHT, **env: str) -> subprocess.CompletedProcess:
+def preflight(kube, kubeconfig: Path | None = None, script: Path = PREFLIGHT,
+              **env: str) -> subprocess.CompletedProcess:
     environment = dict(os.environ, OC=str(KUBECTL), KUBECONFIG=str(kubeconfig or kube.kubeconfig), **env)
     return subprocess.run(["sh", str(script)], env=environment, capture_output=True, text=True, timeout=120)
 
@@ -176,7 +177,8 @@ def test_a_claiming_provider_reading_our_secret_is_reused(kube, cluster):
 def test_a_provider_of_our_name_reading_another_secret_blocks(kube, cluster):
     cluster.providers([htpasswd_provider(PROVIDER, "someone-elses")])
     result = preflight(kube)
-    assert result.returncode == 1 and f"named {PROVIDER} already exists (HTPasswd reading someone-elses)" in result.stdout
+    assert result.returncode == 1
+    assert f"named {PROVIDER} already exists (HTPasswd reading someone-elses)" in result.stdout
 
 
 def test_another_htpasswd_provider_is_pointed_out_and_the_settings_file_is_read(kube, cluster, tmp_path):

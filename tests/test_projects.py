@@ -69,9 +69,11 @@ def test_the_app_requests_each_project_and_is_admin_of_those_only(kube, tmp_path
             assert requests.post(base + API, json=person(number, tag), timeout=60).status_code == 201
         published_in_secret(deployment, f"{tag}-1", f"{tag}-2")
         made = f"{tag}-1-lab"
-        wait_until(lambda: any(b.metadata.name == "workshop-admin" for b in rbac.list_namespaced_role_binding(made).items))
+        wait_until(lambda: any(b.metadata.name == "workshop-admin"
+                               for b in rbac.list_namespaced_role_binding(made).items))
     ours = namespace(kube, made)
-    assert ours.metadata.annotations["openshift.io/requester"] == f"system:serviceaccount:{deployment.namespace}:workshop-registration"
+    app_user = f"system:serviceaccount:{deployment.namespace}:workshop-registration"
+    assert ours.metadata.annotations["openshift.io/requester"] == app_user
     found = {b.metadata.name: b for b in rbac.list_namespaced_role_binding(made).items}
     assert {name: (b.role_ref.name, [(s.kind, s.name) for s in b.subjects]) for name, b in found.items()} == {
         "admin": ("admin", [("User", f"system:serviceaccount:{deployment.namespace}:workshop-registration")]),

@@ -1,4 +1,5 @@
-"""The publisher against fakes of our own documents and OAuth watch, with the time passed in (no sleeps).
+"""The publisher (and, beside it, the activations and the batch history that follow its writes) against
+fakes of our own documents and OAuth Deployment, with the time passed in (no sleeps).
 
 What is checked is what OpenShift would do after each write: a write during a rollout supersedes it, so
 there must be none (until MAX_PUBLISH_DELAY), and every pending login must end up written once.
@@ -11,13 +12,16 @@ from datetime import datetime, timezone
 
 from app import activation, htpasswd, roster
 from app.activation import Batch
+from app.documents import Documents, Snapshot
 from app.eventstate import EventState
-from app.documents import Snapshot
+from app.handover import HTPasswdHandover
+from app.history import BatchHistory
 from app.ledger import Limits
-from app.publisher import Publisher
+from app.oauthwatch import OAuthWatch
+from app.publisher import Policy, Publisher
+from app.reserver import tidy
 from app.rollout import GENERATION, OAuthServer, Pace
 from app.roster import Registration
-from app.store import Documents
 from tests.fakes import MemoryDocument, RecordingMirror, ScriptedOAuth
 
 PACE = Pace(interval=1.0, grace=30.0, unseen_interval=120.0, max_delay=300.0)
@@ -52,8 +56,16 @@ class World:
         return self.clock[0]
 
     def publisher(self, pace: Pace = PACE, state: EventState | None = None, shared: bool = True) -> Publisher:
+        """A replica's publisher, as app.handover wires it (the roster tidied after each write); with the
+        event state, its activations (`.handover`) and batch history (`.history`) beside it."""
         documents = Documents(self.logins, self.roster, RecordingMirror(), max_age=0)
-        return Publisher(documents, self.oauth, pace, Limits(), state=state, shared=shared)
+        watch = OAuthWatch(self.oauth, pace)
+        publisher = Publisher(documents, watch, Policy(pace, Limits(), shared),
+                              listeners=[lambda reading, added: tidy(documents, reading)])
+        if state is not None:
+            publisher.handover = HTPasswdHandover(documents, state, watch, publisher)
+            publisher.history = BatchHistory(documents, watch, state, interval=5.0)
+        return publisher
 
     def register(self, *names: str, age: float = 0) -> None:
         """Rows that a reservation (of any process) stored: pending logins."""
@@ -107,7 +119,7 @@ def test_lines_it_did_not_add_stop_every_write_unless_the_logins_are_shared():
 def test_no_write_while_a_rollout_is_in_progress_then_one_write_for_everyone():
     w = world(oauth=OAuthServer(5, rolling=True))
     publisher = w.publisher()
-    for second, name in enumerate(["a1", "a2", "a3", "a4", "a5"]):
+    for _, name in enumerate(["a1", "a2", "a3", "a4", "a5"]):
         w.register(name)
         publisher.step(w.now)
         w.tick(10)
@@ -227,27 +239,29 @@ def test_a_login_counts_active_once_the_rollout_its_write_caused_completes_and_t
     state = EventState(MemoryDocument(), True, max_age=0)
     publisher, replica = w.publisher(state=state), w.publisher(state=state)
     w.register("alice", "bob")
-    assert publisher.login_states(w.now) == {"alice": "pending", "bob": "pending"}
+    assert publisher.handover.activations(w.now) == {"alice": "pending", "bob": "pending"}
     publisher.step(w.now)
     assert w.written() == ["alice", "bob"]
     assert activation.unconfirmed(w.logins.read().notes) == {"alice", "bob"}  # noted with the write itself
-    assert publisher.login_states(w.now) == {"alice": "pending", "bob": "pending"}  # written, not served yet
+    assert publisher.handover.activations(w.now) == {"alice": "pending", "bob": "pending"}  # written, not served yet
     w.tick(10)
     w.oauth.server = OAuthServer(5, rolling=True)
     publisher.step(w.now)
-    assert publisher.login_states(w.now) == {"alice": "pending", "bob": "pending"} and state.batches() == []
+    assert publisher.handover.activations(w.now) == {"alice": "pending", "bob": "pending"} and state.batches() == []
+    assert publisher.history.record(publisher.documents.latest(), w.now)  # still rolling out: not yet
     w.tick(60)
     w.oauth.server = OAuthServer(5)  # the rollout completed
     publisher.step(w.now)
-    assert publisher.login_states(w.now) == {"alice": "active", "bob": "active"}
+    assert publisher.handover.activations(w.now) == {"alice": "active", "bob": "active"}
+    assert not publisher.history.record(publisher.documents.latest(), w.now)
     assert state.batches() == [Batch(T0, w.now, 2)]
-    replica.step(w.now + 5)  # another replica sees it too: recorded once
+    replica.history.record(replica.documents.latest(), w.now + 5)  # another replica sees it too: recorded once
     assert state.batches() == [Batch(T0, w.now, 2)]
 
 
 def test_a_write_forced_during_a_rollout_carries_the_superseded_logins_over():
     w = world(oauth=OAuthServer(4))
-    publisher = w.publisher()
+    publisher = w.publisher(state=EventState(MemoryDocument(), True, max_age=0))
     w.register("alice")
     publisher.step(w.now)
     w.tick(10)
@@ -256,7 +270,7 @@ def test_a_write_forced_during_a_rollout_carries_the_superseded_logins_over():
     publisher.step(w.now)
     assert w.written() == ["alice", "bob"]
     assert activation.unconfirmed(w.logins.read().notes) == {"alice", "bob"}
-    assert publisher.login_states(w.now) == {"alice": "pending", "bob": "pending"}
+    assert publisher.handover.activations(w.now) == {"alice": "pending", "bob": "pending"}
 
 
 def test_a_live_check_or_a_refusal_decides_before_the_rollout_is_seen():
@@ -267,4 +281,4 @@ def test_a_live_check_or_a_refusal_decides_before_the_rollout_is_seen():
     publisher.step(w.now)
     state.confirm("alice")  # the page's live check logged in as alice
     state.refuse("bob")  # OpenShift answered "already mapped" for bob
-    assert publisher.login_states(w.now) == {"alice": "active", "bob": "refused", "carol": "pending"}
+    assert publisher.handover.activations(w.now) == {"alice": "active", "bob": "refused", "carol": "pending"}

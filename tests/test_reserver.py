@@ -14,11 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app import htpasswd, ledger, roster
+from app.documents import Documents
 from app.errors import AlreadyTaken, RegistrationError, ServiceUnavailable, StoreUnavailable
-from app.ledger import Limits, Login
+from app.ledger import Limits, Line
 from app.reserver import Reserver
 from app.roster import Registration
-from app.store import Documents
+from app.runtime import Runtime
 from tests.fakes import MemoryDocument, RecordingMirror
 
 LIMITS = Limits()
@@ -30,11 +31,27 @@ def candidate(number: int, name: str | None = None) -> Registration:
                         pending_login=f"{username}:$2y$04$hash{number}")
 
 
+RUNNING: list[Runtime] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_reservers():
+    yield
+    while RUNNING:
+        RUNNING.pop().stop()
+
+
 def make(logins=None, roster_doc=None, timeout=10.0, on_reserved=lambda: None):
+    """A reserver on fakes of our documents, running (as in a started app) until the test ends."""
     logins = logins if logins is not None else MemoryDocument()
     roster_doc = roster_doc if roster_doc is not None else MemoryDocument()
     documents = Documents(logins, roster_doc, RecordingMirror(), max_age=0)
-    return Reserver(documents, LIMITS, timeout=timeout, on_reserved=on_reserved), logins, roster_doc
+    reserver = Reserver(documents, LIMITS, timeout=timeout, on_reserved=on_reserved)
+    runtime = Runtime()
+    runtime.add(reserver)
+    runtime.start()
+    RUNNING.append(runtime)
+    return reserver, logins, roster_doc
 
 
 def submit_all(reservers, candidates, workers=40):
@@ -56,7 +73,7 @@ def rows(document: MemoryDocument) -> list[Registration]:
 def test_a_lone_registration_is_stored_with_its_pending_login_and_the_publisher_woken():
     woken = threading.Event()
     reserver, logins, roster_doc = make(on_reserved=woken.set)
-    assert reserver.submit(candidate(1)) == Login.PENDING
+    assert reserver.submit(candidate(1)) == Line.PENDING
     assert [(r.username, r.pending_login) for r in rows(roster_doc)] == [("user1", "user1:$2y$04$hash1")]
     assert logins.content == b"" and logins.writes == 0  # the logins are the publisher's to write
     assert woken.is_set()
@@ -65,7 +82,7 @@ def test_a_lone_registration_is_stored_with_its_pending_login_and_the_publisher_
 def test_a_burst_is_stored_in_few_roster_writes():
     reserver, _, roster_doc = make()
     outcomes = submit_all([reserver], [candidate(i) for i in range(60)])
-    assert outcomes == [Login.PENDING] * 60
+    assert outcomes == [Line.PENDING] * 60
     assert sorted(r.username for r in rows(roster_doc)) == sorted(f"user{i}" for i in range(60))
     assert roster_doc.writes <= 20, roster_doc.writes
 
@@ -74,7 +91,7 @@ def test_processes_sharing_the_roster_store_everyone_exactly_once():
     logins, roster_doc = MemoryDocument(), MemoryDocument()
     reservers = [make(logins, roster_doc)[0] for _ in range(4)]
     outcomes = submit_all(reservers, [candidate(i) for i in range(80)], workers=80)
-    assert outcomes == [Login.PENDING] * 80
+    assert outcomes == [Line.PENDING] * 80
     assert sorted(r.username for r in rows(roster_doc)) == sorted(f"user{i}" for i in range(80))
 
 
@@ -89,7 +106,7 @@ def test_rows_written_by_others_are_kept_and_conflicts_retried():
             document.external_write(roster.render_store(others + [candidate(100 + storm["left"])]).encode())
     roster_doc.before_write = meddle
     reserver, _, _ = make(roster_doc=roster_doc)
-    assert reserver.submit(candidate(1)) == Login.PENDING
+    assert reserver.submit(candidate(1)) == Line.PENDING
     assert {r.username for r in rows(roster_doc)} == {"user1"} | {f"user{100 + i}" for i in range(5)}
 
 
@@ -105,18 +122,18 @@ def test_a_name_or_email_taken_by_a_pending_registration_is_refused():
     assert [r.pending_login for r in rows(roster_doc)] == ["user1:$2y$04$hash1"]  # never replaced
 
 
-def test_a_candidate_already_published_is_active():
+def test_a_candidate_already_written_is_written():
     mine = candidate(1)
     logins = MemoryDocument(mine.pending_login.encode() + b"\n")
     reserver, _, _ = make(logins, MemoryDocument(roster.render_store([mine]).encode()))
-    assert reserver.submit(mine) == Login.ACTIVE
+    assert reserver.submit(mine) == Line.WRITTEN
 
 
 def test_a_write_whose_answer_was_lost_is_not_repeated():
     roster_doc = MemoryDocument()
     roster_doc.apply_then_fail = 1
     reserver, _, _ = make(roster_doc=roster_doc)
-    assert reserver.submit(candidate(1)) == Login.PENDING
+    assert reserver.submit(candidate(1)) == Line.PENDING
     assert [r.username for r in rows(roster_doc)] == ["user1"] and roster_doc.writes == 1
 
 
@@ -125,7 +142,7 @@ def test_store_failures_are_retried_until_it_recovers():
     roster_doc.read_faults = [StoreUnavailable("API down")] * 3
     roster_doc.write_faults = [StoreUnavailable("API down")] * 2
     reserver, _, _ = make(roster_doc=roster_doc, timeout=15)
-    assert reserver.submit(candidate(1)) == Login.PENDING
+    assert reserver.submit(candidate(1)) == Line.PENDING
     assert [r.username for r in rows(roster_doc)] == ["user1"]
 
 
@@ -147,9 +164,24 @@ def test_the_same_name_from_two_processes_one_wins():
     attempts = [Registration("alice", "A", f"a{i}@example.com", roster.now(), pending_login=f"alice:$2y$04${i}")
                 for i in range(10)]
     outcomes = submit_all(reservers, attempts)
-    assert outcomes.count(Login.PENDING) == 1
-    assert all(isinstance(o, AlreadyTaken) for o in outcomes if o != Login.PENDING)
+    assert outcomes.count(Line.PENDING) == 1
+    assert all(isinstance(o, AlreadyTaken) for o in outcomes if o != Line.PENDING)
     assert [r.username for r in rows(roster_doc)] == ["alice"]
+
+
+def test_a_reserver_that_is_not_running_refuses_at_once_and_one_stopped_answers_who_waits():
+    documents = Documents(MemoryDocument(), MemoryDocument(), RecordingMirror(), max_age=0)
+    idle = Reserver(documents, LIMITS, timeout=30)
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable):  # never a request that waits for a worker nobody started
+        idle.submit(candidate(1))
+    assert time.monotonic() - started < 1
+    reserver, _, roster_doc = make()
+    assert reserver.submit(candidate(2)) == Line.PENDING
+    RUNNING.pop().stop()
+    with pytest.raises(ServiceUnavailable):
+        reserver.submit(candidate(3))
+    assert [r.username for r in rows(roster_doc)] == ["user2"]
 
 
 def test_an_internal_error_answers_everyone_and_the_thread_survives(monkeypatch):
@@ -167,7 +199,7 @@ def test_an_internal_error_answers_everyone_and_the_thread_survives(monkeypatch)
     with pytest.raises(ServiceUnavailable):
         reserver.submit(candidate(1))
     assert time.monotonic() - started < 2  # answered at once, not after its deadline
-    assert reserver.submit(candidate(2)) == Login.PENDING
+    assert reserver.submit(candidate(2)) == Line.PENDING
     assert [r.username for r in rows(roster_doc)] == ["user2"]
 
 

@@ -6,6 +6,7 @@ during a rollout supersedes it (on a single node: the room cannot log in meanwhi
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -57,7 +58,7 @@ def trickle(bases: list[str], count: int, gap: tuple[float, float], tag: str = "
 
 
 def test_a_trickle_over_two_instances_never_writes_during_a_rollout(deployment, operator, tmp_path):
-    env = lambda name: deployment.app_env(tmp_path / name, COMMIT_INTERVAL="1")  # noqa: E731
+    env = lambda name: deployment.app_env(tmp_path / name, COMMIT_INTERVAL="1")
     with gunicorn(env("a"), workers=2) as a, gunicorn(env("b"), workers=2) as b:
         registered, took = trickle([a, b], 60, gap=(0.05, R * 0.8))
         assert len(registered) == 60
@@ -99,7 +100,7 @@ def test_a_replica_killed_with_pending_logins_loses_none(deployment, tmp_path):
     deployment.create_htpasswd(b"")
     operator = OperatorStandIn(deployment.kube, deployment.secret_name, rollout_seconds=8).start()
     try:
-        env = lambda name: deployment.app_env(tmp_path / name, REFRESH_INTERVAL="0.5")  # noqa: E731
+        env = lambda name: deployment.app_env(tmp_path / name, REFRESH_INTERVAL="0.5")
         with gunicorn(env("a"), workers=2) as a, gunicorn(env("b"), workers=2) as b:
             first, _ = trickle([a], 1, gap=(0, 0), tag="first")
             wait_until(operator.in_progress)  # its rollout runs: what comes next waits
@@ -142,8 +143,8 @@ def test_without_sight_of_the_deployment_writes_are_spaced_and_nothing_is_lost(d
         if fault == "deleted":
             deployment.kube.kubectl("delete", "deployment", NAME, "-n", NAMESPACE)
         else:
-            deployment.kube.kubectl("delete", "rolebinding", f"workshop-registration-oauth-rollout.{deployment.namespace}",
-                                    "-n", NAMESPACE)
+            binding = f"workshop-registration-oauth-rollout.{deployment.namespace}"
+            deployment.kube.kubectl("delete", "rolebinding", binding, "-n", NAMESPACE)
         writes_before = len(operator.writes)
         later, _ = trickle([base], 10, gap=(0.2, 0.5), tag="unseen")
         published_in_secret(deployment, *later)
@@ -152,7 +153,7 @@ def test_without_sight_of_the_deployment_writes_are_spaced_and_nothing_is_lost(d
         lines = [line for line in log.read_text().splitlines() if "event=oauth_rollout_unseen" in line]
     assert len(lines) == 1  # said once in the pod's log (two worker processes noticed)
     spaced = operator.writes[writes_before - 1:]  # from the last write while it was seen
-    assert len(spaced) >= 3 and all(b - a >= 2.5 for a, b in zip(spaced, spaced[1:])), spaced
+    assert len(spaced) >= 3 and all(b - a >= 2.5 for a, b in itertools.pairwise(spaced)), spaced
 
 
 def test_the_app_reads_only_the_oauth_deployment(deployment, kube, tmp_path):

@@ -110,6 +110,6 @@ def test_no_input_adds_a_row_or_a_column(registrations):
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert len(rows) == len(registrations) + 1
     assert all(len(row) == 6 for row in rows)
-    for row, record in zip(rows[1:], registrations):
+    for row, record in zip(rows[1:], registrations, strict=True):
         assert not row[0].startswith(("=", "+", "-", "@", "\t", "\r"))
         assert roster.restore(row[1]) == record.full_name

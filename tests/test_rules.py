@@ -77,7 +77,8 @@ def test_username_refused(raw, message):
         (12345678, "Choose a password."),
         ("short", "Use at least 8 characters."),
         ("a" * 73, "Use at most 72 bytes (OpenShift's password hashing uses only that many)."),
-        ("é" * 37, "Use at most 72 bytes: this one is 74 bytes in UTF-8 (accented letters and symbols take 2–4 bytes each)."),
+        ("é" * 37, "Use at most 72 bytes: this one is 74 bytes in UTF-8 (accented letters and symbols take 2–4 "
+                   "bytes each)."),
         ("x" * 1_000_000, "Use at most 72 bytes (OpenShift's password hashing uses only that many)."),
         ("velvet otter\nmarmalade", "Do not use line breaks, tabs or other control characters."),
         ("velvet otter\x00marmalade", "Do not use line breaks, tabs or other control characters."),
@@ -138,7 +139,8 @@ def test_bcrypt_limit_counts_bytes_not_characters():
         ("Alice\nBob", (None, "Use only printable characters: no line breaks, tabs or hidden control characters.")),
         ("Alice\tBob", (None, "Use only printable characters: no line breaks, tabs or hidden control characters.")),
         ("Alice\x00", (None, "Use only printable characters: no line breaks, tabs or hidden control characters.")),
-        ("Alice\u202eevil", (None, "Use only printable characters: no line breaks, tabs or hidden control characters.")),
+        ("Alice\u202eevil", (None, "Use only printable characters: no line breaks, tabs or hidden control "
+                                   "characters.")),
         ("Alice\u2028Bob", (None, "Use only printable characters: no line breaks, tabs or hidden control characters.")),
         ("Alice\ud800", (None, "Use only printable characters: no line breaks, tabs or hidden control characters.")),
     ],

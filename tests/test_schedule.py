@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from app import clock as app_clock
 from app import roster
 from app.errors import FORM, RegistrationClosed
 from app.eventstate import EventState
@@ -57,34 +58,39 @@ def test_times_are_shown_in_the_settings_zone():
     assert Schedule().describe() is None
 
 
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
+class Clock(app_clock.Clock):
+    """The event's time, moved by hand (its monotonic reading stays the machine's)."""
 
-    def __call__(self) -> datetime:
-        return self.now
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def now(self) -> float:
+        return self.at.timestamp()
+
+    def utc(self) -> datetime:
+        return self.at
 
 
-def test_the_service_opens_and_closes_with_the_clock_and_the_switch_still_overrides(tmp_path):
+def test_the_service_opens_and_closes_with_the_clock_and_the_switch_still_overrides(tmp_path, start):
     settings = Settings(data_dir=tmp_path, bcrypt_rounds=FAST_ROUNDS, rate_limit=None,
                         registration_opens_at=OPENS, registration_closes_at=CLOSES)
     clock = Clock(BEFORE)
     store = dataclasses.replace(make_store(settings), state=EventState(
         MemoryDocument(), settings.registration_open, max_age=0, schedule=settings.schedule, clock=clock))
-    service = RegistrationService(settings, store, Reserver(store.documents, Limits(), timeout=5),
+    service = RegistrationService(settings, store, start(Reserver(store.documents, Limits(), timeout=5)),
                                   ClientLimiter(None, tmp_path / "c.sqlite3"))
 
     with pytest.raises(RegistrationClosed) as early:
         service.register(GOOD, "1.2.3.4")
     assert early.value.errors[FORM] == "Registration opens at 2026-12-01 09:00 (UTC+01:00). Please come back then."
-    clock.now = OPENS
+    clock.at = OPENS
     assert service.register(GOOD, "1.2.3.4").username == "alice"
-    clock.now = CLOSES
+    clock.at = CLOSES
     with pytest.raises(RegistrationClosed) as late:
         service.register(person(2), "1.2.3.4")
     assert "Registration is closed" in late.value.errors[FORM]
 
-    clock.now = CLOSES + timedelta(minutes=5)
+    clock.at = CLOSES + timedelta(minutes=5)
     store.state.set_open(True)  # the instructor reopens for a latecomer
     assert service.closure() is None and service.register(person(2), "1.2.3.4").username == "attendee-2"
-    assert roster.parse_time(json.loads(store.state.document.content)["changed_at"]) == clock.now
+    assert roster.parse_time(json.loads(store.state.document.content)["changed_at"]) == clock.at

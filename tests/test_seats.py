@@ -10,13 +10,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app import ledger, roster, seats
-from app.admin import AdminService, SeatsRefused
+from app.admin import SeatsRefused
 from app.errors import SeatsTaken
-from app.publisher import Publisher
+from app.ledger import AGAIN_WINDOW
 from app.roster import Registration
 from app.settings import Settings, digest
 from app.store import make_store
-from tests.helpers import FAST_ROUNDS, GOOD, person, published
+from tests.helpers import FAST_ROUNDS, GOOD, instructor, person, published
 
 CLAIMS = "/api/v1/claims"
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=timezone.utc)
@@ -85,15 +85,13 @@ def test_a_seat_password_is_derived_from_the_key_the_name_and_the_nonce():
 # --- Made by the instructor, claimed through the API ----------------------------------------------------
 
 @pytest.fixture
-def seated(tmp_path):
+def seated(tmp_path, app_for):
     """Settings with seats on (and an access code), the app's client, and the admin service."""
-    from app.factory import create_app
-
     settings = Settings(data_dir=tmp_path / "data", bcrypt_rounds=FAST_ROUNDS, rate_limit=None, seats=True,
                         access_code_digest=digest("velvet-otter"))
-    app = create_app(settings)
+    app = app_for(settings)
     store = make_store(settings)
-    return settings, app.server.test_client(), AdminService(store, Publisher.for_store(store))
+    return settings, app.server.test_client(), instructor(store)
 
 
 def claim(client, email: str, code: str = "velvet-otter"):
@@ -106,7 +104,7 @@ def test_seats_are_made_in_one_write_and_their_passwords_are_stored_nowhere(seat
     assert [name for name, _ in made] == [f"seat{n}" for n in range(11, 16)]
     data = settings.data_dir
     assert not (data / "htpasswd").exists() or b"seat" not in (data / "htpasswd").read_bytes()  # pending
-    admin.publisher.step()
+    admin.handover.publish()
     content = published(data, *(name for name, _ in made))
     assert content.count(b"\n") == 5
     for name, password in made:
@@ -133,7 +131,7 @@ def test_taken_names_refuse_the_whole_batch_and_say_where_to_start(seated):
 def test_a_claim_gives_a_working_login_once_then_again_only_to_the_same_email(seated):
     settings, client, admin = seated
     admin.create_seats(2)
-    admin.publisher.step()
+    admin.handover.publish()
     first = claim(client, "Ann@Example.com")
     assert first.status_code == 201
     body = first.json
@@ -153,11 +151,11 @@ def test_a_claim_gives_a_working_login_once_then_again_only_to_the_same_email(se
 def test_past_the_window_the_seat_stays_theirs_but_its_password_is_gone(seated):
     settings, client, admin = seated
     admin.create_seats(2)
-    admin.publisher.step()
+    admin.handover.publish()
     claim(client, "ann@example.com")
     stored = settings.data_dir / "registrations.csv"
     records = roster.parse_store(stored.read_text())
-    backdated = [dataclasses.replace(r, claimed_at=r.claimed_at - seats.CLAIM_AGAIN_WINDOW - timedelta(seconds=5))
+    backdated = [dataclasses.replace(r, claimed_at=r.claimed_at - AGAIN_WINDOW - timedelta(seconds=5))
                  if r.claimed_at else r for r in records]
     stored.write_text(roster.render_store(backdated))
     late = claim(client, "ann@example.com")
@@ -178,11 +176,9 @@ def test_a_wrong_access_code_gets_only_its_own_error_and_touches_nothing(seated)
     assert (settings.data_dir / "registrations.csv").read_bytes() == before
 
 
-def test_emails_are_one_per_attendee_across_registrations_and_seats(seated):
+def test_emails_are_one_per_attendee_across_registrations_and_seats(seated, app_for):
     settings, _, admin = seated
-    from app.factory import create_app
-
-    client = create_app(dataclasses.replace(settings, access_code_digest=None)).server.test_client()
+    client = app_for(dataclasses.replace(settings, access_code_digest=None)).server.test_client()
     admin.create_seats(2)
     assert client.post("/api/v1/registrations", json=GOOD).status_code == 201
     assert claim(client, GOOD["email"]).json["errors"] == {"email": ledger.EMAIL_TAKEN}
@@ -206,7 +202,7 @@ def test_each_way_in_is_offered_only_when_it_is_on(make_app):
 
 
 def test_the_page_says_when_the_last_seat_is_gone_and_points_to_registering(seated):
-    from app.web.page import SEATS_TAKEN_BELOW
+    from app.web.claim_section import TAKEN_BELOW as SEATS_TAKEN_BELOW
 
     _, client, admin = seated
     admin.create_seats(1)
@@ -233,7 +229,7 @@ def _find(component, ident):
 def test_reset_keeps_an_unclaimed_seat_claimable_and_retires_a_claimed_ones_password(seated):
     settings, client, admin = seated
     made = dict(admin.create_seats(2))
-    admin.publisher.step()
+    admin.handover.publish()
     published(settings.data_dir, "user1", "user2")
     new_unclaimed = admin.reset_password("user2")
     assert new_unclaimed != made["user2"]
@@ -248,7 +244,7 @@ def test_reset_keeps_an_unclaimed_seat_claimable_and_retires_a_claimed_ones_pass
 def test_remove_takes_a_seat_away_like_any_attendee(seated):
     settings, client, admin = seated
     admin.create_seats(2)
-    admin.publisher.step()
+    admin.handover.publish()
     published(settings.data_dir, "user1", "user2")
     admin.remove("user1")
     assert b"user1:" not in (settings.data_dir / "htpasswd").read_bytes()
@@ -281,16 +277,17 @@ def test_the_cli_prints_the_seats_once_as_csv(settings, tmp_path):
 
 
 def test_a_claimed_seats_nonce_is_forgotten_after_the_window_even_with_no_later_claim(seated):
-    import time
+    from app.claims import NonceExpiry
 
     settings, client, admin = seated
     admin.create_seats(2)
-    admin.publisher.step()
+    admin.handover.publish()
     assert claim(client, "ann@example.com").status_code == 201
     stored = settings.data_dir / "registrations.csv"
-    admin.publisher.step(now=time.time() + seats.CLAIM_AGAIN_WINDOW.total_seconds() - 30)
+    expiry = NonceExpiry(admin.documents, interval=5)  # the runtime loop that applies app.seats' rule
+    expiry.forget(admin.documents.latest(fresh=True), roster.now() + AGAIN_WINDOW - timedelta(seconds=30))
     assert [bool(r.seat_nonce) for r in roster.parse_store(stored.read_text())] == [True, True]
-    admin.publisher.step(now=time.time() + seats.CLAIM_AGAIN_WINDOW.total_seconds() + 30)
+    expiry.forget(admin.documents.latest(fresh=True), roster.now() + AGAIN_WINDOW + timedelta(seconds=30))
     assert [bool(r.seat_nonce) for r in roster.parse_store(stored.read_text())] == [False, True]
 
 
@@ -318,10 +315,8 @@ def test_hostile_claims_get_a_4xx_and_change_nothing(seated, body):
     assert (settings.data_dir / "registrations.csv").read_bytes() == before
 
 
-def test_claims_share_the_registrations_rate_limit(tmp_path):
-    from app.factory import create_app
-
-    client = create_app(Settings(data_dir=tmp_path / "data", bcrypt_rounds=FAST_ROUNDS, rate_limit="2/minute",
+def test_claims_share_the_registrations_rate_limit(tmp_path, app_for):
+    client = app_for(Settings(data_dir=tmp_path / "data", bcrypt_rounds=FAST_ROUNDS, rate_limit="2/minute",
                                  seats=True)).server.test_client()
     codes = [claim(client, f"a{i}@example.com").status_code for i in range(2)]
     codes.append(client.post("/api/v1/registrations", json=GOOD).status_code)

@@ -10,18 +10,20 @@ from datetime import timedelta
 import pytest
 
 from app import ledger, roster
+from app.documents import Documents
 from app.errors import AlreadyTaken, RegistrationError
-from app.ledger import Limits, Login
-from app.publisher import Publisher
+from app.eventstate import EventState
+from app.ledger import AGAIN_WINDOW, Limits, Line
+from app.oauthwatch import OAuthWatch
+from app.publisher import Policy, Publisher
+from app.ratelimit import ClientLimiter
 from app.reserver import Reserver
 from app.rollout import OAuthServer, Pace
-from app.ratelimit import ClientLimiter
-from app.service import AGAIN_WINDOW, RegistrationService
+from app.service import RegistrationService
 from app.settings import Settings
-from app.store import Documents, NoRefresher, Store
-from app.eventstate import EventState
-from tests.helpers import FAST_ROUNDS, GOOD
+from app.store import NoRefresher, Store
 from tests.fakes import MemoryDocument, RecordingMirror, ScriptedOAuth
+from tests.helpers import FAST_ROUNDS, GOOD
 
 
 def cluster_store(settings, logins, records, state) -> Store:
@@ -32,13 +34,13 @@ def cluster_store(settings, logins, records, state) -> Store:
 
 
 @pytest.fixture
-def cluster_service(tmp_path):
+def cluster_service(tmp_path, start):
     settings = Settings(data_dir=tmp_path, bcrypt_rounds=FAST_ROUNDS, rate_limit=None, cluster_sync=True)
     logins, records, state = MemoryDocument(), MemoryDocument(), MemoryDocument()
     for document, name in ((logins, "htpasswd"), (records, "registrations"), (state, "state")):
         document.label = name
     store = cluster_store(settings, logins, records, state)
-    reserver = Reserver(store.documents, Limits(), timeout=5)
+    reserver = start(Reserver(store.documents, Limits(), timeout=5))
     service = RegistrationService(settings, store, reserver, ClientLimiter(None, tmp_path / "c.sqlite3"))
     return service, store, logins
 
@@ -48,18 +50,18 @@ GENERATIONS = itertools.count(1)
 
 def publish(store) -> None:
     """What any replica's publisher does once the OAuth rollout of the last write has completed."""
-    Publisher(store.documents, ScriptedOAuth(OAuthServer(next(GENERATIONS))), Pace(), Limits()).step()
+    Publisher(store.documents, OAuthWatch(ScriptedOAuth(OAuthServer(next(GENERATIONS))), Pace()), Policy()).step()
 
 
 def test_a_registration_is_answered_pending_and_again_before_and_after_it_is_written(cluster_service):
     service, store, logins = cluster_service
     first = service.register(GOOD, "1.2.3.4")
-    assert (first.login, first.again) == (Login.PENDING, False) and logins.content == b""
+    assert (first.line, first.again) == (Line.PENDING, False) and logins.content == b""
     again = service.register(GOOD, "1.2.3.4")  # a retry while the login waits: the same registration
-    assert (again.login, again.again, again.registered_at) == (Login.PENDING, True, first.registered_at)
+    assert (again.line, again.again, again.registered_at) == (Line.PENDING, True, first.registered_at)
     publish(store)
     again = service.register(GOOD, "1.2.3.4")
-    assert (again.login, again.again) == (Login.ACTIVE, True)
+    assert (again.line, again.again) == (Line.WRITTEN, True)
     with pytest.raises(AlreadyTaken):  # the right username and email, another password: not "again"
         service.register(dict(GOOD, password="cobalt walrus tangerine", password_confirm="cobalt walrus tangerine"),
                          "1.2.3.4")
@@ -124,12 +126,12 @@ class HeldNames:
         return username in self.held
 
 
-def test_a_name_the_cluster_holds_is_taken_before_any_hash(tmp_path):
+def test_a_name_the_cluster_holds_is_taken_before_any_hash(tmp_path, start):
     settings = Settings(data_dir=tmp_path, bcrypt_rounds=FAST_ROUNDS, rate_limit=None, cluster_sync=True)
     store = dataclasses.replace(cluster_store(settings, MemoryDocument(), MemoryDocument(), MemoryDocument()),
                                 users=HeldNames(GOOD["username"]))
     hashed = []
-    service = RegistrationService(settings, store, Reserver(store.documents, Limits(), timeout=5),
+    service = RegistrationService(settings, store, start(Reserver(store.documents, Limits(), timeout=5)),
                                   ClientLimiter(None, tmp_path / "c.sqlite3"),
                                   make_entry=lambda *args: hashed.append(args) or b"x:y")
     with pytest.raises(AlreadyTaken) as refused:
@@ -141,7 +143,7 @@ def test_a_name_the_cluster_holds_is_taken_before_any_hash(tmp_path):
     assert store.users.asked == [GOOD["username"]]  # asked only once every other check had passed
 
 
-def test_a_claim_without_the_right_code_reads_nothing_and_the_right_one_reads_after_it(tmp_path):
+def test_a_claim_without_the_right_code_reads_nothing_and_the_right_one_reads_after_it(tmp_path, start):
     from app.claims import ClaimService
     from app.errors import SeatsTaken, WrongAccessCode
     from app.settings import digest
@@ -154,7 +156,7 @@ def test_a_claim_without_the_right_code_reads_nothing_and_the_right_one_reads_af
     for document in (logins, records):
         document.before_read = reads.append
     store = cluster_store(settings, logins, records, state)
-    service = ClaimService(RegistrationService(settings, store, Reserver(store.documents, Limits(), timeout=5),
+    service = ClaimService(RegistrationService(settings, store, start(Reserver(store.documents, Limits(), timeout=5)),
                                                ClientLimiter(None, tmp_path / "c.sqlite3")), SharedKey(store.key))
     for form in ({"email": "ann@example.com", "access_code": "wrong"}, {"email": "ann@example.com"},
                  {"email": ["x"], "access_code": {"a": 1}}):

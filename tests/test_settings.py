@@ -163,5 +163,6 @@ def test_the_schedule_is_read_with_its_zone_and_must_close_after_it_opens(tmp_pa
     assert settings.schedule.describe() == ("scheduled: opens 2026-12-01 09:00 (UTC+01:00), "
                                             "closes 2026-12-01 11:00 (UTC)")
     with pytest.raises(SettingsError) as caught:
-        Settings.from_env(dict(base, REGISTRATION_OPENS_AT="2026-12-01T09:00Z", REGISTRATION_CLOSES_AT="2026-12-01T09:00Z"))
+        Settings.from_env(dict(base, REGISTRATION_OPENS_AT="2026-12-01T09:00Z",
+                               REGISTRATION_CLOSES_AT="2026-12-01T09:00Z"))
     assert "REGISTRATION_CLOSES_AT must be later than REGISTRATION_OPENS_AT" in str(caught.value)

@@ -126,7 +126,8 @@ def test_setup_refuses_to_reuse_a_provider_that_does_not_claim(deployment, metho
     set_oauth(deployment.kube, [LDAP, existing])
     before = oauth(deployment.kube)
     result = run_setup(deployment)
-    assert result.returncode == 3 and f"mappingMethod {method}" in result.stderr and "nothing was changed" in result.stderr
+    assert result.returncode == 3
+    assert f"mappingMethod {method}" in result.stderr and "nothing was changed" in result.stderr
     assert oauth(deployment.kube) == before
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from app.settings import Settings
 TIMEOUT = (3.0, 10.0)  # connect, read (seconds) for every API call
 UNREACHABLE = (urllib3.exceptions.HTTPError, OSError)
 
-_connections: dict[tuple[int, str], Connection] = {}
+_connections: dict[str, Connection] = {}
 _connections_lock = threading.Lock()
 
 
@@ -37,8 +36,9 @@ class Connection:
 
 
 def connect(settings: Settings) -> Connection:
-    """The process's one connection for these settings' credentials (built on first use, after a fork)."""
-    key = (os.getpid(), str(settings.service_account_dir))
+    """The process's one connection for these settings' credentials, built on first use (each gunicorn
+    worker builds its app itself, so no connection crosses a fork)."""
+    key = str(settings.service_account_dir)
     with _connections_lock:
         if key not in _connections:
             _connections[key] = _connect(settings)

@@ -35,6 +35,8 @@ ADMIN_WAIT = 10.0  # seconds a new project's `admin` binding may take to reach t
 class Projects:
     """The attendees' projects, requested and deleted through OpenShift's project API."""
 
+    enabled = True
+
     def __init__(self, connection: Connection, template: str, event: str | None):
         self.connection = connection
         self.core = client.CoreV1Api(connection.api)
@@ -146,7 +148,8 @@ class Projects:
         delay, waited = 0.05, 0.0
         while waited < ADMIN_WAIT:
             review = self._call(self.authz.create_self_subject_access_review, {"spec": {"resourceAttributes": {
-                "verb": "create", "group": "rbac.authorization.k8s.io", "resource": "rolebindings", "namespace": name}}})
+                "verb": "create", "group": "rbac.authorization.k8s.io", "resource": "rolebindings",
+                "namespace": name}}})
             if review.status.allowed:
                 return
             time.sleep(delay)

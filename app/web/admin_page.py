@@ -25,9 +25,9 @@ from app.errors import RateLimited, StoreError
 from app.ratelimit import ClientLimiter
 from app.settings import Settings, digest
 from app.web import admin_views as views
-from app.web.page import INDEX_STRING
 from app.web import sessions
 from app.web.http import callback
+from app.web.page import INDEX_STRING
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +35,15 @@ log = logging.getLogger(__name__)
 def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_ins: ClientLimiter,
           assets_folder: str, discovery) -> dash.Dash:
     """Mount the admin page under /admin/ on the server."""
-    sessions.install(server, settings, service.store.state)
+    signed = sessions.Sessions(settings, service.store.state, service.store.clock)
+    signed.install(server)
     admin = dash.Dash(
         __name__, server=server, url_base_pathname=sessions.PREFIX, assets_folder=assets_folder,
         external_stylesheets=[], serve_locally=True, compress=True, update_title=None,
         title=f"Instructor · {settings.event_name}", suppress_callback_exceptions=True,
         index_string=INDEX_STRING,  # with the document's language, for screen readers
     )
-    page = AdminPage(settings, service, sign_ins, discovery)
+    page = AdminPage(settings, service, sign_ins, discovery, signed)
     admin.layout = page.layout
     server.add_url_rule("/admin", "admin_without_slash", lambda: flask.redirect(sessions.PREFIX))
     server.add_url_rule("/admin/users.csv", "admin_users_csv", page.download)
@@ -53,21 +54,23 @@ def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_i
 class AdminPage:
     """The admin page's layout, download and callbacks."""
 
-    def __init__(self, settings: Settings, service: AdminService, sign_ins: ClientLimiter, discovery):
+    def __init__(self, settings: Settings, service: AdminService, sign_ins: ClientLimiter, discovery,
+                 signed: sessions.Sessions):
         self.settings = settings
+        self.sessions = signed
         self.service = service
         self.sign_ins = sign_ins
         self.discovery = discovery  # the registration page's address (PUBLIC_URL or the Route)
 
     def layout(self):
         """The dashboard for a signed-in instructor, else the sign-in form."""
-        if not sessions.signed_in():
+        if not self.sessions.signed_in():
             return views.sign_in_form()
-        return views.dashboard(self.settings, self.service.overview(), sessions.streamer())
+        return views.dashboard(self.settings, self.service.overview(), self.sessions.streamer())
 
     def download(self):
         """users.csv as a download (signed in only)."""
-        if not sessions.signed_in():
+        if not self.sessions.signed_in():
             return flask.jsonify(errors={"form": "Sign in first."}), 403
         log.info("event=admin_action who=admin action=export username=-")
         return flask.Response(self.service.export_csv(), mimetype="text/csv", headers={
@@ -80,10 +83,11 @@ class AdminPage:
                        prevent_initial_call=True)(callback(self.sign_in))
         admin.callback(Output("admin-location", "href", allow_duplicate=True), Input("sign-out", "n_clicks"),
                        prevent_initial_call=True)(callback(self.sign_out))
-        admin.callback(Output("admin-summary", "children"), Output("attendees", "data"),
-                       Output("attendees", "columns"), Output("admin-chart", "figure"),
-                       Input("admin-tick", "n_intervals"), Input("streamer-mode", "value"),
-                       Input("admin-result", "children"), Input("login-filter", "value"))(callback(self.refresh))
+        admin.callback(output=dict(summary=Output("admin-summary", "children"), rows=Output("attendees", "data"),
+                                   columns=Output("attendees", "columns"), chart=Output("admin-chart", "figure")),
+                       inputs=dict(_ticks=Input("admin-tick", "n_intervals"), streamer=Input("streamer-mode", "value"),
+                                   _result=Input("admin-result", "children"),
+                                   login_state=Input("login-filter", "value")))(callback(self.refresh))
         admin.callback(Output("admin-result", "children"), Input("registration-open", "value"),
                        prevent_initial_call=True)(callback(self.switch))
         admin.callback(Output("present", "is_open"), Input("present-open", "n_clicks"),
@@ -111,32 +115,32 @@ class AdminPage:
             self.sign_ins.check(flask.request.remote_addr or "unknown")
         except RateLimited as error:
             return dash.no_update, dbc.Alert(error.errors["form"], color="danger")
-        if not sessions.sign_in(token, self.settings):
+        if not self.sessions.sign_in(token):
             log.warning("event=admin_sign_in outcome=refused")
             return dash.no_update, dbc.Alert("That is not the admin token.", color="danger", id="sign-in-error")
         log.info("event=admin_sign_in outcome=signed_in")
         return sessions.PREFIX, ""
 
     def sign_out(self, _clicks):
-        sessions.sign_out()
+        self.sessions.sign_out()
         return sessions.PREFIX
 
-    def refresh(self, _ticks, streamer, _result, login_state):
-        _require_session()
+    def refresh(self, _ticks, streamer, _result, login_state) -> dict:
+        self._require_session()
         if dash.ctx.triggered_id == "streamer-mode":
-            sessions.set_streamer(bool(streamer))  # kept in the session: every tab of it follows
+            self.sessions.set_streamer(bool(streamer))  # kept in the session: every tab of it follows
         overview = self.service.overview()
-        rows, columns = views.table(views.accounts(overview), sessions.streamer(), overview.logins, login_state)
-        return views.summary(overview), rows, columns, views.chart(overview)
+        rows, columns = views.table(views.accounts(overview), self.sessions.streamer(), overview.logins, login_state)
+        return dict(summary=views.summary(overview), rows=rows, columns=columns, chart=views.chart(overview))
 
     def open_present(self, _clicks):
-        _require_session()
+        self._require_session()
         return True
 
     def present(self, is_open, _ticks, code=None, show_code=False):
         """The room screen (only while open): the join link with the access code once the instructor typed
         the right one (checked against its digest, in constant time; never stored)."""
-        _require_session()
+        self._require_session()
         if not is_open:
             raise PreventUpdate
         accepted = bool(code) and hmac.compare_digest(digest(code), self.settings.access_code_digest or b"")
@@ -148,20 +152,21 @@ class AdminPage:
         return body, note
 
     def switch(self, value):
-        _require_session()
+        self._require_session()
         return _act(lambda: (self.service.set_open(bool(value)),
                              dbc.Alert(f"Registration is now {'open' if value else 'closed'}.", color="info"))[1])
 
     def reset(self, _clicks, selected, _streamer):
-        _require_session()
+        self._require_session()
         username = _chosen(selected)
         if not username:
             return dbc.Alert("Select an attendee in the table first.", color="warning")
-        return _act(lambda: views.new_password(username, self.service.reset_password(username), sessions.streamer()))
+        return _act(lambda: views.new_password(username, self.service.reset_password(username),
+                                               self.sessions.streamer()))
 
     def make_seats(self, _clicks, count, prefix, start):
         """Make seats; their usernames and passwords leave only as the seats.csv download."""
-        _require_session()
+        self._require_session()
         if not (isinstance(count, int) and isinstance(start, int) and isinstance(prefix, str)):
             return dbc.Alert("Give how many seats, a username prefix and the first number.", color="warning"), \
                 dash.no_update
@@ -171,21 +176,27 @@ class AdminPage:
             return dbc.Alert(f"No seats made: {error}", color="warning", id="seats-refused"), dash.no_update
         except StoreError as error:
             return dbc.Alert(f"That did not work: {error.cause}", color="danger"), dash.no_update
-        self.service.publisher.wake()
+        self.service.handover.wake()
         return views.seats_made(made), dcc.send_string(seats.csv_text(made), "seats.csv", type="text/csv")
 
     def ask_remove(self, _clicks, selected):
-        username = _signed_in_and_chosen(selected)
+        username = self._signed_in_and_chosen(selected)
         return True, f"Remove {username}? Their login stops working and their record is deleted."
 
+    def _require_session(self) -> None:
+        if not self.sessions.signed_in():
+            raise PreventUpdate
+
+    def _signed_in_and_chosen(self, selected) -> str:
+        self._require_session()
+        username = _chosen(selected)
+        if not username:
+            raise PreventUpdate
+        return username
+
     def remove(self, _submitted, selected):
-        username = _signed_in_and_chosen(selected)
+        username = self._signed_in_and_chosen(selected)
         return _act(lambda: views.removal(self.service.remove(username)))
-
-
-def _require_session() -> None:
-    if not sessions.signed_in():
-        raise PreventUpdate
 
 
 def _act(action):
@@ -203,11 +214,3 @@ def _act(action):
 def _chosen(selected) -> str | None:
     """The username of the selected row, if one is selected."""
     return selected[0] if isinstance(selected, list) and selected and isinstance(selected[0], str) else None
-
-
-def _signed_in_and_chosen(selected) -> str:
-    _require_session()
-    username = _chosen(selected)
-    if not username:
-        raise PreventUpdate
-    return username

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import dash_bootstrap_components as dbc
-from dash import dash_table, dcc, html
-
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
+import dash_bootstrap_components as dbc
 import segno
+from dash import dash_table, dcc, html
 
 from app import activation, roster
-from app.admin import MAX_SEATS, Overview, Removal, describe_publishing
+from app.admin import MAX_SEATS, Overview, Removal
 from app.roster import Registration
 from app.settings import Settings
 
@@ -71,7 +70,7 @@ def summary(overview: Overview) -> dbc.Row:
     if overview.seats:
         claimed = sum(1 for seat in overview.seats if not seat.unclaimed)
         cards.insert(1, ("Seats", f"{claimed} of {len(overview.seats)} claimed", "admin-seats"))
-    lines = describe_publishing(overview.publishing) + [
+    lines = overview.publishing.lines() + [
         f"refused by OpenShift: {name} (the name belongs to another identity): remove them and let them register "
         "another name" for name in sorted(overview.refused)]
     publishing = dbc.Card(dbc.CardBody([html.Div("Logins", className="small text-body-secondary"),

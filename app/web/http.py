@@ -10,12 +10,13 @@ from dash.exceptions import DependencyException, PreventUpdate
 from werkzeug.exceptions import HTTPException
 
 from app import metrics, roster
-from app.errors import FORM, RateLimited, RegistrationError, ServerBug, ServiceUnavailable, StoreError
 from app.claims import ClaimService
-from app.publisher import Publisher
+from app.errors import FORM, RateLimited, RegistrationError, ServerBug, ServiceUnavailable
+from app.handover import Handover
 from app.service import RegistrationService
 from app.store import Store
-from app.web import page
+from app.web import outcome
+from app.web.forms import FIELDS
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
@@ -30,15 +31,16 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def api(service: RegistrationService, claims: ClaimService, discovery) -> flask.Blueprint:
+def api(service: RegistrationService, claims: ClaimService, discovery, handover: Handover) -> flask.Blueprint:
     """POST /api/v1/registrations and /api/v1/claims: the page's service for scripts, JSON in and out."""
     blueprint = flask.Blueprint("api", __name__)
 
-    def how_to_log_in(username: str, login) -> dict:
-        """What both answers say about the new login: its state, where and how to log in, the lab links."""
+    def how_to_log_in(username: str) -> dict:
+        """What both answers say about the new login: whether OpenShift accepts it yet (pending or active),
+        where and how to log in, the lab links."""
         api_url = discovery.api_url()
-        return {"login": login.value, "console_url": discovery.console_url(), "api_url": api_url,
-                "login_command": page.login_command(username, api_url),
+        return {"login": handover.activation(username), "console_url": discovery.console_url(), "api_url": api_url,
+                "login_command": outcome.login_command(username, api_url),
                 "lab_links": service.settings.links_for(username)}
 
     @blueprint.post(REGISTRATIONS_PATH)
@@ -46,7 +48,7 @@ def api(service: RegistrationService, claims: ClaimService, discovery) -> flask.
         body = _json_object()
         if body is None:
             return errors(400, {FORM: "Send a JSON object with username, password, full_name, email."})
-        form = {name: body[name] for name in page.FIELDS.values() if name in body}
+        form = {name: body[name] for name in FIELDS.values() if name in body}
         try:
             result = service.register(form, client=flask.request.remote_addr or "unknown")
         except RegistrationError as error:
@@ -55,7 +57,7 @@ def api(service: RegistrationService, claims: ClaimService, discovery) -> flask.
             log.exception("event=registration outcome=failed reason=internal_error")
             return errors(503, ServiceUnavailable().errors)
         return flask.jsonify(username=result.username, registered_at=roster.format_time(result.registered_at),
-                             again=result.again, **how_to_log_in(result.username, result.login)), \
+                             again=result.again, **how_to_log_in(result.username)), \
             (200 if result.again else 201)
 
     @blueprint.post(CLAIMS_PATH)
@@ -73,7 +75,7 @@ def api(service: RegistrationService, claims: ClaimService, discovery) -> flask.
             return errors(503, ServiceUnavailable().errors)
         return flask.jsonify(username=result.username, password=result.password,
                              claimed_at=roster.format_time(result.claimed_at), again=result.again,
-                             **how_to_log_in(result.username, result.login)), \
+                             **how_to_log_in(result.username)), \
             (200 if result.again else 201)
 
     @blueprint.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -103,7 +105,7 @@ def _refusal(error: RegistrationError) -> flask.Response:
     return response
 
 
-def health(store: Store, publisher: Publisher) -> flask.Blueprint:
+def health(store: Store, handover: Handover) -> flask.Blueprint:
     """/healthz, /readyz and /metrics, for the kubelet and for Prometheus.
 
     Ready means this process can answer: an outage that every replica shares (the API server down, a
@@ -121,10 +123,7 @@ def health(store: Store, publisher: Publisher) -> flask.Blueprint:
         problem = store.readiness()
         if problem:
             return flask.jsonify(status="not ready", reason=problem), 503
-        oauth = publisher.observe()
-        degraded = [reason for reason in (store.degraded(), _blocked(publisher), None if oauth.seen else
-                                          f"{oauth.detail}: htpasswd writes are spaced by "
-                                          f"{store.settings.unseen_rollout_interval:g} s") if reason]
+        degraded = [reason for reason in [store.degraded(), *handover.problems()] if reason]
         if degraded:
             return flask.jsonify(status="ready", mode=store.mode, degraded="; ".join(degraded))
         return flask.jsonify(status="ready", mode=store.mode)
@@ -138,14 +137,6 @@ def health(store: Store, publisher: Publisher) -> flask.Blueprint:
         return flask.Response(body, content_type=content_type)
 
     return blueprint
-
-
-def _blocked(publisher: Publisher) -> str | None:
-    """Why no login can be written at all, if so (an unreadable store is reported by the store itself)."""
-    try:
-        return publisher.status().blocked or None
-    except StoreError:
-        return None
 
 
 def install_error_handlers(server: flask.Flask) -> None:
