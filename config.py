@@ -2,8 +2,10 @@
 
 import os
 import shutil
+import ssl
 import sys
 
+from app import loginguard  # noqa: F401  (its POD_KEY is made here, in gunicorn's master: see below)
 from app.errors import SettingsError
 from app.settings import Settings
 
@@ -29,6 +31,21 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(
 errorlog = "-"
 # gunicorn 27's control socket lives under $HOME, which may not be writable under restricted-v2.
 control_socket_disable = True
+
+# HTTPS served by gunicorn itself (TLS_CERT_FILE, TLS_KEY_FILE): on OpenShift the service serving
+# certificate, behind a reencrypt Route. With TLS_CLIENT_CA_FILE a client may show a certificate that CA
+# signed (the OAuth server does, for /api/v1/basic-auth); one of another CA fails the handshake, and
+# clients without one (the router, the kubelet's probes, monitoring) are served as before.
+# A client CA that is not there yet (openshift/setup.sh makes it) verifies nobody: the app says so on
+# /readyz and /admin, and answers /api/v1/basic-auth to nobody, until it is restarted with it.
+if settings.tls_cert_file:
+    certfile, keyfile = str(settings.tls_cert_file), str(settings.tls_key_file)
+    if settings.tls_client_ca_file and settings.tls_client_ca_file.is_file():
+        ca_certs, cert_reqs = str(settings.tls_client_ca_file), ssl.CERT_OPTIONAL
+
+# The logins the pod's workers remember together (app.loginguard) are keyed digests under POD_KEY, made
+# when loginguard was imported above, in gunicorn's master: every worker forked from it holds the same key,
+# in memory only.
 
 # Metrics from every worker, summed by prometheus_client's multiprocess mode: the folder must be in the
 # environment before a worker imports prometheus_client, emptied when gunicorn starts, and told when a

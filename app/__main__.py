@@ -7,6 +7,7 @@
     python -m app reset USERNAME                # prints the new password, once
     python -m app remove USERNAME
     python -m app cleanup --yes                 # remove every attendee of this app (teardown)
+    python -m app identities | sh               # (as a cluster admin) after switching IDENTITY_PROVIDER_TYPE
 
 Output goes to stdout; log lines to stderr. When the app's account may not delete an attendee's
 OpenShift User and Identity, `remove` and `cleanup` print the `oc delete` commands to run as a cluster
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timezone
 
-from app import activation, logs, seats
+from app import activation, logs, roster, seats
 from app.admin import AdminService, NotRegistered, NotYetWritten, SeatsRefused
 from app.errors import SettingsError, StoreError
 from app.handover import make_handover
@@ -46,6 +48,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     commands.add_parser("reset", help="give an attendee a new password (printed once)").add_argument("username")
     commands.add_parser("remove", help="remove an attendee").add_argument("username")
     commands.add_parser("projects", help="make every written attendee's project (PROJECT_TEMPLATE), again")
+    commands.add_parser("identities", help="the oc delete commands for every attendee's User and Identity, "
+                        "attendees kept (after switching IDENTITY_PROVIDER_TYPE; run them as a cluster admin)")
     commands.add_parser("cleanup", help="remove every attendee of this app").add_argument(
         "--yes", action="store_true", help="really do it")
     args = parser.parse_args(argv)
@@ -80,10 +84,13 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
 def _run(service: AdminService, args) -> int:
     if args.command == "list":
         found = service.attendees(args.state)
+        seen = service.store.state.logins_seen()
         with_seats = any(r.seat for r, _ in found)  # the SEAT column only when there are seats
-        rows = [("USERNAME", "FULL NAME", "EMAIL", "REGISTERED AT", "LOGIN") + (("SEAT",) if with_seats else ())] + [
+        rows = [("USERNAME", "FULL NAME", "EMAIL", "REGISTERED AT", "LOGIN") + (("SEAT",) if with_seats else ())
+                + (("LAST LOGGED IN",) if seen else ())] + [
             (r.username, r.full_name, r.email, r.registered_at.strftime("%Y-%m-%dT%H:%M:%SZ"), state)
             + ((("unclaimed" if r.unclaimed else "claimed") if r.seat else "",) if with_seats else ())
+            + ((_moment(seen[r.username][1]) if r.username in seen else "",) if seen else ())
             for r, state in found]
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
@@ -99,6 +106,9 @@ def _run(service: AdminService, args) -> int:
             claimed = sum(1 for seat in overview.seats if not seat.unclaimed)
             print(f"seats: {claimed} of {len(overview.seats)} claimed")
         print("logins: " + ", ".join(f"{n} {s}" for s, n in activation.counts(overview.attendee_logins()).items()))
+        if overview.logged_in:
+            names = {r.username for r in overview.attendees}
+            print(f"logged in to OpenShift: {sum(1 for n in overview.logged_in if n in names)} of {len(names)}")
         for line in overview.publishing.lines():
             print(line)
         for username, seen in sorted(overview.refused.items()):
@@ -134,12 +144,19 @@ def _run(service: AdminService, args) -> int:
             print(f"{service.store.projects.name_for(name)}: {outcome}", file=sys.stderr)
             if outcome == "denied":
                 print(" && ".join(service.store.projects.commands(name)))  # stdout: for a cluster admin
+    elif args.command == "identities":
+        for command in service.identity_commands():
+            print(command)  # stdout: for a cluster admin to run
     elif args.command == "cleanup":
         if not args.yes:
             print("cleanup removes every attendee registered through this app; add --yes to do it", file=sys.stderr)
             return 2
         _report(service.cleanup())
     return 0
+
+
+def _moment(epoch: float) -> str:
+    return roster.format_time(datetime.fromtimestamp(epoch, timezone.utc))
 
 
 def _report(removals) -> None:

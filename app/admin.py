@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -27,6 +26,7 @@ from app.store import Store
 from app.tickets import SharedKey
 
 log = logging.getLogger(__name__)
+DELETE_USER = "oc delete user {0} --ignore-not-found && oc delete identity {1} --ignore-not-found"  # for an admin
 
 
 class NotRegistered(LookupError):
@@ -59,6 +59,8 @@ class Overview:
     last_registration: datetime | None
     sync: dict
     publishing: Status
+    # BasicAuth: each attendee's first and last login that OpenShift really made (epoch seconds)
+    logged_in: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
     def attendee_logins(self) -> dict[str, str]:
         """The attendees' login states (unclaimed seats are accounts, not attendees: not counted)."""
@@ -104,6 +106,7 @@ class AdminService:
             last_registration=joined_at(attendees[-1]) if attendees else None,
             sync=self.store.health(),
             publishing=self.handover.status(),
+            logged_in=self.store.state.logins_seen(),
         )
 
     def attendees(self, login_state: str | None = None) -> list[tuple[Registration, str]]:
@@ -139,7 +142,9 @@ class AdminService:
         if invalid:
             raise SeatsRefused(f"{invalid[0]} is not a valid username: {invalid[1]}")
         state = self.documents.latest(fresh=True)
-        self._refuse_taken(names, prefix, state)
+        taken = seats.taken(names, prefix, self.documents.index(state))
+        if taken:
+            raise SeatsRefused(taken)
         key = self.key.get()
         nonces = {name: seats.new_nonce() for name in names}
         made = {name: seats.password(key, name, nonce) for name, nonce in nonces.items()}
@@ -164,16 +169,6 @@ class AdminService:
         self._refresh()
         _log("create_seats", f"{names[0]}..{names[-1]}")
         return [(name, made[name]) for name in names]
-
-    def _refuse_taken(self, names: list[str], prefix: str, state) -> None:
-        index = self.documents.index(state)
-        taken = [name for name in names if index.taken(name, None)]
-        if not taken:
-            return
-        used = [int(m.group(1)) for name in index.lines | index.held
-                if (m := re.fullmatch(re.escape(prefix.casefold()) + r"(\d+)", name))]
-        shown = ", ".join(taken[:5]) + (" …" if len(taken) > 5 else "")
-        raise SeatsRefused(f"taken: {shown}; the next free numbers start at {max(used, default=0) + 1} (--start)")
 
     def reset_password(self, username: str) -> str:
         """Give an attendee a new random password; return it (to be shown once, never stored).
@@ -249,15 +244,19 @@ class AdminService:
             _log("remove", removal.username)
         return removals
 
+    def identity_commands(self) -> list[str]:
+        """The `oc delete` commands for every attendee's User and Identity, attendees kept (after a switch of
+        IDENTITY_PROVIDER_TYPE, so that they can log in through the new provider)."""
+        return [DELETE_USER.format(r.username, self.store.users.identity(r.username))
+                for r in sorted(self.documents.latest().records, key=lambda r: r.username)]
+
     def _delete_user_objects(self, username: str) -> Removal:
         users = self.store.users
         identity = users.identity(username)  # after the provider that really reads our Secret
         try:
             return Removal(username, users.delete_user(username), users.delete_identity(identity))
         except PermissionDenied:
-            command = (f"oc delete user {username} --ignore-not-found && "
-                       f"oc delete identity {identity} --ignore-not-found")
-            return Removal(username, False, False, commands=(command,))
+            return Removal(username, False, False, commands=(DELETE_USER.format(username, identity),))
 
     def _delete_projects(self, removal: Removal) -> Removal:
         """The attendee's project too, when PROJECT_TEMPLATE is set (only one labelled as theirs, ours)."""
@@ -298,3 +297,4 @@ def joined_at(record: Registration) -> datetime:
 
 def _log(action: str, username: str = "-") -> None:
     log.info("event=admin_action who=admin action=%s username=%s", action, username)
+

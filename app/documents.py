@@ -48,6 +48,9 @@ class Document(Protocol):
     def read(self) -> Snapshot:
         """The current content and version; StoreUnavailable when it cannot be read."""
 
+    def version(self) -> str:
+        """The current version alone (cheaper than a read); StoreUnavailable when it cannot be read."""
+
     def write(self, base: Snapshot, content: bytes, notes: Mapping[str, str] | None = None) -> Snapshot:
         """Replace the content if the document is still at base's version; Conflict if it moved on."""
 
@@ -113,6 +116,11 @@ class Documents:
         (another replica may have written since: a bad answer is never given on a copy alone)."""
         answer = question(self.latest())
         return answer if good(answer) else question(self.latest(fresh=True))
+
+    def changed(self, reading: Reading) -> bool:
+        """Whether either document moved on since this reading (asking only their versions)."""
+        return (self.roster.version() != reading.roster.version
+                or self.logins.version() != reading.logins.version)
 
     def read(self) -> Reading:
         """Read both documents now (the roster first: see app.ledger.normalise) and remember them."""

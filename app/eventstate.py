@@ -26,6 +26,7 @@ from app.schedule import Schedule, Window
 log = logging.getLogger(__name__)
 MAX_BATCHES = 2000  # writes of the logins remembered for the chart (a few per minute at most)
 MAX_CONFIRMED = 5000
+MAX_LOGINS_SEEN = 5000  # attendees whose logins are remembered (the state shares a Secret with the roster)
 
 
 class EventState:
@@ -76,11 +77,13 @@ class EventState:
                 username, roster.format_time(self.clock.utc())))
 
     def forget(self, usernames: set[str]) -> None:
-        """Forget the refusals and confirmations of removed attendees."""
-        if usernames & (set(self.refused()) | self.confirmed()):
+        """Forget the refusals, confirmations and logins seen of removed attendees."""
+        if usernames & (set(self.refused()) | self.confirmed() | set(self.logins_seen())):
             def edit(state: dict) -> None:
                 for name in usernames:
                     state.get("refused", {}).pop(name, None)
+                    if isinstance(state.get("logins_seen"), dict):
+                        state["logins_seen"].pop(name, None)
                 state["confirmed"] = [n for n in state.get("confirmed") or [] if n not in usernames]
             self._change(edit)
 
@@ -117,6 +120,31 @@ class EventState:
         def edit(state: dict) -> None:
             names = set(state.get("confirmed") or []) | {username}
             state["confirmed"] = sorted(names)[-MAX_CONFIRMED:]
+        self._change(edit)
+
+    def logins_seen(self) -> dict[str, tuple[float, float]]:
+        """Each attendee's first and last login that the BasicAuth remote accepted (epoch seconds)."""
+        seen = self._state().get("logins_seen")
+        found = {}
+        for name, times in (seen.items() if isinstance(seen, dict) else ()):
+            try:
+                found[str(name)] = (float(times[0]), float(times[1]))
+            except (IndexError, TypeError, ValueError):
+                continue
+        return found
+
+    def record_logins(self, seen: dict[str, tuple[float, float]]) -> None:
+        """Add logins seen by one process (first and last per name) to what every replica shares."""
+        def edit(state: dict) -> None:
+            known = state.get("logins_seen") if isinstance(state.get("logins_seen"), dict) else {}
+            for name, (first, last) in seen.items():
+                before = known.get(name)
+                if isinstance(before, list) and len(before) == 2:
+                    first, last = min(first, before[0]), max(last, before[1])
+                elif len(known) >= MAX_LOGINS_SEEN:
+                    continue
+                known[name] = [int(first), int(last)]
+            state["logins_seen"] = known
         self._change(edit)
 
     def revoked_sessions(self) -> set[str]:

@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, clock: Clock = SYSTEM) -> dash.
         update_title=None,
         index_string=page.INDEX_STRING,  # with the document's language, for screen readers
     )
-    registration_page = page.Page(settings, service, claims, check, discovery)
+    registration_page = page.Page(settings, service, claims, check, discovery, handover)
     app.layout = registration_page.layout
     registration_page.register(app)
     server = app.server

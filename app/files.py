@@ -158,6 +158,13 @@ class FileDocument:
             raise StoreUnavailable(f"cannot read {self.path}: {error}") from error
         return Snapshot(content, _version(content), written_at)
 
+    def version(self) -> str:
+        """The file's version now."""
+        try:
+            return _version(read_bytes(self.path))
+        except OSError as error:
+            raise StoreUnavailable(f"cannot read {self.path}: {error}") from error
+
     def write(self, base: Snapshot, content: bytes, notes: Mapping[str, str] | None = None) -> Snapshot:
         """Replace the content if the file is still as `base` read it; raise Conflict otherwise."""
         try:

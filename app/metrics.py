@@ -23,6 +23,9 @@ REGISTRATIONS = Counter("workshop_registrations_total", "Registration attempts b
 REGISTRATION_SECONDS = Histogram(
     "workshop_registration_seconds", "Time to answer a registration attempt",
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30))
+BASIC_AUTH = Counter("workshop_basic_auth_answers_total",
+                     "Answers to the OAuth server's BasicAuth calls, by outcome (accepted, refused, unknown, ...)",
+                     ["outcome"])
 WRITES = Counter("workshop_secret_writes_total", "Writes of the stored documents", ["document"])
 CONFLICTS = Counter("workshop_secret_conflicts_total", "Writes refused because the document had changed",
                     ["document"])

@@ -19,6 +19,7 @@ import base64
 import dataclasses
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -54,6 +55,18 @@ def csv_text(made: Sequence[tuple[str, str]]) -> str:
 def names(prefix: str, start: int, count: int) -> list[str]:
     """The seats' usernames: prefix followed by start, start + 1, … (user1, user2, …)."""
     return [f"{prefix}{number}" for number in range(start, start + count)]
+
+
+def taken(names: list[str], prefix: str, index) -> str:
+    """Why seats of these names cannot be made ("" when they can): those already taken, and the first
+    number after every name of that prefix (app.ledger.Index says who holds what)."""
+    held = [name for name in names if index.taken(name, None)]
+    if not held:
+        return ""
+    used = [int(m.group(1)) for name in index.lines | index.held
+            if (m := re.fullmatch(re.escape(prefix.casefold()) + r"(\d+)", name))]
+    shown = ", ".join(held[:5]) + (" …" if len(held) > 5 else "")
+    return f"taken: {shown}; the next free numbers start at {max(used, default=0) + 1} (--start)"
 
 
 def row(username: str, line: bytes, nonce: str, made_at) -> Registration:

@@ -29,6 +29,8 @@ DEFAULT_RESERVED = frozenset({"admin", "kubeadmin", "root", "administrator", "sy
 RESERVED_PREFIXES = ("system", "kube-", "kubernetes", "openshift")
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 USERNAME_PLACEHOLDER = "{username}"
+HTPASSWD, BASIC_AUTH = "HTPasswd", "BasicAuth"  # the identity provider types (OpenShift's own spelling)
+LOGINS_SECRET = "workshop-registration-logins"  # BasicAuth: the logins' Secret, in the app's own namespace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,9 +61,13 @@ class Settings:
     login_check_timeout: float = 600.0
     data_dir: Path = Path("data")
     cluster_sync: bool = False
+    identity_provider_type: str = "HTPasswd"
     htpasswd_secret_name: str = "workshop-registration-htpasswd"
     htpasswd_secret_namespace: str = "openshift-config"
     htpasswd_secret_shared: bool = False
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
     registrations_secret_name: str = "workshop-registrations"
     registrations_secret_namespace: str | None = None
     identity_provider_name: str = "workshop"
@@ -80,6 +86,12 @@ class Settings:
     web_concurrency: int = 2
     gunicorn_threads: int = 32
     prometheus_multiproc_dir: Path | None = None
+
+    @property
+    def basic_auth(self) -> bool:
+        """True when OpenShift asks the app itself (a BasicAuth identity provider) instead of reading an
+        htpasswd Secret: chosen once, by IDENTITY_PROVIDER_TYPE."""
+        return self.identity_provider_type == BASIC_AUTH
 
     @property
     def access_code_required(self) -> bool:
@@ -141,6 +153,11 @@ class Settings:
             problems.append("REGISTRATION_CLOSES_AT must be later than REGISTRATION_OPENS_AT")
         if not (values["seats"] or values["self_registration"]):
             problems.append("SEATS or SELF_REGISTRATION must be on: the page would offer nothing")
+        if bool(values["tls_cert_file"]) != bool(values["tls_key_file"]):
+            problems.append("TLS_CERT_FILE and TLS_KEY_FILE must be set together")
+        if values["tls_client_ca_file"] and not values["tls_cert_file"]:
+            problems.append("TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE: client certificates are "
+                            "checked on a TLS connection")
         if values["cluster_sync"] and not values["registrations_secret_namespace"]:
             problems.append("REGISTRATIONS_SECRET_NAMESPACE must be set when cluster sync is on outside a pod "
                             "(inside a pod it defaults to the pod's namespace)")
@@ -322,12 +339,32 @@ def _pod_namespace(value: str | None, values: dict) -> str | None:
 
 
 def _own_secret(value: str | None, values: dict) -> str:
-    """HTPASSWD_SECRET_NAME, else the event's own: workshop-registration-htpasswd.<the app's namespace>."""
+    """HTPASSWD_SECRET_NAME, else the event's own: workshop-registration-htpasswd.<the app's namespace>
+    (BasicAuth: workshop-registration-logins, in the app's namespace)."""
     if value:
         return value
+    if values["identity_provider_type"] == BASIC_AUTH:
+        return LOGINS_SECRET
     namespace = values["registrations_secret_namespace"]
     default = Settings.__dataclass_fields__["htpasswd_secret_name"].default
     return f"{default}.{namespace}" if namespace else default
+
+
+def _logins_namespace(value: str | None, values: dict) -> str:
+    """HTPASSWD_SECRET_NAMESPACE, else openshift-config (BasicAuth: the app's own namespace)."""
+    if value:
+        return value
+    if values["identity_provider_type"] == BASIC_AUTH and values["registrations_secret_namespace"]:
+        return values["registrations_secret_namespace"]
+    return "openshift-config"
+
+
+def provider_type(value: str) -> str:
+    """HTPasswd or BasicAuth, in any case, spelled as OpenShift spells them."""
+    for known in (HTPASSWD, BASIC_AUTH):
+        if value.lower() == known.lower():
+            return known
+    raise ValueError(f"{HTPASSWD} or {BASIC_AUTH}")
 
 
 def usable_cpus() -> int:
@@ -406,17 +443,25 @@ DECLARED: tuple[Var, ...] = (
     Var("CLUSTER_SYNC", choice("auto", "on", "off"), "`on`: the Secrets are the truth; `off`: local files "
         "only; `auto`: on when a service-account token is mounted", unset="auto",
         derive=lambda value, values: _switch(value, _in_pod(values))),
+    Var("IDENTITY_PROVIDER_TYPE", provider_type, "how logins reach OpenShift, chosen before the event: "
+        "`HTPasswd` (written into an htpasswd Secret its OAuth server reads: each write rolls the OAuth server "
+        "out, so a new login works a minute or two later) or `BasicAuth` (the OAuth server asks this app at "
+        "every login, `GET /api/v1/basic-auth`: a login works the moment it is registered, no rollout; set by "
+        "openshift/extras/basic-auth)"),
     Var("LOGIN_CHECK", choice("auto", "on", "off"), "the live \"can I log in yet?\" check: `auto` (on with "
-        "cluster sync), `on`, `off`", unset="auto",
-        derive=lambda value, values: _switch(value, values["cluster_sync"])),
+        "cluster sync and `HTPasswd`; with `BasicAuth` a login works at once), `on`, `off`", unset="auto",
+        derive=lambda value, values: _switch(value, values["cluster_sync"]
+                                             and values["identity_provider_type"] == HTPASSWD)),
     Var("LOGIN_CHECK_TIMEOUT", seconds(30, 3600), "seconds the page keeps checking before it says \"still "
         "not active — tell your instructor\" (30–3600)"),
     Var("REGISTRATIONS_SECRET_NAME", text(), "the Secret holding the registration records"),
     Var("REGISTRATIONS_SECRET_NAMESPACE", text(), "its namespace (required with `CLUSTER_SYNC=on` outside a "
         "pod)", shown="the pod's namespace", derive=_pod_namespace),
-    Var("HTPASSWD_SECRET_NAME", text(), "the htpasswd Secret the OAuth server reads: the event's own, made by "
-        "`openshift/setup.sh`", shown="`workshop-registration-htpasswd.<namespace>`", derive=_own_secret),
-    Var("HTPASSWD_SECRET_NAMESPACE", text(), "its namespace"),
+    Var("HTPASSWD_SECRET_NAME", text(), "the htpasswd Secret of the logins: with `HTPasswd` the one the OAuth "
+        "server reads, the event's own, made by `openshift/setup.sh`; with `BasicAuth` one in the app's "
+        f"namespace, `{LOGINS_SECRET}`", shown="`workshop-registration-htpasswd.<namespace>`", derive=_own_secret),
+    Var("HTPASSWD_SECRET_NAMESPACE", text(), "its namespace", shown="`openshift-config` (`BasicAuth`: the app's)",
+        derive=_logins_namespace),
     Var("HTPASSWD_SECRET_SHARED", boolean, "`true` lets the app add attendees to an htpasswd Secret that "
         "holds lines it did not add (openshift/extras/shared-htpasswd); without it the app writes no such "
         "Secret. Whoever holds the app's token can rewrite every line there: see the README's security"),
@@ -443,6 +488,11 @@ DECLARED: tuple[Var, ...] = (
     Var("LOG_LEVEL", choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True), "`DEBUG`, `INFO`, `WARNING` or "
         "`ERROR`; logs go to stdout, one `key=value` line per event"),
     Var("PORT", integer(1, 65535), "listening port"),
+    Var("TLS_CERT_FILE", Path, "with `TLS_KEY_FILE`: gunicorn serves HTTPS itself with this certificate (on "
+        "OpenShift, the service serving certificate; the Route re-encrypts)", shown="none (HTTP)"),
+    Var("TLS_KEY_FILE", Path, "the certificate's private key", shown="none"),
+    Var("TLS_CLIENT_CA_FILE", Path, "client certificates this CA signed are verified (others fail the TLS "
+        "handshake); `/api/v1/basic-auth` answers only a client with one: the OAuth server", shown="none"),
     Var("HOST", text(), "listening address of `python wsgi.py` only (gunicorn binds `0.0.0.0:$PORT`)"),
     Var("WEB_CONCURRENCY", integer(1, 64), "gunicorn worker processes (the S2I image sets it from the "
         "container's limits)"),

@@ -56,6 +56,8 @@ secret="${secret:-workshop-registration-htpasswd.$namespace}"
 shared=$(setting HTPASSWD_SECRET_SHARED | tr 'A-Z' 'a-z')
 provider="${IDENTITY_PROVIDER_NAME:-$(setting IDENTITY_PROVIDER_NAME)}"
 provider="${provider:-workshop}"
+type=$(setting IDENTITY_PROVIDER_TYPE)
+type="${type:-HTPasswd}"
 
 # 2. The app's namespace. Any person may request a project of a free name; whoever made the namespace
 #    first is its admin and would hold the app's token (and every attendee's data).
@@ -115,13 +117,30 @@ else
   ok "the builder image python:3.12-ubi9 is imported"
 fi
 
-# 5. The htpasswd Secret and the identity providers, as the setup (openshift/setup.sh) will find them.
+# 5. The identity provider, as the setup (openshift/setup.sh) will find things.
+providers=$(get oauth cluster -o 'jsonpath={range .spec.identityProviders[*]}{.name}{"\t"}{.type}{"\t"}{.mappingMethod}{"\t"}{.htpasswd.fileData.name}{"\t"}{.basicAuth.url}{"\n"}{end}')
+if [ "$type" = BasicAuth ]; then
+  url="https://workshop-registration.$namespace.svc:8080/api/v1/basic-auth"
+  clash=$(printf '%s\n' "$providers" | awk -F '\t' -v p="$provider" -v u="$url" '$1 == p && !($2 == "BasicAuth" && $5 == u) {print $2}')
+  if [ -n "$clash" ]; then
+    block "an identity provider named $provider already exists ($clash), not this event's BasicAuth remote" \
+          "fix: pick another IDENTITY_PROVIDER_NAME in openshift/app/settings.yaml"
+  else
+    ok "instant logins (BasicAuth): the setup will add the identity provider $provider asking $url"
+  fi
+  if command -v openssl >/dev/null 2>&1; then
+    ok "openssl is here: the setup makes the OAuth server's client certificate with it"
+  else
+    block "openssl is missing here: the setup makes the OAuth server's client certificate with it" \
+          "fix: install openssl where you run openshift/setup.sh"
+  fi
+fi
+[ "$type" = BasicAuth ] || {
 event_of_secret=$(get secret "$secret" -n openshift-config -o 'jsonpath={.metadata.labels.workshop-registration/event}' || echo "-missing-")
 if [ "$event_of_secret" != "-missing-" ] && [ "$event_of_secret" != "$namespace" ] && [ "$shared" != true ]; then
   block "the Secret openshift-config/$secret exists and is not this event's own: the setup will not add attendees to it" \
         "fix: use the event's own Secret (leave HTPASSWD_SECRET_NAME unset), or enable openshift/extras/shared-htpasswd — whoever holds the app's token can then rewrite every line in it"
 fi
-providers=$(get oauth cluster -o 'jsonpath={range .spec.identityProviders[*]}{.name}{"\t"}{.type}{"\t"}{.mappingMethod}{"\t"}{.htpasswd.fileData.name}{"\n"}{end}')
 readers=$(printf '%s\n' "$providers" | awk -F '\t' -v s="$secret" '$2 == "HTPasswd" && $4 == s')
 others=$(printf '%s\n' "$providers" | awk -F '\t' -v s="$secret" '$2 == "HTPasswd" && $4 != s {print $1 " reads " $4}')
 if [ -n "$readers" ]; then
@@ -145,6 +164,7 @@ else
          "the event keeps its own Secret and provider (extras/shared-htpasswd would add attendees to one of them)"
   fi
 fi
+}
 
 # 6. What the optional components need from the API server.
 if printf '%s\n' "$rendered" | grep -q '^kind: ValidatingAdmissionPolicy$'; then
@@ -161,9 +181,12 @@ fi
 nodes=$(get nodes -l node-role.kubernetes.io/control-plane -o name | grep -c .)
 [ "$nodes" -gt 0 ] || nodes=$(get nodes -l node-role.kubernetes.io/master -o name | grep -c .)
 topology=$(get infrastructure cluster -o 'jsonpath={.status.controlPlaneTopology}')
-if [ "$nodes" -eq 1 ] || [ "$topology" = "SingleReplica" ]; then
+if { [ "$nodes" -eq 1 ] || [ "$topology" = "SingleReplica" ]; } && [ "$type" = BasicAuth ]; then
+  ok "a single control-plane node, and instant logins (BasicAuth): no registration rolls the OAuth server out"
+elif [ "$nodes" -eq 1 ] || [ "$topology" = "SingleReplica" ]; then
   warn "a single control-plane node: each write of the htpasswd Secret rolls out the OAuth server, and during each rollout (1-3 min) nobody can log in" \
-       "the app writes pending logins together, at most once per rollout (MAX_PUBLISH_DELAY); ask attendees to register early, all at once" \
+       "recommended here: instant logins, which write nothing that rolls it out: enable extras/basic-auth in $here/kustomization.yaml" \
+       "otherwise the app writes pending logins together, at most once per rollout; ask attendees to register early, all at once" \
        "watch: oc get co authentication; oc get pods -n openshift-authentication"
 elif [ "$nodes" -eq 0 ]; then
   warn "no control-plane node is visible (oc get nodes -l node-role.kubernetes.io/control-plane): cannot tell whether logins pause during OAuth rollouts"

@@ -23,6 +23,14 @@
 #    `lookup` an attendee registering an existing user's name would become that user), and a provider
 #    of our name that reads another Secret.
 #
+# With IDENTITY_PROVIDER_TYPE=BasicAuth (openshift/extras/basic-auth: instant logins), steps 2 and 3 are
+# instead: copy the service CA (which signs the app's serving certificate) into a ConfigMap in
+# openshift-config under ca.crt, only when it changed; make the OAuth server's client certificate (its
+# own CA, ClientAuth, two years; a new one within 30 days of its end) as a tls Secret there, and that CA
+# for the app in its namespace; append a BasicAuth provider (mappingMethod claim) asking
+# https://workshop-registration.<namespace>.svc:8080/api/v1/basic-auth, with the same care. Run it again
+# after the service CA rotates (oc get co service-ca), so that the OAuth server trusts the new one.
+#
 # The settings come from the deployed ConfigMap (openshift/app/settings.yaml); the namespace from
 # openshift/app/kustomization.yaml next to this script, or NAMESPACE. OC picks the client (default oc).
 # Exit status: 0 done, 1 cannot run (not a cluster admin, not applied yet, the namespace not the
@@ -80,10 +88,152 @@ provider="${provider:-workshop}"
 config=openshift-config
 event_of_secret=$("$oc" get secret "$secret" -n "$config" -o 'jsonpath={.metadata.labels.workshop-registration/event}' 2>/dev/null || echo "-missing-")
 
-# The providers, one per line: name, type, mappingMethod (empty means claim), the htpasswd Secret.
+# The providers, one per line: name, type, mappingMethod (empty means claim), the htpasswd Secret, the
+# BasicAuth remote's URL.
 providers() {
-  "$oc" get oauth cluster -o jsonpath='{range .spec.identityProviders[*]}{.name}{"\t"}{.type}{"\t"}{.mappingMethod}{"\t"}{.htpasswd.fileData.name}{"\n"}{end}'
+  "$oc" get oauth cluster -o jsonpath='{range .spec.identityProviders[*]}{.name}{"\t"}{.type}{"\t"}{.mappingMethod}{"\t"}{.htpasswd.fileData.name}{"\t"}{.basicAuth.url}{"\n"}{end}'
 }
+
+# Append one provider to OAuth/cluster unless `$1` (a command) says it is there: a JSON patch carrying the
+# resourceVersion it read, retried on a concurrent change, never touching or reordering the others.
+append_provider() {
+  present=$1 idp=$2 attempt=0
+  while :; do
+    attempt=$((attempt + 1))
+    version=$("$oc" get oauth cluster -o jsonpath='{.metadata.resourceVersion}')
+    if $present; then
+      echo "the identity provider $provider is there already: OAuth/cluster left as it is"
+      return 0
+    fi
+    current=$("$oc" get oauth cluster -o jsonpath='{.spec.identityProviders}')
+    if [ -n "$current" ] && [ "$current" != "[]" ]; then
+      add="{\"op\":\"add\",\"path\":\"/spec/identityProviders/-\",\"value\":$idp}"
+    else
+      add="{\"op\":\"add\",\"path\":\"/spec/identityProviders\",\"value\":[$idp]}"
+    fi
+    patch="[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$version\"},$add]"
+    if "$oc" patch oauth cluster --type=json -p "$patch" >/dev/null; then
+      echo "identity provider $provider added to OAuth/cluster"
+      return 0
+    fi
+    [ "$attempt" -lt 5 ] || { echo "could not update OAuth/cluster after $attempt attempts" >&2; exit 1; }
+    sleep 2
+  done
+}
+
+# Remove the provider named $provider of type `$1` (and, for BasicAuth, URL `$2`) from OAuth/cluster.
+remove_provider() {
+  attempt=0
+  while :; do
+    attempt=$((attempt + 1))
+    version=$("$oc" get oauth cluster -o jsonpath='{.metadata.resourceVersion}')
+    index=$(providers | awk -F '\t' -v p="$provider" -v t="$1" -v w="$2" \
+      '$1 == p && $2 == t && (t == "HTPasswd" ? $4 : $5) == w {print NR - 1; exit}')
+    [ -n "$index" ] || { echo "no identity provider $provider of this event: OAuth/cluster left as it is"; return 0; }
+    patch="[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$version\"},{\"op\":\"test\",\"path\":\"/spec/identityProviders/$index/name\",\"value\":\"$provider\"},{\"op\":\"remove\",\"path\":\"/spec/identityProviders/$index\"}]"
+    if "$oc" patch oauth cluster --type=json -p "$patch" >/dev/null; then
+      echo "identity provider $provider removed from OAuth/cluster"
+      return 0
+    fi
+    [ "$attempt" -lt 5 ] || { echo "could not update OAuth/cluster after $attempt attempts" >&2; exit 1; }
+    sleep 2
+  done
+}
+
+ours() {  # whether object `$1` named `$2` in namespace `$3` is labelled as this event's
+  [ "$("$oc" get "$1" "$2" -n "$3" -o 'jsonpath={.metadata.labels.workshop-registration/event}' 2>/dev/null)" = "$namespace" ]
+}
+exists() { "$oc" get "$1" "$2" -n "$3" -o name >/dev/null 2>&1; }
+labelled() {  # a manifest on stdin, labelled as this event's, applied
+  "$oc" label --local -f - -o yaml app.kubernetes.io/part-of=workshop-registration \
+    "workshop-registration/event=$namespace" | "$oc" apply -f - >/dev/null
+}
+
+if [ "$(setting IDENTITY_PROVIDER_TYPE)" = BasicAuth ]; then
+  # BasicAuth (openshift/extras/basic-auth): the OAuth server asks the app over TLS, with a client
+  # certificate the app verifies. Objects in openshift-config: that certificate (a tls Secret) and the
+  # service CA that signs the app's serving certificate (a ConfigMap, key ca.crt).
+  url="https://workshop-registration.$namespace.svc:8080/api/v1/basic-auth"
+  client="workshop-registration-oauth-client.$namespace"
+  ca_map="workshop-registration-service-ca.$namespace"
+  if [ "$remove" = true ]; then
+    remove_provider BasicAuth "$url"
+    for object in "secret $client" "configmap $ca_map"; do
+      # shellcheck disable=SC2086 # kind and name
+      if ours $object "$config"; then "$oc" delete $object -n "$config" >/dev/null && echo "$object deleted"; fi
+    done
+    echo "attendees' Users and Identities: python -m app cleanup (see the README)"
+    exit 0
+  fi
+  clash=$(providers | awk -F '\t' -v p="$provider" -v u="$url" '$1 == p && !($2 == "BasicAuth" && $5 == u) {print $2}')
+  [ -z "$clash" ] || refuse "an identity provider named $provider already exists ($clash), not this event's BasicAuth remote"
+  for object in "secret $client" "configmap $ca_map"; do
+    # shellcheck disable=SC2086
+    if exists $object "$config" && ! ours $object "$config"; then
+      refuse "$object exists in $config and is not this event's"
+    fi
+  done
+  command -v openssl >/dev/null 2>&1 || fail "the setup makes the OAuth server's client certificate with openssl" \
+    "install openssl and run this again"
+  work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
+
+  # 1. The service CA, copied under ca.crt, and written only when it changed: each change of it rolls
+  #    the OAuth server out.
+  tries=0
+  while :; do
+    "$oc" get configmap workshop-registration-service-ca -n "$namespace" -o 'jsonpath={.data.service-ca\.crt}' \
+      > "$work/service-ca.crt" 2>/dev/null || true
+    [ ! -s "$work/service-ca.crt" ] || break
+    tries=$((tries + 1))
+    [ "$tries" -lt 60 ] || fail "the service CA was not injected into configmap workshop-registration-service-ca in $namespace" \
+      "check: oc get co service-ca; oc get configmap workshop-registration-service-ca -n $namespace -o yaml"
+    sleep 2
+  done
+  current=$("$oc" get configmap "$ca_map" -n "$config" -o 'jsonpath={.data.ca\.crt}' 2>/dev/null || true)
+  if [ "$current" = "$(cat "$work/service-ca.crt")" ]; then
+    echo "configmap $config/$ca_map holds the service CA: left as it is"
+  else
+    "$oc" create configmap "$ca_map" -n "$config" --from-file=ca.crt="$work/service-ca.crt" --dry-run=client -o yaml \
+      | labelled
+    echo "configmap $config/$ca_map: the service CA, copied"
+  fi
+
+  # 2. The OAuth server's client certificate (ClientAuth, two years), and its CA for the app; a new pair
+  #    when there is none or it ends within 30 days. The CA's key is never kept: a new one signs the next.
+  "$oc" get secret "$client" -n "$config" -o 'jsonpath={.data.tls\.crt}' 2>/dev/null | openssl base64 -d -A \
+    > "$work/current.crt" 2>/dev/null || true
+  if ours secret "$client" "$config" && exists configmap workshop-registration-oauth-client-ca "$namespace" \
+     && openssl x509 -in "$work/current.crt" -noout -checkend 2592000 >/dev/null 2>&1; then
+    echo "secret $config/$client holds a client certificate valid for 30 days more: left as it is"
+  else
+    printf '[client]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = clientAuth\n' \
+      > "$work/client.cnf"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 731 -subj "/CN=workshop-registration $namespace OAuth client CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$work/ca.key" -out "$work/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=openshift-oauth-server" -keyout "$work/tls.key" \
+      -out "$work/client.csr" 2>/dev/null
+    openssl x509 -req -in "$work/client.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial -days 730 \
+      -extfile "$work/client.cnf" -extensions client -out "$work/tls.crt" 2>/dev/null
+    rm -f "$work/ca.key"
+    "$oc" create secret tls "$client" -n "$config" --cert="$work/tls.crt" --key="$work/tls.key" --dry-run=client \
+      -o yaml | labelled
+    "$oc" create configmap workshop-registration-oauth-client-ca -n "$namespace" --from-file=ca.crt="$work/ca.crt" \
+      --dry-run=client -o yaml | labelled
+    echo "secret $config/$client: a new client certificate for the OAuth server; the app trusts its CA"
+    "$oc" rollout restart deployment/workshop-registration -n "$namespace" >/dev/null && \
+      echo "the app restarts to load it (oc rollout status deploy/workshop-registration -n $namespace)"
+  fi
+
+  # 3. The provider.
+  idp="{\"name\":\"$provider\",\"mappingMethod\":\"claim\",\"type\":\"BasicAuth\",\"basicAuth\":{\"url\":\"$url\",\"ca\":{\"name\":\"$ca_map\"},\"tlsClientCert\":{\"name\":\"$client\"},\"tlsClientKey\":{\"name\":\"$client\"}}}"
+  basic_auth_present() {
+    providers | awk -F '\t' -v p="$provider" -v u="$url" '$1 == p && $2 == "BasicAuth" && $5 == u {found = 1} END {exit !found}'
+  }
+  append_provider basic_auth_present "$idp"
+  echo "setup done: OpenShift rolls out its OAuth server once (oc get co authentication); after that, no registration does"
+  exit 0
+fi
 
 if [ "$remove" = true ]; then
   if [ "$event_of_secret" != "$namespace" ] && \
@@ -91,20 +241,7 @@ if [ "$remove" = true ]; then
     echo "secret $config/$secret is not this event's own: it and the provider reading it are left as they are"
     exit 0
   fi
-  attempt=0
-  while :; do
-    attempt=$((attempt + 1))
-    version=$("$oc" get oauth cluster -o jsonpath='{.metadata.resourceVersion}')
-    index=$(providers | awk -F '\t' -v p="$provider" -v s="$secret" '$1 == p && $2 == "HTPasswd" && $4 == s {print NR - 1; exit}')
-    [ -n "$index" ] || { echo "no identity provider $provider reads $secret: OAuth/cluster left as it is"; break; }
-    patch="[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$version\"},{\"op\":\"test\",\"path\":\"/spec/identityProviders/$index/name\",\"value\":\"$provider\"},{\"op\":\"remove\",\"path\":\"/spec/identityProviders/$index\"}]"
-    if "$oc" patch oauth cluster --type=json -p "$patch" >/dev/null; then
-      echo "identity provider $provider removed from OAuth/cluster"
-      break
-    fi
-    [ "$attempt" -lt 5 ] || { echo "could not update OAuth/cluster after $attempt attempts" >&2; exit 1; }
-    sleep 2
-  done
+  remove_provider HTPasswd "$secret"
   "$oc" delete secret "$secret" -n "$config" --ignore-not-found >/dev/null
   echo "secret $config/$secret deleted; attendees' Users and Identities: python -m app cleanup (see the README)"
   exit 0
@@ -134,26 +271,8 @@ else
 fi
 
 idp="{\"name\":\"$provider\",\"mappingMethod\":\"claim\",\"type\":\"HTPasswd\",\"htpasswd\":{\"fileData\":{\"name\":\"$secret\"}}}"
-attempt=0
-while :; do
-  attempt=$((attempt + 1))
-  version=$("$oc" get oauth cluster -o jsonpath='{.metadata.resourceVersion}')
-  if providers | awk -F '\t' -v s="$secret" '$2 == "HTPasswd" && $4 == s {found = 1} END {exit !found}'; then
-    echo "an identity provider already reads $secret: OAuth/cluster left as it is"
-    break
-  fi
-  current=$("$oc" get oauth cluster -o jsonpath='{.spec.identityProviders}')
-  if [ -n "$current" ] && [ "$current" != "[]" ]; then
-    add="{\"op\":\"add\",\"path\":\"/spec/identityProviders/-\",\"value\":$idp}"
-  else
-    add="{\"op\":\"add\",\"path\":\"/spec/identityProviders\",\"value\":[$idp]}"
-  fi
-  patch="[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$version\"},$add]"
-  if "$oc" patch oauth cluster --type=json -p "$patch" >/dev/null; then
-    echo "identity provider $provider added to OAuth/cluster, reading $config/$secret"
-    break
-  fi
-  [ "$attempt" -lt 5 ] || { echo "could not update OAuth/cluster after $attempt attempts" >&2; exit 1; }
-  sleep 2
-done
+htpasswd_present() {
+  providers | awk -F '\t' -v s="$secret" '$2 == "HTPasswd" && $4 == s {found = 1} END {exit !found}'
+}
+append_provider htpasswd_present "$idp"
 echo "setup done: OpenShift now rolls out its OAuth server once (oc get co authentication)"

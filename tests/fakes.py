@@ -21,9 +21,10 @@ class MemoryDocument:
 
     def __init__(self, content: bytes = b""):
         self.content = content
-        self.version = 0
+        self.version_number = 0
         self.written_at: float | None = None
         self.writes = 0
+        self.reads = 0
         self.notes: dict[str, str] = {}
         self.lock = threading.Lock()
         self.read_faults: list[Exception] = []
@@ -36,9 +37,16 @@ class MemoryDocument:
         if self.before_read:
             self.before_read(self)
         with self.lock:
+            self.reads += 1
             if self.read_faults:
                 raise self.read_faults.pop(0)
-            return Snapshot(self.content, str(self.version), self.written_at, dict(self.notes))
+            return Snapshot(self.content, str(self.version_number), self.written_at, dict(self.notes))
+
+    def version(self) -> str:
+        with self.lock:
+            if self.read_faults:
+                raise self.read_faults.pop(0)
+            return str(self.version_number)
 
     def write(self, base: Snapshot, content: bytes, notes=None) -> Snapshot:
         if self.before_write:
@@ -46,23 +54,23 @@ class MemoryDocument:
         with self.lock:
             if self.write_faults:
                 raise self.write_faults.pop(0)
-            if base.version != str(self.version):
+            if base.version != str(self.version_number):
                 raise Conflict()
             self.content = content
-            self.version += 1
+            self.version_number += 1
             self.written_at = time.time()
             self.notes.update(notes or {})
             self.writes += 1
             if self.apply_then_fail:
                 self.apply_then_fail -= 1
                 raise StoreUnavailable("connection reset after the write")
-            return Snapshot(content, str(self.version), self.written_at, dict(self.notes))
+            return Snapshot(content, str(self.version_number), self.written_at, dict(self.notes))
 
     def external_write(self, content: bytes) -> None:
         """Someone else (a person with oc, another tool) writes the document."""
         with self.lock:
             self.content = content
-            self.version += 1
+            self.version_number += 1
 
 
 class RecordingMirror:

@@ -78,9 +78,9 @@ def readyz(base: str) -> dict | None:
     return response.json() if response.status_code == 503 else None
 
 
-def degraded(base: str) -> dict | None:
+def degraded(base: str, verify: str | bool = True) -> dict | None:
     """The /readyz body when it reports a degraded service (still ready), else None."""
-    response = requests.get(base + "/readyz", timeout=5)
+    response = requests.get(base + "/readyz", timeout=5, verify=verify)
     body = response.json()
     return body if response.status_code == 200 and "degraded" in body else None
 

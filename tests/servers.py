@@ -24,8 +24,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None, ready_timeout: float = 60,
-             ready_path: str = "/readyz", app: str = "wsgi:application"):
-    """Serve wsgi:application with config.py on 127.0.0.1; yield the base URL once ready_path answers 200.
+             ready_path: str = "/readyz", app: str = "wsgi:application", scheme: str = "http",
+             verify: str | bool = True):
+    """Serve wsgi:application with config.py on 127.0.0.1; yield the base URL once ready_path answers 200
+    (https, checked against `verify`, when the environment gives gunicorn a certificate).
 
     The listening socket is bound here and handed to gunicorn (fd://), so no other process can take the
     port between choosing it and binding it.
@@ -44,9 +46,9 @@ def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None
         cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
     )
     listener.close()  # gunicorn holds its own copy
-    base = f"http://127.0.0.1:{port}"
+    base = f"{scheme}://127.0.0.1:{port}"
     try:
-        wait_ready(base, process, ready_timeout, ready_path)
+        wait_ready(base, process, ready_timeout, ready_path, verify)
         PROCESSES[base] = process
         yield base
     finally:
@@ -62,13 +64,13 @@ def gunicorn(env: dict[str, str], workers: int = 4, log_path: Path | None = None
 
 
 def wait_ready(base: str, process: subprocess.Popen | None = None, timeout: float = 60,
-               path: str = "/readyz") -> None:
+               path: str = "/readyz", verify: str | bool = True) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode} before it was ready")
         with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{base}{path}", timeout=2).status_code == 200:
+            if requests.get(f"{base}{path}", timeout=2, verify=verify).status_code == 200:
                 return
         time.sleep(0.2)
     raise TimeoutError(f"{base} was not ready within {timeout}s")

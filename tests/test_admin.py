@@ -154,6 +154,10 @@ def test_cli_does_the_same_on_the_same_data(registered):
     assert run_cli(registered, "list", "--state", "pending").stdout.splitlines()[1:] == []
     assert run_cli(registered, "list", "--state", "nonsense").returncode == 2
     assert run_cli(registered, "open").returncode == 0
+    identities = run_cli(registered, "identities").stdout.splitlines()  # after a switch of provider type
+    assert identities == [f"oc delete user attendee-{i} --ignore-not-found && oc delete identity "
+                          f"workshop:attendee-{i} --ignore-not-found" for i in range(3)]
+    assert "attendee-0" in (registered / "users.csv").read_text()  # everyone still registered
     reset = run_cli(registered, "reset", "attendee-2")
     new_password = reset.stdout.strip().rsplit(": ", 1)[1]
     line = htpasswd.entries((registered / "htpasswd").read_bytes())["attendee-2"]

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from app.runtime import runtime_of
 from app.settings import digest
 from tests.helpers import GOOD, person, published
 
@@ -194,9 +195,11 @@ def test_health_endpoints(client, tmp_path):
 
 
 def test_readyz_is_false_with_the_reason_when_data_dir_is_not_writable(make_app, tmp_path):
-    client = make_app().server.test_client()
+    app = make_app()
+    client = app.server.test_client()
+    runtime_of(app.server).stop()  # its workers would make the folder again (its .runtime), racing the file
     data = tmp_path / "data"
-    data.rename(tmp_path / "elsewhere")  # at once, whatever the app's threads are writing in it
+    data.rename(tmp_path / "elsewhere")
     data.write_text("a file where the folder should be: not writable, even for root")
     response = client.get("/readyz")
     assert response.status_code == 503 and "not writable" in response.json["reason"]

@@ -39,6 +39,7 @@ def test_read_and_write_carry_the_resource_version(deployment, api):
     written = doc.write(first, first.content + b"alice:$2y$04$x\n")
     assert deployment.htpasswd() == b"# by hand\nadmin:{SHA}x\nalice:$2y$04$x\n"
     assert int(written.version) > int(first.version) and written.written_at is not None
+    assert doc.version() == written.version  # the metadata alone says the same, for a cheap look
     with pytest.raises(Conflict):
         doc.write(first, b"stale\n")  # a write from the old version must not land
     assert deployment.htpasswd().endswith(b"alice:$2y$04$x\n")

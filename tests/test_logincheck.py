@@ -109,14 +109,7 @@ def test_malformed_tickets_are_refused(junk):
 
 # --- One poll: what it costs ----------------------------------------------------------------------------
 
-class CountingDocument(MemoryDocument):
-    def __init__(self, content=b""):
-        super().__init__(content)
-        self.reads = 0
-
-    def read(self):
-        self.reads += 1
-        return super().read()
+CountingDocument = MemoryDocument  # it counts its reads
 
 
 @pytest.fixture

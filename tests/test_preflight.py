@@ -258,3 +258,19 @@ def test_remove_users_needs_validating_admission_policy(kube, cluster, tmp_path)
     _, script = copy(tmp_path, ("remove-users",))
     result = preflight(kube, script=script)
     assert result.returncode == 0 and "ValidatingAdmissionPolicy is served" in result.stdout, result.stdout
+
+
+def test_instant_logins_are_recommended_on_a_single_node_and_checked_when_chosen(kube, cluster, tmp_path):
+    cluster.control_plane(1)
+    htpasswd_mode = preflight(kube)
+    assert htpasswd_mode.returncode == 2 and "enable extras/basic-auth" in htpasswd_mode.stdout
+    namespace, script = copy(tmp_path, ("basic-auth",))
+    chosen = preflight(kube, script=script)
+    assert chosen.returncode == 0, chosen.stdout
+    assert "no registration rolls the OAuth server out" in chosen.stdout
+    assert f"asking https://workshop-registration.{namespace}.svc:8080/api/v1/basic-auth" in chosen.stdout
+    cluster.providers([{"name": PROVIDER, "mappingMethod": "claim", "type": "BasicAuth", "basicAuth": {
+        "url": "https://elsewhere.example.com/auth", "ca": {"name": ""}, "tlsClientCert": {"name": ""},
+        "tlsClientKey": {"name": ""}}}])
+    clash = preflight(kube, script=script)
+    assert clash.returncode == 1 and "not this event's BasicAuth remote" in clash.stdout

@@ -21,6 +21,7 @@ from app.errors import Conflict, StoreUnavailable
 
 NOTES = "workshop-registration/"  # the prefix of this app's annotations on a Secret
 WRITTEN_AT = NOTES + "written-at"  # annotation: when this app last wrote the Secret
+METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"  # the API server's metadata view
 
 
 class SecretDocument:
@@ -44,6 +45,12 @@ class SecretDocument:
         )
         secret = json.loads(response.data)
         return self._snapshot(secret)
+
+    def version(self) -> str:
+        """The Secret's resourceVersion now, from its metadata alone (a small read, whatever its size)."""
+        response = self._call("get", self.api.read_namespaced_secret, self.name, self.namespace,
+                              _preload_content=False, _headers={"Accept": METADATA_ONLY})
+        return json.loads(response.data).get("metadata", {}).get("resourceVersion", "")
 
     def write(self, base: Snapshot, content: bytes, notes: Mapping[str, str] | None = None) -> Snapshot:
         """Replace the key's content, carrying the resourceVersion read; Conflict if it moved on."""

@@ -130,7 +130,8 @@ class AdminPage:
         if dash.ctx.triggered_id == "streamer-mode":
             self.sessions.set_streamer(bool(streamer))  # kept in the session: every tab of it follows
         overview = self.service.overview()
-        rows, columns = views.table(views.accounts(overview), self.sessions.streamer(), overview.logins, login_state)
+        rows, columns = views.table(views.accounts(overview), self.sessions.streamer(), overview.logins, login_state,
+                                    overview.logged_in)
         return dict(summary=views.summary(overview), rows=rows, columns=columns, chart=views.chart(overview))
 
     def open_present(self, _clicks):

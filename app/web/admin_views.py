@@ -15,28 +15,33 @@ from app.roster import Registration
 from app.settings import Settings
 
 COLUMNS = [("username", "Username"), ("full_name", "Full name"), ("email", "Email"), ("registered_at", "Registered at"),
-           ("login", "Login"), ("seat", "Seat")]
+           ("login", "Login"), ("logged_in", "Last logged in"), ("seat", "Seat")]
 PRIVATE = {"full_name", "email"}
 REFRESH_MS = 10_000
 
 
 def table(attendees: list[Registration], streamer: bool, logins: dict[str, str] | None = None,
-          login_state: str | None = None) -> tuple[list[dict], list[dict]]:
+          login_state: str | None = None, logged_in: dict[str, tuple[float, float]] | None = None
+          ) -> tuple[list[dict], list[dict]]:
     """The table's rows and columns; in streamer mode names and emails are not even sent to the browser.
 
     Each row's id is its username: a selection names an attendee, not a position that a refresh could
-    give to someone else. `login_state` keeps only the attendees whose login is in that state.
+    give to someone else. `login_state` keeps only the attendees whose login is in that state. The last
+    login OpenShift made shows when the app sees logins (BasicAuth) and someone has logged in.
     """
-    logins = logins or {}
+    logins, logged_in = logins or {}, logged_in or {}
     seats = any(r.seat for r in attendees)  # the Seat column only when there are seats
-    shown = [(key, name) for key, name in COLUMNS if not (streamer and key in PRIVATE) and (seats or key != "seat")]
+    shown = [(key, name) for key, name in COLUMNS if not (streamer and key in PRIVATE) and (seats or key != "seat")
+             and (logged_in or key != "logged_in")]
     rows = []
     for r in attendees:
         state = logins.get(r.username, activation.PENDING)
         if login_state in activation.STATES and state != login_state:
             continue
+        seen = logged_in.get(r.username)
         values = {"login": state, "seat": ("unclaimed" if r.unclaimed else "claimed") if r.seat else "",
-                  "registered_at": _cell(r.claimed_at or r.registered_at)}
+                  "registered_at": _cell(r.claimed_at or r.registered_at),
+                  "logged_in": _cell(_utc(seen[1])) if seen else ""}
         rows.append({"id": r.username, **{key: values[key] if key in values else _cell(getattr(r, key))
                                           for key, _ in shown}})
     return rows, [{"id": key, "name": name} for key, name in shown]
@@ -70,6 +75,10 @@ def summary(overview: Overview) -> dbc.Row:
     if overview.seats:
         claimed = sum(1 for seat in overview.seats if not seat.unclaimed)
         cards.insert(1, ("Seats", f"{claimed} of {len(overview.seats)} claimed", "admin-seats"))
+    if overview.logged_in:  # BasicAuth: the app sees every login OpenShift makes
+        names = {r.username for r in overview.attendees}
+        cards.append(("Logged in", f"{sum(1 for n in overview.logged_in if n in names)} of {len(names)}",
+                      "admin-logged-in"))
     lines = overview.publishing.lines() + [
         f"refused by OpenShift: {name} (the name belongs to another identity): remove them and let them register "
         "another name" for name in sorted(overview.refused)]

@@ -53,22 +53,27 @@ def client() -> str:
 
 
 class Outcomes:
-    """Renders a way in's outcome, with the login check it starts (app.logincheck) and the addresses."""
+    """Renders a way in's outcome, with the login check it starts (app.logincheck) and the addresses; when a
+    stored login works at once (app.handover, BasicAuth), it says so, with nothing to check."""
 
-    def __init__(self, settings, check, discovery):
+    def __init__(self, settings, check, discovery, handover):
         self.settings = settings
         self.check = check
         self.discovery = discovery
+        self.handover = handover
 
     def success(self, ids: list[str], others: list[str], username: str, at: float, password: str, line: Line,
                 again: bool, shown_password: str | None) -> dict:
         """The outcome view, the form and the other ways in hidden, and the login check started."""
-        check = self.check.start(username, at, password)
-        pending = line == Line.PENDING
+        instant = self.handover.instant
+        check = None if instant else self.check.start(username, at, password)
+        pending = line == Line.PENDING and not instant
         view = outcome.success_view(username, self.discovery.console_url(), self.discovery.api_url(), again,
                                     checking=check is not None, pending=pending,
-                                    links=self.settings.links_for(username), password=shown_password)
-        status = outcome.login_status("waiting" if pending else "activating") if check else None
+                                    links=self.settings.links_for(username), password=shown_password,
+                                    ready=instant)
+        status = (outcome.login_status("ready") if instant else
+                  outcome.login_status("waiting" if pending else "activating") if check else None)
         return dict(result=view, form=HIDDEN, others=[HIDDEN] * len(others), invalid=[False] * len(ids),
                     feedback=[""] * len(ids), check=check, poll_off=check is None, polls=0, status=status)
 

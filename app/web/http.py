@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import ssl
 
 import flask
 from dash.exceptions import DependencyException, PreventUpdate
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 REGISTRATIONS_PATH = "/api/v1/registrations"
 CLAIMS_PATH = "/api/v1/claims"
+BASIC_AUTH_PATH = "/api/v1/basic-auth"  # OpenShift's OAuth server asks here (IDENTITY_PROVIDER_TYPE=BasicAuth)
 CALLBACK_PATH = "/_dash-update-component"
 CALLBACK_PATHS = (CALLBACK_PATH, "/admin" + CALLBACK_PATH)
 CONTENT_SECURITY_POLICY = (
@@ -78,15 +80,46 @@ def api(service: RegistrationService, claims: ClaimService, discovery, handover:
                              **how_to_log_in(result.username)), \
             (200 if result.again else 201)
 
+    @blueprint.get(BASIC_AUTH_PATH)
+    def basic_auth():
+        """The remote of OpenShift's BasicAuth identity provider (app.basicauth); only with that mode."""
+        remote = handover.remote
+        if remote is None:
+            return errors(404, {FORM: "This event's logins are in an htpasswd Secret: nothing to ask here."})
+        try:
+            answer = remote.answer(flask.request.headers.get("Authorization"), _client_verified())
+        except Exception:  # a bug of ours: an error the OAuth server logs, never a traceback, never a 200
+            log.exception("event=basic_auth outcome=failed reason=internal_error")
+            return _json({"error": "the registration app failed; see its log"}, 500)
+        return _json(answer.body, answer.status)
+
     @blueprint.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def unknown_api_route(rest):  # without it, Dash's catch-all route would answer with the page
         if f"/api/{rest}" in (REGISTRATIONS_PATH, CLAIMS_PATH):
             response = errors(405, {FORM: "Use POST with a JSON object."})
             response.headers["Allow"] = "POST"
             return response
+        if f"/api/{rest}" == BASIC_AUTH_PATH:
+            response = errors(405, {FORM: "The OAuth server asks with GET."})
+            response.headers["Allow"] = "GET"
+            return response
         return errors(404, {FORM: "No such API endpoint."})
 
     return blueprint
+
+
+def _client_verified() -> bool:
+    """Whether TLS verified the client's certificate (TLS_CLIENT_CA_FILE): gunicorn hands the connection
+    over as `gunicorn.socket`, whose peer certificate is empty unless one that the CA signed was shown."""
+    connection = flask.request.environ.get("gunicorn.socket")
+    return isinstance(connection, ssl.SSLSocket) and bool(connection.getpeercert())
+
+
+def _json(body: dict, status: int) -> flask.Response:
+    response = flask.jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _json_object() -> dict | None:

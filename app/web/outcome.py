@@ -11,14 +11,16 @@ from app.errors import FORM
 
 def success_view(username: str, console_url: str | None, api_url: str | None, again: bool = False,
                  checking: bool = False, pending: bool = True, links: list[dict[str, str]] = (),
-                 password: str | None = None) -> dbc.Alert:
+                 password: str | None = None, ready: bool = False) -> dbc.Alert:
     """What an attendee sees once their registration is stored (or their seat is theirs): the username,
     a seat's password (shown here once), and how to log in."""
     if password is not None:
         heading = f"Your seat again: {username}." if again else f"Seat {username} is yours."
     else:
         heading = f"Welcome back, {username}: you are registered." if again else f"Account {username} registered."
-    if checking:
+    if ready:
+        timing = "Your login works now."
+    elif checking:
         timing = "Your login is being activated: the line below says when it works."
     elif pending:
         timing = ("Your login is being activated: new logins are written in batches, then OpenShift takes a "

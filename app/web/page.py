@@ -11,6 +11,7 @@ from dash.dash import _default_index
 from dash.exceptions import PreventUpdate
 
 from app.claims import ClaimService
+from app.handover import Handover
 from app.logincheck import LoginCheck
 from app.service import RegistrationService
 from app.settings import Settings
@@ -29,12 +30,12 @@ INTRO = {("claim-section",): "Claim your OpenShift login for this event.",
 
 class Page:
     def __init__(self, settings: Settings, service: RegistrationService, claims: ClaimService, check: LoginCheck,
-                 discovery):
+                 discovery, handover: Handover):
         self.settings = settings
         self.service = service
         self.claims = claims
         self.check = check
-        outcomes = forms.Outcomes(settings, check, discovery)
+        outcomes = forms.Outcomes(settings, check, discovery, handover)
         # The ways in, in page order: a seat first (SEATS), then one's own login (SELF_REGISTRATION).
         self.sections = ([ClaimSection(claims, outcomes)] if settings.seats else []) + \
             ([RegisterSection(service, outcomes)] if settings.self_registration else [])
