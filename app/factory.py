@@ -9,9 +9,11 @@ ADMIN_TOKEN is set. Building starts nothing: the background work is gathered in 
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 import dash
+import flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import activation, files
@@ -30,7 +32,7 @@ from app.service import RegistrationService
 from app.settings import Settings
 from app.store import Store, make_store
 from app.tickets import SharedKey, Tickets
-from app.web import admin_page, http, page
+from app.web import admin_page, bundles, http, page
 
 ASSETS = Path(__file__).parent / "assets"
 ADMIN_SIGN_IN_RATE = "10/minute"  # per client address: the admin token cannot be guessed by trying
@@ -71,13 +73,16 @@ def create_app(settings: Settings | None = None, clock: Clock = SYSTEM) -> dash.
                        publishing=handover.status, on_refused=store.state.refuse,
                        on_works=lambda username: _confirm(store, handover, username))
 
-    app = dash.Dash(
+    server = flask.Flask(__name__)
+    bundles.configure(server)
+    app = page.Dash(
         __name__,
+        server=server,
         assets_folder=str(ASSETS),
         external_stylesheets=[],  # Bootstrap is served from assets/: the page works air-gapped
         serve_locally=True,
         compress=True,
-        title=settings.event_name,
+        title=escape(settings.event_name),  # Dash writes the title into <title> as it is
         update_title=None,
         index_string=page.INDEX_STRING,  # with the document's language, for screen readers
     )
@@ -89,12 +94,14 @@ def create_app(settings: Settings | None = None, clock: Clock = SYSTEM) -> dash.
     server.register_blueprint(http.api(service, claims, discovery, handover))
     server.register_blueprint(http.health(store, handover))
     http.install_error_handlers(server)
-    http.install_headers(server)
+    hashes = list(app.csp_hashes())
     if settings.admin_token_digest:
         sign_ins = ClientLimiter(ADMIN_SIGN_IN_RATE, counters, scope="admin-sign-in")
-        admin_page.mount(server, settings, AdminService(store, handover), sign_ins, str(ASSETS), discovery)
+        admin = admin_page.mount(server, settings, AdminService(store, handover), sign_ins, str(ASSETS), discovery)
+        hashes += admin.csp_hashes()
     else:
         http.disable_admin(server)
+    http.install_headers(server, hashes)
     if settings.trusted_proxy_hops:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.trusted_proxy_hops,
                                    x_proto=settings.trusted_proxy_hops)

@@ -23,6 +23,8 @@ from app.tickets import Tickets
 
 log = logging.getLogger(__name__)
 FIRST_POLL_MS, MAX_POLL_MS, BACKOFF = 3000, 15000, 1.4  # the page asks every 3 s at first, then up to 15 s
+BACKOFF_STEPS = 8  # 1.4 ** 8 > 5: MAX_POLL_MS is reached before
+MAX_POLLS = 100_000  # a tab polling for LOGIN_CHECK_TIMEOUT makes a few hundred: more is not the page
 WAITING_POLL_MS = 5000  # while the login waits to be written, nobody else is asked: a glance every 5 s
 
 
@@ -105,8 +107,10 @@ class LoginCheck:
                         username)
             self.on_refused(username)
             return Poll("refused", None)
-        waited = data.get("waited") if isinstance(data.get("waited"), int) else 0
-        return Poll("activating", min(MAX_POLL_MS, int(FIRST_POLL_MS * BACKOFF ** max(0, polls - waited))))
+        waited = data.get("waited")  # the tab's own count, so as forgeable as the rest: clamped
+        waited = waited if isinstance(waited, int) and not isinstance(waited, bool) and 0 <= waited <= polls else 0
+        backoff = min(polls - waited, BACKOFF_STEPS)
+        return Poll("activating", min(MAX_POLL_MS, int(FIRST_POLL_MS * BACKOFF ** backoff)))
 
     def _due(self) -> tuple[float | None, bool]:
         try:

@@ -20,6 +20,7 @@ import csv
 import dataclasses
 import functools
 import io
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
@@ -74,8 +75,13 @@ def parse_time(text: str) -> datetime:
 
 
 def neutralize(cell: str) -> str:
-    """Guard a cell against spreadsheet formula injection (reversible)."""
-    return "'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell
+    """Guard a cell against spreadsheet formula injection (reversible): a cell starting with a formula's
+    character, or with anything invisible that a spreadsheet may skip before one (spaces, zero-width and
+    other format characters, controls: "\u200b=1+1"), gets a leading '."""
+    if cell.startswith(FORMULA_TRIGGERS) or (cell and (cell[0].isspace() or unicodedata.category(cell[0]) in
+                                                        ("Cf", "Cc", "Zs", "Zl", "Zp", "Cn", "Co"))):
+        return "'" + cell
+    return cell
 
 
 def restore(cell: str) -> str:

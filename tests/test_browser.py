@@ -115,14 +115,16 @@ def test_the_rate_limit_message_shows_on_the_page(page: Page, tmp_path):
 
 
 def test_the_join_link_carries_the_access_code(page: Page, tmp_path):
-    """/?code=…: the code field is filled in and hidden; a wrong code in the link is reported as any wrong
-    code; the code never reaches the access log."""
+    """/?code=…: the code field is filled in and hidden, and the code dropped from the address bar and the
+    history; a wrong code in the link is reported as any wrong code; the code never reaches the access log."""
     log = tmp_path / "gunicorn.log"
     env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "ACCESS_CODE": "velvet-otter"}
     with gunicorn(env, workers=1, log_path=log) as base, browser.watched(page, base) as watched:
         watched.goto(base + "/?code=velvet-otter")
         expect(watched.locator("#access-code")).to_be_hidden()
         expect(watched.locator("#access-code")).to_have_value("velvet-otter")
+        assert "code=" not in watched.url  # read, then dropped from the address bar and the history
+        assert watched.evaluate("location.search") == "" and watched.evaluate("history.length") == 2
         browser.fill(watched, person(1))
         watched.click("#register")
         expect(watched.locator("#register-success")).to_be_visible(timeout=20_000)
@@ -134,7 +136,13 @@ def test_the_join_link_carries_the_access_code(page: Page, tmp_path):
         expect(watched.locator("#register-error")).to_have_text(
             "This access code is not right. Ask your instructor for the event's code.", timeout=20_000)
 
-        watched.goto(base)  # without the link, the field is there to be typed in
-        expect(watched.locator("#access-code")).to_be_visible()
+        watched.reload()  # the same tab, reloaded: it still knows the link's code, not the address bar
+        expect(watched.locator("#access-code")).to_have_value("velvet-otters")
+        expect(watched.locator("#access-code")).to_be_hidden()
+        assert "code=" not in watched.url
+        other = watched.context.new_page()  # another tab, without the link: the field is there to be typed in
+        other.goto(base)
+        expect(other.locator("#access-code")).to_be_visible()
+        other.close()
     logged = log.read_text()
     assert 'GET / HTTP/1.1" 200' in logged and "velvet-otter" not in logged

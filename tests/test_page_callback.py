@@ -190,3 +190,18 @@ def test_a_name_held_by_another_identity_is_refused_in_plain_words_and_shown_to_
         standin.stop()
     store = make_store(Settings(data_dir=tmp_path / "data"))  # the instructor's view, e.g. python -m app status
     assert set(instructor(store).overview().refused) == {"alice"}
+
+
+@pytest.mark.parametrize("polls, waited", [("x", 0), (5000, 0), (1e308, 0), ([1], 0), (True, 0), (-3, 0),
+                                           (3, -1_000_000), (3, 1e308), (10**9, "x"), (2, 10**9)])
+def test_forged_poll_counts_get_a_4xx_or_a_sane_answer_never_a_500(checking, polls, waited, caplog):
+    client, ticket = checking
+    body = poll_body(client, {"username": "alice", "password": GOOD["password"], "ticket": ticket(60),
+                              "waited": waited})
+    body["inputs"][0]["value"] = polls
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code in (200, 204, 400), response.status_code
+    assert "Traceback" not in response.get_data(as_text=True) and "Traceback" not in caplog.text
+    if response.status_code == 200:
+        interval = response.json["response"]["login-poll"]["interval"]
+        assert 3000 <= interval <= 15000  # between the first poll's and the slowest

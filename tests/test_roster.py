@@ -62,6 +62,12 @@ def test_a_seat_cell_other_than_yes_or_empty_is_refused():
         ("\rCR", "'\rCR"),
         ("'quoted", "''quoted"),
         ("Plain = fine", "Plain = fine"),
+        ("\u200b=1+1", "'\u200b=1+1"),  # a zero-width space first: spreadsheets may skip it
+        ("\ufeff=1+1", "'\ufeff=1+1"),
+        ("\u00a0=1+1", "'\u00a0=1+1"),
+        (" =1+1", "' =1+1"),
+        ("\u2060@SUM(A1)", "'\u2060@SUM(A1)"),
+        ("Émile", "Émile"),
     ],
 )
 def test_formula_cells_are_neutralised(cell, shown):

@@ -11,7 +11,9 @@ builders in app.web.admin_views.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
+from html import escape
 
 import dash
 import dash_bootstrap_components as dbc
@@ -25,9 +27,9 @@ from app.errors import RateLimited, StoreError
 from app.ratelimit import ClientLimiter
 from app.settings import Settings, digest
 from app.web import admin_views as views
-from app.web import sessions
+from app.web import bundles, sessions
 from app.web.http import callback
-from app.web.page import INDEX_STRING
+from app.web.page import INDEX_STRING, Dash
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,10 @@ def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_i
     """Mount the admin page under /admin/ on the server."""
     signed = sessions.Sessions(settings, service.store.state, service.store.clock)
     signed.install(server)
-    admin = dash.Dash(
+    admin = Dash(
         __name__, server=server, url_base_pathname=sessions.PREFIX, assets_folder=assets_folder,
         external_stylesheets=[], serve_locally=True, compress=True, update_title=None,
-        title=f"Instructor · {settings.event_name}", suppress_callback_exceptions=True,
+        title=escape(f"Instructor · {settings.event_name}"), suppress_callback_exceptions=True,
         index_string=INDEX_STRING,  # with the document's language, for screen readers
     )
     page = AdminPage(settings, service, sign_ins, discovery, signed)
@@ -48,6 +50,8 @@ def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_i
     server.add_url_rule("/admin", "admin_without_slash", lambda: flask.redirect(sessions.PREFIX))
     server.add_url_rule("/admin/users.csv", "admin_users_csv", page.download)
     page.register(admin)
+    server.after_request(page.signed_out_dependencies)
+    server.before_request(page.signed_in_bundles)
     return admin
 
 
@@ -67,6 +71,26 @@ class AdminPage:
         if not self.sessions.signed_in():
             return views.sign_in_form()
         return views.dashboard(self.settings, self.service.overview(), self.sessions.streamer())
+
+    def signed_out_dependencies(self, response: flask.Response) -> flask.Response:
+        """/admin's callbacks, as Dash lists them to its page: before signing in, only the sign-in form's (the
+        rest of the dashboard's map is for instructors)."""
+        if flask.request.path != sessions.PREFIX + "_dash-dependencies" or response.status_code != 200 \
+                or self.sessions.signed_in():
+            return response
+        ids = set(_ids(views.sign_in_form()))
+        listed = json.loads(response.get_data())
+        response.set_data(json.dumps([d for d in listed if all(i.get("id") in ids for i in d.get("inputs", []))]))
+        return response
+
+    def signed_in_bundles(self):
+        """/admin's own bundles (the chart's library) for a signed-in instructor only."""
+        suites = sessions.PREFIX.rstrip("/") + bundles.SUITES
+        path = flask.request.path
+        if path.startswith(suites) and path[len(suites):].startswith(bundles.ADMIN_ONLY_BUNDLES) \
+                and not self.sessions.signed_in():
+            return flask.jsonify(errors={"form": "Sign in first."}), 404
+        return None
 
     def download(self):
         """users.csv as a download (signed in only)."""
@@ -215,3 +239,13 @@ def _act(action):
 def _chosen(selected) -> str | None:
     """The username of the selected row, if one is selected."""
     return selected[0] if isinstance(selected, list) and selected and isinstance(selected[0], str) else None
+
+
+def _ids(component) -> list[str]:
+    """The ids of a layout's components, all the way down."""
+    found = [component.id] if getattr(component, "id", None) else []
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if hasattr(child, "children") or getattr(child, "id", None):
+            found += _ids(child)
+    return found

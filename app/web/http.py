@@ -26,8 +26,10 @@ CLAIMS_PATH = "/api/v1/claims"
 BASIC_AUTH_PATH = "/api/v1/basic-auth"  # OpenShift's OAuth server asks here (IDENTITY_PROVIDER_TYPE=BasicAuth)
 CALLBACK_PATH = "/_dash-update-component"
 CALLBACK_PATHS = (CALLBACK_PATH, "/admin" + CALLBACK_PATH)
+# Scripts only from the app itself, and inline only Dash's own (by their hashes, app.csp_hashes()): an
+# inline script anyone slipped into a page does not run.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; form-action 'self'"
 )
@@ -207,7 +209,7 @@ def callback(function):
     def run(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except PreventUpdate:
+        except (PreventUpdate, HTTPException):  # no update; a request the page never sends (4xx)
             raise
         except Exception:
             log.exception("event=callback_failed callback=%s", function.__name__)
@@ -215,13 +217,18 @@ def callback(function):
     return run
 
 
-def install_headers(server: flask.Flask) -> None:
-    """Security headers on every response; no caching of anything an attendee sent or was sent."""
-    server.after_request(_security_headers)
+def install_headers(server: flask.Flask, script_hashes: list[str]) -> None:
+    """Security headers on every response; no caching of anything an attendee sent or was sent. The
+    inline scripts allowed are those whose hashes are given (the Dash apps' own)."""
+    policy = CONTENT_SECURITY_POLICY.format(hashes=" ".join(sorted(set(script_hashes))))
+
+    def headers(response: flask.Response) -> flask.Response:
+        return _security_headers(response, policy)
+    server.after_request(headers)
 
 
-def _security_headers(response: flask.Response) -> flask.Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+def _security_headers(response: flask.Response, policy: str) -> flask.Response:
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "DENY")

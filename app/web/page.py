@@ -5,11 +5,15 @@ with its poll (app.logincheck). Which ways in there are is decided here, once, f
 
 from __future__ import annotations
 
+import re
+
 import dash
 from dash import Input, Output, State, dcc, html
 from dash.dash import _default_index
 from dash.exceptions import PreventUpdate
+from werkzeug.exceptions import BadRequest
 
+from app import logincheck
 from app.claims import ClaimService
 from app.handover import Handover
 from app.logincheck import LoginCheck
@@ -22,6 +26,18 @@ from app.web.register_section import RegisterSection
 
 # Dash's page template with the document's language, which screen readers need (both Dash apps use it).
 INDEX_STRING = _default_index.replace("<html>", '<html lang="en">', 1)
+# What Dash's page configuration says of the software it runs: nothing for a visitor to match against
+# advisories (the renderer does not need them with its dev tools off, as here).
+_VERSIONS = re.compile(r'"(?:dash_version|python_version|dash_version_url|plotly_version|ddk_version)"'
+                       r':(?:null|"(?:[^"\\]|\\.)*"),?')
+
+
+class Dash(dash.Dash):
+    """dash.Dash, its page's configuration without versions (both Dash apps are made with it)."""
+
+    def interpolate_index(self, **kwargs) -> str:
+        kwargs["config"] = _VERSIONS.sub("", kwargs.get("config", ""))
+        return super().interpolate_index(**kwargs)
 INTRO = {("claim-section",): "Claim your OpenShift login for this event.",
          ("register-section",): "Create your OpenShift login for this event.",
          ("claim-section", "register-section"): "Claim a seat (an OpenShift login made for this event), or create "
@@ -77,6 +93,8 @@ class Page:
         """One login check; the password is dropped from the tab once the answer is known."""
         if not polls or data is None:
             raise PreventUpdate
+        if not isinstance(polls, int) or isinstance(polls, bool) or not 0 < polls <= logincheck.MAX_POLLS:
+            raise BadRequest("This request is not one the page sends.")  # n_intervals is the tab's count
         answer = self.check.poll(data, polls, forms.client())
         keep = dash.no_update
         if answer.state == "ended":

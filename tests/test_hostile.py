@@ -1,0 +1,81 @@
+"""Hostile attendees, third round (issue #22): what a hostile attendee on the same network tried and was
+not refused, each shown refused now. The forged login-check polls are in test_page_callback.py."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import sys
+import time
+
+from app.settings import digest
+from app.web.bundles import COMPRESSED
+
+TOKEN = "instructor-token-123"
+SCRIPT = "</title><script>alert(1)</script>"
+
+
+def _inline_script_hashes(page: str) -> set[str]:
+    """The CSP hashes of the executable inline scripts of a page, as a browser computes them."""
+    found = set()
+    page = re.sub(r"<!--.*?-->", "", page, flags=re.S)  # Dash's warning for Internet Explorer only
+    for attributes, body in re.findall(r"<script([^>]*)>(.*?)</script>", page, flags=re.S):
+        if "src=" in attributes or "application/json" in attributes:
+            continue
+        found.add("'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'")
+    return found
+
+
+def test_the_event_name_is_text_in_the_title_and_only_dashs_own_inline_script_runs(make_app):
+    client = make_app(event_name="R&D " + SCRIPT, admin_token_digest=digest(TOKEN)).server.test_client()
+    for path in ("/", "/admin/"):
+        response = client.get(path)
+        page = response.get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in page, path
+        assert "R&amp;D &lt;/title&gt;&lt;script&gt;" in page.split("</title>")[0], path
+        policy = response.headers["Content-Security-Policy"]
+        script_src = next(d for d in policy.split(";") if d.strip().startswith("script-src")).split()
+        assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+        assert _inline_script_hashes(page) <= set(script_src), path  # Dash's own inline script still runs
+
+
+def test_the_page_says_nothing_of_the_software_versions_it_runs(make_app):
+    page = make_app().server.test_client().get("/").get_data(as_text=True)
+    config = json.loads(re.search(r'<script id="_dash-config" type="application/json">(.*?)</script>', page,
+                                  flags=re.S).group(1))
+    assert "requests_pathname_prefix" in config  # what the renderer needs is there
+    assert not {"dash_version", "python_version", "plotly_version", "dash_version_url"} & set(config)
+    assert sys.version.split()[0] not in page
+
+
+def _signed_in(client) -> None:
+    with client.session_transaction() as session:
+        session.update(since=time.time(), sid="a-session")
+
+
+def test_admins_callbacks_and_bundles_wait_for_the_sign_in(make_app):
+    client = make_app(admin_token_digest=digest(TOKEN)).server.test_client()
+    client.get("/admin/")
+    listed = client.get("/admin/_dash-dependencies").json
+    assert [d["inputs"][0]["id"] for d in listed] == ["sign-in"]  # the sign-in form's, nothing of the dashboard
+    plotly = "_dash-component-suites/plotly/package_data/plotly.min.js"
+    assert client.get("/" + plotly).status_code == 404  # never at the public root
+    assert client.get("/admin/" + plotly).status_code == 404  # nor for someone not signed in
+    _signed_in(client)
+    assert len(client.get("/admin/_dash-dependencies").json) > 5
+    assert client.get("/admin/" + plotly).status_code == 200
+
+
+def test_a_bundle_is_compressed_once_in_the_process_whatever_its_fingerprint(make_app):
+    app = make_app()
+    client = app.server.test_client()
+    paths = [f"/_dash-component-suites/dash/dcc/async-mathjax.v{n}_0_0m{n}.js?x={n}" for n in range(5)]
+    answers = [client.get(path, headers={"Accept-Encoding": "gzip"}) for path in paths]
+    assert all(a.status_code == 200 and a.headers["Content-Encoding"] == "gzip" for a in answers)
+    assert len({a.data for a in answers}) == 1
+    cache = app.server.extensions[COMPRESSED]
+    assert cache.kept() == ["gzip;/_dash-component-suites/dash/dcc/async-mathjax.js"]  # one entry, kept
+    client.post("/api/v1/registrations", json={"username": "x" * 600})  # an API answer: never kept
+    assert len(cache.kept()) == 1
