@@ -4,6 +4,7 @@
     python -m app export > users.csv            # users.csv on stdout
     python -m app status | open | close
     python -m app seats create --count 40 [--prefix user] [--start 1] > seats.csv   # passwords, once
+    python -m app seats release user7 user8 | --from 10.1.2.3   # give claimed seats back, new passwords
     python -m app reset USERNAME                # prints the new password, once
     python -m app remove USERNAME
     python -m app cleanup --yes                 # remove every attendee of this app (teardown)
@@ -40,8 +41,13 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     commands.add_parser("open", help="open registration")
     commands.add_parser("close", help="close registration")
     seat_commands = commands.add_parser("seats", help="seats: accounts made ahead, claimed by attendees (SEATS=true)")
-    create = seat_commands.add_subparsers(dest="seats_command", required=True).add_parser(
+    seat_actions = seat_commands.add_subparsers(dest="seats_command", required=True)
+    create = seat_actions.add_parser(
         "create", help="make seats; prints username,password as CSV, once (the passwords are not stored)")
+    release = seat_actions.add_parser("release", help="give claimed seats back, with new passwords (one address "
+                                                       "that claimed many: see status)")
+    release.add_argument("usernames", nargs="*", help="the seats")
+    release.add_argument("--from", dest="client", help="every seat claimed from this address")
     create.add_argument("--count", type=int, required=True, help="how many seats")
     create.add_argument("--prefix", default="user", help="username prefix (default: user)")
     create.add_argument("--start", type=int, default=1, help="first number (default: 1)")
@@ -111,12 +117,26 @@ def _run(service: AdminService, args) -> int:
             print(f"logged in to OpenShift: {sum(1 for n in overview.logged_in if n in names)} of {len(names)}")
         for line in overview.publishing.lines():
             print(line)
+        for burst in overview.claim_bursts:
+            print(f"seats claimed fast: {burst.client} claimed {burst.most} within a minute "
+                  f"({', '.join(burst.usernames)}); if that is not a room behind one network: "
+                  f"python -m app seats release --from {burst.client}")
         for username, seen in sorted(overview.refused.items()):
             print(f"refused by OpenShift: {username} (the name belongs to another identity; seen {seen}): "
                   "remove them and let them register another name")
     elif args.command in ("open", "close"):
         service.set_open(args.command == "open")
         print(f"registration {'open' if args.command == 'open' else 'closed'}")
+    elif args.command == "seats" and args.seats_command == "release":
+        overview = service.overview()
+        names = list(args.usernames) + [r.username for r in overview.seats
+                                        if args.client and r.claimed_from == args.client and not r.unclaimed]
+        if not names:
+            print("name the seats, or --from an address (python -m app status shows them)", file=sys.stderr)
+            return 2
+        released = service.release_seats(names)
+        print(f"released {len(released)} seats: {', '.join(released) or 'none (not claimed)'}; each has a new "
+              "password, shown to whoever claims it next", file=sys.stderr)
     elif args.command == "seats":
         made = service.create_seats(args.count, args.prefix, args.start)
         sys.stdout.write(seats.csv_text(made))

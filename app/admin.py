@@ -9,23 +9,20 @@ without secrets.
 from __future__ import annotations
 
 import dataclasses
-import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from app import activation, htpasswd, ledger, metrics, passwords, roster, rules, seats
+from app import activation, htpasswd, ledger, passwords, roster, seats
 from app.activation import Batch
 from app.documents import roster_records, update
-from app.errors import Conflict, PermissionDenied, StoreError
+from app.errors import PermissionDenied, StoreError
 from app.handover import Handover
 from app.mirror import users_csv
 from app.publisher import Status
 from app.roster import Registration
-from app.settings import usable_cpus
+from app.seatdesk import MAX_SEATS, SeatDesk, SeatsRefused, log_action  # noqa: F401 (for callers)
 from app.store import Store
 from app.tickets import SharedKey
 
-log = logging.getLogger(__name__)
 DELETE_USER = "oc delete user {0} --ignore-not-found && oc delete identity {1} --ignore-not-found"  # for an admin
 
 
@@ -36,12 +33,6 @@ class NotRegistered(LookupError):
 class NotYetWritten(LookupError):
     """The attendee's login is still waiting to be written: there is no line to reset yet."""
 
-
-class SeatsRefused(ValueError):
-    """The seats asked for cannot be made (a name taken or not valid, too many): nothing was changed."""
-
-
-MAX_SEATS = 500  # per `seats create` (or click on /admin): each takes a bcrypt hash, about 50 ms of a core
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +52,7 @@ class Overview:
     publishing: Status
     # BasicAuth: each attendee's first and last login that OpenShift really made (epoch seconds)
     logged_in: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
+    claim_bursts: list[seats.Burst] = dataclasses.field(default_factory=list)  # seats claimed faster than people type
 
     def attendee_logins(self) -> dict[str, str]:
         """The attendees' login states (unclaimed seats are accounts, not attendees: not counted)."""
@@ -79,7 +71,7 @@ class Removal:
     notes: tuple[str, ...] = ()  # what a cluster admin should check by hand (never a command to pipe to sh)
 
 
-class AdminService:
+class AdminService(SeatDesk):
     """The instructor's operations on the store (and, when granted, on OpenShift's User objects)."""
 
     def __init__(self, store: Store, handover: Handover):
@@ -107,6 +99,7 @@ class AdminService:
             sync=self.store.health(),
             publishing=self.handover.status(),
             logged_in=self.store.state.logins_seen(),
+            claim_bursts=seats.bursts(state.records),
         )
 
     def attendees(self, login_state: str | None = None) -> list[tuple[Registration, str]]:
@@ -125,50 +118,7 @@ class AdminService:
     def set_open(self, value: bool) -> None:
         """Open or close registration for every replica."""
         self.store.state.set_open(value)
-        _log("open" if value else "close")
-
-    def create_seats(self, count: int, prefix: str = "user", start: int = 1) -> list[tuple[str, str]]:
-        """Make `count` seats named prefix+start… in one roster write; return (username, password) pairs,
-        to be printed once (each password is derived from the seat's nonce, app.seats, never stored).
-
-        Their logins are pending: the next write of the logins publishes them all at once (the caller
-        wakes the handover). Raises SeatsRefused, with nothing changed, when a name is taken or invalid.
-        """
-        if not 1 <= count <= MAX_SEATS:
-            raise SeatsRefused(f"make 1 to {MAX_SEATS} seats at a time")
-        names = seats.names(prefix, start, count)
-        invalid = next(((name, problem) for name in (names[0], names[-1])
-                        if (problem := rules.check_username(name, self.settings)[1])), None)
-        if invalid:
-            raise SeatsRefused(f"{invalid[0]} is not a valid username: {invalid[1]}")
-        state = self.documents.latest(fresh=True)
-        taken = seats.taken(names, prefix, self.documents.index(state))
-        if taken:
-            raise SeatsRefused(taken)
-        key = self.key.get()
-        nonces = {name: seats.new_nonce() for name in names}
-        made = {name: seats.password(key, name, nonce) for name, nonce in nonces.items()}
-        with ThreadPoolExecutor(max(1, usable_cpus())) as pool:  # bcrypt lets go of the GIL while it hashes
-            lines = pool.map(lambda name: htpasswd.make_entry(name, made[name], self.settings.bcrypt_rounds), names)
-            now = roster.now()
-            rows = [seats.row(name, line, nonces[name], now) for name, line in zip(names, lines, strict=True)]
-        while True:
-            snapshot = self.documents.roster.read()
-            logins = self.documents.logins.read()
-            records = self.documents.records(snapshot)
-            plan = ledger.plan_roster(logins.content, records, rows, ledger.Limits.for_settings(self.settings))
-            if plan.refused:
-                problem = next(iter(plan.refused.values()))
-                raise SeatsRefused("; ".join(problem.errors.values()) + f" (for {names[min(plan.refused)]})")
-            try:
-                metrics.counted_write(self.documents.roster, "roster", snapshot,
-                                      roster.render_store(plan.records).encode())
-                break
-            except Conflict:
-                continue  # someone registered meanwhile: plan again on what they wrote
-        self._refresh()
-        _log("create_seats", f"{names[0]}..{names[-1]}")
-        return [(name, made[name]) for name in names]
+        log_action("open" if value else "close")
 
     def reset_password(self, username: str) -> str:
         """Give an attendee a new random password; return it (to be shown once, never stored).
@@ -196,7 +146,7 @@ class AdminService:
         if nonce:
             self._set_nonce(username, nonce)
         self._refresh()
-        _log("reset_password", username)
+        log_action("reset_password", username)
         return password
 
     def _set_nonce(self, username: str, nonce: str) -> None:
@@ -241,7 +191,7 @@ class AdminService:
         self._refresh()
         removals = [self._delete_projects(self._delete_user_objects(name)) for name in usernames]
         for removal in removals:
-            _log("remove", removal.username)
+            log_action("remove", removal.username)
         return removals
 
     def identity_commands(self) -> list[str]:
@@ -293,8 +243,3 @@ class AdminService:
 def joined_at(record: Registration) -> datetime:
     """When the attendee joined: registered, or claimed their seat."""
     return record.claimed_at or record.registered_at
-
-
-def _log(action: str, username: str = "-") -> None:
-    log.info("event=admin_action who=admin action=%s username=%s", action, username)
-

@@ -9,6 +9,7 @@ is made: a seat's line was written when the instructor made it, and its password
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import logging
 import time
 from collections.abc import Mapping
@@ -41,7 +42,8 @@ class SeatClaim:
     password: str = dataclasses.field(repr=False)
     claimed_at: datetime
     line: Line = Line.PENDING
-    again: bool = False  # the same email claimed again within ledger.AGAIN_WINDOW
+    again: bool = False  # the same claimant again within ledger.AGAIN_WINDOW
+    token: str = dataclasses.field(default="", repr=False)  # handed to the claimant: shown again only with it
 
 
 class ClaimService:
@@ -65,9 +67,9 @@ class ClaimService:
             if problem:
                 raise InvalidRegistration({"email": problem})
             self._precheck(email)
-            claimed = self.registrations.reserver.claim(email)
+            claimed = self.registrations.reserver.claim(email, client)
             username = claimed.seat.username
-            result = self._seat(claimed)
+            result = self._seat(claimed, form.get("claim_token"))
         except RegistrationError as error:
             record("seat_claim", username, error.outcome, error.reason, started)
             raise
@@ -103,15 +105,20 @@ class ClaimService:
             raise AlreadyTaken({"email": ledger.EMAIL_TAKEN})
         raise SeatsTaken()
 
-    def _seat(self, claimed: seats.Claimed) -> SeatClaim:
+    def _seat(self, claimed: seats.Claimed, shown: object) -> SeatClaim:
+        """The seat's password and claim token; a seat claimed already only to whoever shows its token."""
         seat = claimed.seat
         try:
-            password = seats.password(self.key.get(), seat.username, seat.seat_nonce)
+            key = self.key.get()
         except StoreError as error:
             raise ServiceUnavailable(error.cause) from None
+        token = seats.claim_token(key, seat.username, seat.seat_nonce)
+        if claimed.again and not (isinstance(shown, str) and hmac.compare_digest(shown.encode(), token.encode())):
+            raise AlreadyTaken({"email": seats.SEAT_HELD})  # the email alone is not the claimant
+        password = seats.password(key, seat.username, seat.seat_nonce)
         found = self.store.documents.line_of(seat.username)
         return SeatClaim(seat.username, password, seat.claimed_at, found[1] if found else Line.PENDING,
-                         again=claimed.again)
+                         again=claimed.again, token=token)
 
 
 class NonceExpiry:

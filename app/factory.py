@@ -35,7 +35,7 @@ from app.tickets import SharedKey, Tickets
 from app.web import admin_page, bundles, http, page
 
 ASSETS = Path(__file__).parent / "assets"
-ADMIN_SIGN_IN_RATE = "10/minute"  # per client address: the admin token cannot be guessed by trying
+ADMIN_SIGN_IN_RATE = "10/minute"  # wrong admin tokens per client address before /admin says so (and logs it)
 LOGIN_CHECKS_PER_TICKET = "30/minute"  # the page polls every 3-15 s; more is someone replaying a ticket
 POLLS_PER_ATTENDEE_MINUTE = 12  # a room behind one address polls about this many times per attendee
 

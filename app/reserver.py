@@ -75,10 +75,10 @@ class Reserver:
         """
         return self._wait(candidate)
 
-    def claim(self, email: str) -> seats.Claimed:
+    def claim(self, email: str, client: str = "") -> seats.Claimed:
         """Block until a seat is this email's in the stored roster; raise RegistrationError (all seats
         taken, the email holds a registration or a seat claimed too long ago, the store unavailable)."""
-        return self._wait(seats.Claim(email, self.clock.utc()))
+        return self._wait(seats.Claim(email, self.clock.utc(), client))
 
     def _wait(self, candidate):
         if self._stopping is None or self._stopping.is_set():

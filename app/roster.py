@@ -25,8 +25,9 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 HEADER = ("username", "full_name", "email", "registered_at", "seat", "claimed_at")
-STORE_HEADER = HEADER + ("pending_login", "seat_nonce")
-LEGACY_HEADERS = (HEADER[:4], HEADER[:4] + ("pending_login",))  # stored before seats existed
+STORE_HEADER = HEADER + ("pending_login", "seat_nonce", "claimed_from")
+# Stored by earlier releases: before seats existed, and before claims kept their client's address.
+LEGACY_HEADERS = (HEADER[:4], HEADER[:4] + ("pending_login",), HEADER + ("pending_login", "seat_nonce"))
 YES = "yes"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
 
@@ -47,6 +48,7 @@ class Registration:
     seat: bool = False  # made by the instructor, handed out by claiming it
     claimed_at: datetime | None = None  # when an attendee claimed this seat (its email is theirs)
     seat_nonce: str = dataclasses.field(default="", repr=False)  # its password's derivation input (app.seats)
+    claimed_from: str = dataclasses.field(default="", repr=False)  # the client address of a seat's claim
 
     @property
     def unclaimed(self) -> bool:
@@ -96,7 +98,8 @@ def render(registrations: Iterable[Registration]) -> str:
 
 def render_store(registrations: Iterable[Registration]) -> str:
     """The stored roster: users.csv plus each registration's pending login and each seat's nonce."""
-    return render_rows(STORE_HEADER, (_cells(r) + [r.pending_login, r.seat_nonce] for r in registrations))
+    return render_rows(STORE_HEADER, (_cells(r) + [r.pending_login, r.seat_nonce, r.claimed_from]
+                                      for r in registrations))
 
 
 def _cells(r: Registration) -> list[str]:
@@ -141,8 +144,9 @@ def _parse(text: str, headers: tuple[tuple[str, ...], ...]) -> list[Registration
             raise RosterError(f"unexpected header {found[:len(headers[0])]!r}")
         # Where each optional column is (None: not in this header); rows are read by position (10,000 rows
         # are parsed on every new version of the roster).
-        seat, claimed_at, pending, nonce = (found.index(n) if n in found else None
-                                            for n in ("seat", "claimed_at", "pending_login", "seat_nonce"))
+        seat, claimed_at, pending, nonce, source = (
+            found.index(n) if n in found else None
+            for n in ("seat", "claimed_at", "pending_login", "seat_nonce", "claimed_from"))
         registrations = []
         for number, row in enumerate(rows, start=2):
             if not row:
@@ -157,7 +161,8 @@ def _parse(text: str, headers: tuple[tuple[str, ...], ...]) -> list[Registration
             registrations.append(Registration(
                 cells[0], cells[1], cells[2], parse_time(cells[3]),
                 cells[pending] if pending is not None else "", is_seat,
-                parse_time(claimed) if claimed else None, cells[nonce] if nonce is not None else ""))
+                parse_time(claimed) if claimed else None, cells[nonce] if nonce is not None else "",
+                cells[source] if source is not None else ""))
         return registrations
     except (csv.Error, ValueError) as error:
         raise RosterError(str(error)) from error

@@ -31,6 +31,7 @@ from app.roster import Registration
 from app.rules import email_key
 
 SUBKEY_LABEL = b"workshop-registration seat passwords v1"
+CLAIM_LABEL = b"workshop-registration seat claims v1"
 SEAT_HELD = ("This email address has already claimed a seat. If its password is lost, your instructor can "
              "reset it.")
 
@@ -45,6 +46,15 @@ def password(shared_key: bytes, username: str, nonce: str) -> str:
     subkey = hmac.new(shared_key, SUBKEY_LABEL, hashlib.sha256).digest()
     return passwords.spell(int.from_bytes(hmac.new(subkey, f"{username}\0{nonce}".encode(), hashlib.sha256).digest(),
                                           "big"))
+
+
+def claim_token(shared_key: bytes, username: str, nonce: str) -> str:
+    """What whoever claimed the seat is handed with it, and must show to see it again: knowing the email is
+    not enough (anyone may know a colleague's). Derived like the password, so nothing more is stored, and
+    useless once the nonce is dropped."""
+    subkey = hmac.new(shared_key, CLAIM_LABEL, hashlib.sha256).digest()
+    mac = hmac.new(subkey, f"{username}\0{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
 def csv_text(made: Sequence[tuple[str, str]]) -> str:
@@ -80,6 +90,7 @@ class Claim:
 
     email: str
     at: datetime
+    client: str = ""  # the address it came from (kept with the seat: app.admin shows bursts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +139,8 @@ def plan_claims(records: Sequence[Registration], claims: Sequence[Claim], again_
         if index is None:
             refused[number] = SeatsTaken()
             continue
-        kept[index] = dataclasses.replace(kept[index], email=claim.email, claimed_at=claim.at)
+        kept[index] = dataclasses.replace(kept[index], email=claim.email, claimed_at=claim.at,
+                                          claimed_from=claim.client)
         holder[email_key(claim.email)] = index
         claimed[number] = Claimed(kept[index])
     kept = forget_nonces(kept, max(claim.at for claim in claims), again_window)
@@ -143,3 +155,38 @@ def forget_nonces(records: Sequence[Registration], now: datetime, again_window: 
     if not any(expired(r) for r in records):
         return records
     return [dataclasses.replace(r, seat_nonce="") if expired(r) else r for r in records]
+
+
+CLAIM_BURST = 5  # seats claimed from one address within BURST_WINDOW: more than one person types, or a script
+BURST_WINDOW = timedelta(minutes=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Burst:
+    """An address that claimed CLAIM_BURST seats or more within BURST_WINDOW: `most` of them at most, and
+    the seats it claimed in all."""
+
+    client: str
+    most: int
+    usernames: tuple[str, ...]
+
+
+def bursts(records: Sequence[Registration], least: int = CLAIM_BURST, window: timedelta = BURST_WINDOW) -> list[Burst]:
+    """Every address whose claims came faster than people type (a room behind one NAT may, too: the
+    instructor decides), busiest first."""
+    claims: dict[str, list[Registration]] = {}
+    for record in records:
+        if record.seat and record.claimed_at and record.claimed_from:
+            claims.setdefault(record.claimed_from, []).append(record)
+    found = []
+    for client, made in claims.items():
+        made.sort(key=lambda r: r.claimed_at)
+        times = [r.claimed_at for r in made]
+        most, first = 0, 0
+        for last, moment in enumerate(times):
+            while moment - times[first] > window:
+                first += 1
+            most = max(most, last - first + 1)
+        if most >= least:
+            found.append(Burst(client, most, tuple(r.username for r in made)))
+    return sorted(found, key=lambda b: (-b.most, b.client))

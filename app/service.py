@@ -106,19 +106,20 @@ class RegistrationService:
         return result
 
     def _validate(self, form: Mapping[str, object]) -> rules.Application:
-        """The rules, plus "taken" for a valid username or email, so every problem shows at once."""
+        """The rules, plus "taken" for a valid username, so that an attendee choosing one hears it with
+        every other problem at once. Never whether an email is registered: that is said only after a hash
+        (see _precheck), so that emails cannot be looked up for free."""
         try:
             return rules.validate(form, self.settings)
         except WrongAccessCode:
             raise  # without the code nothing else is said: no taken names or emails to enumerate
         except RegistrationError as error:
             username, _ = rules.check_username(form.get("username"), self.settings)
-            email, _ = rules.check_email(form.get("email"))
-            if username or email:
+            if username:
                 with contextlib.suppress(StoreError):
                     documents = self.store.documents
-                    taken = documents.index(documents.latest()).taken(username, email)
-                    error.errors.update({k: v for k, v in taken.items() if k not in error.errors})
+                    taken = documents.index(documents.latest()).taken(username, "")
+                    error.errors.update({k: v for k, v in taken.items() if k == "username" and k not in error.errors})
             raise
 
     def _precheck(self, application: rules.Application) -> Registered | None:
@@ -142,6 +143,8 @@ class RegistrationService:
             again = self._same_attendee(application, fresh=False)
             if again:
                 return again
+        if isinstance(error, AlreadyTaken) and set(error.errors) == {"email"}:
+            return None  # an email held already: refused by the reserver, after the hash was paid for
         raise error
 
     def _refuse_a_name_the_cluster_holds(self, username: str) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import limits
+import zxcvbn_rs_py
 
 from app.errors import SettingsError
 from app.schedule import Schedule
@@ -316,6 +317,22 @@ def secret(min_length: int = 1, why: str = "") -> Callable[[str], bytes]:
     return parse
 
 
+MIN_TOKEN_GUESSES = 10**12  # zxcvbn's estimate: years at the few hundred sign-ins a second /admin answers
+
+
+def token(value: str) -> bytes:
+    """ADMIN_TOKEN: the right one always signs in, however many wrong ones the room's address sent, so
+    its strength is what stops guessing (app.web.admin_page counts the wrong ones)."""
+    if len(value) < 12:
+        raise ValueError("at least 12 characters (it guards every attendee's data)")
+    guesses = zxcvbn_rs_py.zxcvbn(value[:64], ["workshop", "admin", "token", "openshift"]).guesses
+    if guesses < MIN_TOKEN_GUESSES:
+        raise ValueError(f"too easy to guess (about 10^{len(str(guesses)) - 1} guesses; at least 10^12): use four "
+                         "random words or 16 random characters, e.g. python3 -c 'import secrets; "
+                         "print(secrets.token_urlsafe(16))'")
+    return digest(value)
+
+
 def digest(value: str) -> bytes:
     """SHA-256 of a secret's UTF-8 bytes: equal-length values for constant-time comparison."""
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
@@ -396,8 +413,9 @@ DECLARED: tuple[Var, ...] = (
     Var("EVENT_NAME", text(100), "page title and heading"),
     Var("ACCESS_CODE", secret(), "when set, attendees must enter it (compared in constant time; only its "
         "SHA-256 is kept in memory)", secret=True),
-    Var("ADMIN_TOKEN", secret(12, " (it guards every attendee's data)"), "enables the instructor page `/admin` "
-        "(at least 12 characters); without it `/admin` answers 404", secret=True),
+    Var("ADMIN_TOKEN", token, "enables the instructor page `/admin` (at least 12 characters, and hard to guess: "
+        "zxcvbn's estimate at least 10^12 guesses, e.g. four random words); without it `/admin` answers 404",
+        secret=True),
     Var("MAX_USERS", integer(0, 1_000_000), "registrations allowed; `0` = no limit. Past it: "
         "\"registration is full\""),
     Var("REGISTRATION_OPEN", boolean, "`false` answers \"registration is closed\" (page) and 503 (API)"),

@@ -138,8 +138,18 @@ def test_a_wrong_access_code_tells_nothing_about_taken_names_or_emails(make_app)
             probe["access_code"] = code
         response = post(client, probe)
         assert response.status_code == 403 and set(response.json["errors"]) == {"access_code"}
-    known = post(client, dict(GOOD, password="x", access_code="wonderland"))  # with the code: all of it
-    assert set(known.json["errors"]) == {"username", "email", "password"}
+    known = post(client, dict(GOOD, password="x", access_code="wonderland"))  # with the code: the name too
+    assert set(known.json["errors"]) == {"username", "password"}  # an email, only after a hash (below)
+
+
+def test_an_invalid_form_says_nothing_about_the_email(make_app):
+    client = make_app().server.test_client()
+    assert post(client, GOOD).status_code == 201
+    for invalid in (dict(GOOD, username="x", password="x"), dict(GOOD, username="fresh-name", password="x")):
+        answer = post(client, invalid)  # an invalid form with alice's email: nothing about the email
+        assert answer.status_code == 400 and "email" not in answer.json["errors"]
+    answer = post(client, dict(GOOD, username="fresh-name"))  # valid: said (after a hash: test_service.py)
+    assert answer.status_code == 409 and set(answer.json["errors"]) == {"email"}
 
 
 def test_closed_registration_answers_503(make_app):

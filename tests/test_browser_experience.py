@@ -155,6 +155,14 @@ def test_claiming_a_seat_shows_its_login_once_and_when_it_works(page: Page, seat
     expect(page.locator("#claim-success")).to_contain_text("Your seat again: user1.", timeout=20_000)
     expect(page.locator("#result-password")).to_have_text(passwords["user1"])
 
+    elsewhere = page.context.browser.new_context().new_page()  # someone else who knows her email and the code
+    elsewhere.goto(base + "/?code=velvet-otter")
+    elsewhere.fill("#claim-email", "ann@example.com")
+    elsewhere.click("#claim")
+    expect(elsewhere.locator("#claim-email-feedback")).to_contain_text("already claimed a seat", timeout=20_000)
+    assert passwords["user1"] not in elsewhere.content()
+    elsewhere.context.close()
+
 
 def test_seats_only_the_page_says_when_none_is_left(page: Page, tmp_path):
     env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "SEATS": "true",

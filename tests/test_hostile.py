@@ -10,7 +10,10 @@ import re
 import sys
 import time
 
-from app.settings import digest
+import pytest
+
+from app.errors import SettingsError
+from app.settings import Settings, digest
 from app.web.bundles import COMPRESSED
 
 TOKEN = "instructor-token-123"
@@ -79,3 +82,38 @@ def test_a_bundle_is_compressed_once_in_the_process_whatever_its_fingerprint(mak
     assert cache.kept() == ["gzip;/_dash-component-suites/dash/dcc/async-mathjax.js"]  # one entry, kept
     client.post("/api/v1/registrations", json={"username": "x" * 600})  # an API answer: never kept
     assert len(cache.kept()) == 1
+
+
+def _sign_in(client, token: str) -> str:
+    """One press of Sign in, as the page sends it."""
+    dependency = client.get("/admin/_dash-dependencies").json[0]
+    specs = [spec.rsplit(".", 1) for spec in dependency["output"].strip(".").split("...")]
+    body = {"output": dependency["output"], "outputs": [{"id": i, "property": p} for i, p in specs],
+            "inputs": [{"id": "sign-in", "property": "n_clicks", "value": 1},
+                       {"id": "admin-token", "property": "n_submit", "value": None}],
+            "changedPropIds": ["sign-in.n_clicks"],
+            "state": [{"id": "admin-token", "property": "value", "value": token}]}
+    csrf = client.get_cookie("_csrf_token", path="/admin/").value
+    response = client.post("/admin/_dash-update-component", json=body, headers={"X-CSRFToken": csrf})
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def test_the_right_admin_token_signs_in_whatever_the_rooms_address_sent_before(make_app):
+    app = make_app(admin_token_digest=digest(TOKEN))
+    attacker, instructor = app.server.test_client(), app.server.test_client()  # one address, the room's
+    attacker.get("/admin/")
+    answers = [_sign_in(attacker, f"guess-{n}") for n in range(30)]
+    assert all("That is not the admin token." in a for a in answers)
+    assert "the right one still signs you in" in answers[-1]  # counted, and said
+    instructor.get("/admin/")
+    assert json.loads(_sign_in(instructor, TOKEN))["response"]["admin-location"]["href"] == "/admin/"  # signed in
+    assert "Instructor sign-in" not in instructor.get("/admin/_dash-layout").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("weak", ["workshop2026!", "adminadmin123", "openshift-workshop"])
+def test_an_admin_token_easy_to_guess_stops_start_up_with_how_to_make_one(tmp_path, weak):
+    with pytest.raises(SettingsError, match="ADMIN_TOKEN.*too easy to guess.*secrets.token_urlsafe"):
+        Settings.from_env({"ADMIN_TOKEN": weak, "SERVICE_ACCOUNT_DIR": str(tmp_path)})
+    assert Settings.from_env({"ADMIN_TOKEN": "velvet-otter-marmalade-42",
+                              "SERVICE_ACCOUNT_DIR": str(tmp_path)}).admin_token_digest

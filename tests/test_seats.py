@@ -94,8 +94,9 @@ def seated(tmp_path, app_for):
     return settings, app.server.test_client(), instructor(store)
 
 
-def claim(client, email: str, code: str = "velvet-otter"):
-    return client.post(CLAIMS, json={"email": email, "access_code": code})
+def claim(client, email: str, code: str = "velvet-otter", token: str | None = None):
+    return client.post(CLAIMS, json={"email": email, "access_code": code,
+                                     **({"claim_token": token} if token is not None else {})})
 
 
 def test_seats_are_made_in_one_write_and_their_passwords_are_stored_nowhere(seated):
@@ -128,7 +129,7 @@ def test_taken_names_refuse_the_whole_batch_and_say_where_to_start(seated):
     assert (admin.settings.data_dir / "registrations.csv").read_bytes() == before
 
 
-def test_a_claim_gives_a_working_login_once_then_again_only_to_the_same_email(seated):
+def test_a_claim_gives_a_working_login_once_then_again_only_to_its_claimant(seated):
     settings, client, admin = seated
     admin.create_seats(2)
     admin.handover.publish()
@@ -137,7 +138,11 @@ def test_a_claim_gives_a_working_login_once_then_again_only_to_the_same_email(se
     body = first.json
     assert body["username"] == "user1" and body["login"] == "active" and not body["again"]
     assert htpasswd_verifies(settings.data_dir / "htpasswd", "user1", body["password"])
-    again = claim(client, "ann@example.com")
+    for stranger in (None, "", "forged-token", body["claim_token"][:-1] + "A", 5):  # the email alone: no
+        refused = claim(client, "ann@example.com", token=stranger)
+        assert refused.status_code == 409 and refused.json["errors"] == {"email": seats.SEAT_HELD}
+        assert body["password"] not in refused.get_data(as_text=True)
+    again = claim(client, "ann@example.com", token=body["claim_token"])  # the claimant's lost tab
     assert again.status_code == 200 and again.json["again"]
     assert (again.json["username"], again.json["password"]) == ("user1", body["password"])
     second = claim(client, "bob@example.com")
@@ -321,3 +326,49 @@ def test_claims_share_the_registrations_rate_limit(tmp_path, app_for):
     codes = [claim(client, f"a{i}@example.com").status_code for i in range(2)]
     codes.append(client.post("/api/v1/registrations", json=GOOD).status_code)
     assert codes == [409, 409, 429]  # no seats, then too many attempts from this address
+
+
+# --- One attendee taking every seat ------------------------------------------------------------------------
+
+def test_bursts_are_addresses_claiming_faster_than_people_type_and_a_room_spread_out_is_none():
+    room = [seat(n, email=f"p{n}@example.com", claimed_at=T0 + timedelta(seconds=20 * n), claimed_from="10.0.0.1")
+            for n in range(1, 9)]  # a room behind one NAT: one claim every 20 s
+    script = [seat(n, email=f"x{n}@example.com", claimed_at=T0 + timedelta(milliseconds=100 * n),
+                   claimed_from="10.9.9.9") for n in range(9, 15)]  # six in 0.6 s
+    found = seats.bursts(room + script + [seat(20)])
+    assert found == [seats.Burst("10.9.9.9", 6, tuple(f"user{n}" for n in range(9, 15)))]
+    assert seats.bursts(room, least=3) == [seats.Burst("10.0.0.1", 4, tuple(f"user{n}" for n in range(1, 9)))]
+
+
+def test_one_client_taking_many_seats_is_shown_and_the_seats_given_back_with_new_passwords(seated):
+    settings, client, admin = seated
+    admin.create_seats(8)
+    admin.handover.publish()
+    taken = [claim(client, f"someone{n}@example.com").json for n in range(6)]  # one script, one address
+    assert [t["username"] for t in taken] == [f"user{n}" for n in range(1, 7)]
+    overview = admin.overview()
+    assert [(b.client, b.most) for b in overview.claim_bursts] == [("127.0.0.1", 6)]
+    from app.web import admin_views
+
+    warning = str(admin_views.summary(overview))
+    assert "127.0.0.1 claimed 6 seats within a minute" in warning and "seats release --from 127.0.0.1" in warning
+    assert "127.0.0.1" not in str(admin_views.summary(overview, streamer=True))  # a streamed screen: no address
+    assert admin.release_seats(["user1", "user2", "user7"]) == ["user1", "user2"]  # user7 was never claimed
+    admin.handover.publish()
+    for given in taken[:2]:  # the passwords the script saw no longer work
+        assert not htpasswd_verifies(settings.data_dir / "htpasswd", given["username"], given["password"])
+    assert htpasswd_verifies(settings.data_dir / "htpasswd", "user3", taken[2]["password"])  # the rest: theirs
+    again = claim(client, "real-attendee@example.com").json  # a real attendee gets one, with a new password
+    assert again["username"] == "user1" and again["password"] != taken[0]["password"]
+    assert htpasswd_verifies(settings.data_dir / "htpasswd", "user1", again["password"])
+    import os
+    import sys
+
+    env = dict(os.environ, DATA_DIR=str(settings.data_dir), BCRYPT_ROUNDS=str(FAST_ROUNDS), CLUSTER_SYNC="off",
+               SEATS="true")
+    status = subprocess.run([sys.executable, "-m", "app", "status"], env=env, capture_output=True, text=True)
+    assert "seats claimed fast: 127.0.0.1 claimed 5 within a minute" in status.stdout  # the rest, and user1 again
+    done = subprocess.run([sys.executable, "-m", "app", "seats", "release", "--from", "127.0.0.1"], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "released 5 seats: user1, user3, user4, user5, user6" in done.stderr
+    assert all(not r.claimed_at for r in roster.parse_store((settings.data_dir / "registrations.csv").read_text()))

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from app import ledger, roster
+from app import htpasswd, ledger, roster
 from app.documents import Documents
 from app.errors import AlreadyTaken, RegistrationError
 from app.eventstate import EventState
@@ -166,3 +166,22 @@ def test_a_claim_without_the_right_code_reads_nothing_and_the_right_one_reads_af
     with pytest.raises(SeatsTaken):  # the right code: now the documents are read (no seats made)
         service.claim({"email": "ann@example.com", "access_code": "velvet-otter"}, client="10.0.0.1")
     assert reads
+
+
+def test_whether_an_email_is_registered_is_said_only_after_a_hash_was_paid_for(tmp_path, start):
+    settings = Settings(data_dir=tmp_path, bcrypt_rounds=FAST_ROUNDS, rate_limit=None, cluster_sync=True)
+    store = cluster_store(settings, MemoryDocument(), MemoryDocument(), MemoryDocument())
+    reserver = start(Reserver(store.documents, Limits(), timeout=5))
+    hashed = []
+
+    def make_entry(username, password, rounds):
+        hashed.append(username)
+        return htpasswd.make_entry(username, password, rounds)
+    service = RegistrationService(settings, store, reserver, ClientLimiter(None, tmp_path / "c.sqlite3"), make_entry)
+    service.register(GOOD, "1.2.3.4")
+    with pytest.raises(AlreadyTaken) as refused:
+        service.register(dict(GOOD, username="fresh-name"), "1.2.3.4")  # her email, a name of its own
+    assert set(refused.value.errors) == {"email"} and hashed == ["alice", "fresh-name"]
+    with pytest.raises(AlreadyTaken) as refused:
+        service.register(dict(GOOD, email="other@example.com"), "1.2.3.4")  # a taken name: said before any hash
+    assert set(refused.value.errors) == {"username"} and hashed == ["alice", "fresh-name"]

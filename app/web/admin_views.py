@@ -56,8 +56,9 @@ def _cell(value) -> str:
     return roster.format_time(value) if hasattr(value, "astimezone") else value
 
 
-def summary(overview: Overview) -> dbc.Row:
-    """The cards at the top: count, open or closed, last registration, sync state."""
+def summary(overview: Overview, streamer: bool = False) -> dbc.Row:
+    """The cards at the top: count, open or closed, last registration, sync state; seats claimed faster
+    than people type, when there are."""
     limit = f" of {overview.max_users}" if overview.max_users else ""
     last = roster.format_time(overview.last_registration) if overview.last_registration else "none yet"
     sync = overview.sync
@@ -87,7 +88,20 @@ def summary(overview: Overview) -> dbc.Row:
     return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="small text-body-secondary"),
                                                    html.Div(value, className="fw-semibold", id=ident)])),
                             md=True, className="mb-2") for title, value, ident in cards]
-                   + [dbc.Col(publishing, md=12, className="mb-2")])
+                   + [dbc.Col(publishing, md=12, className="mb-2")] + _bursts(overview, streamer))
+
+
+def _bursts(overview: Overview, streamer: bool) -> list:
+    """A warning per address that claimed many seats within a minute (names kept off a streamed screen)."""
+    if not overview.claim_bursts:
+        return []
+    lines = [html.Div(
+        f"{'One address' if streamer else burst.client} claimed {burst.most} seats within a minute "
+        f"({len(burst.usernames)} in all" + ("" if streamer else f": {', '.join(burst.usernames)}") + "). A room "
+        "behind one network does this too; if it is not one, give them back with new passwords: "
+        + ("python -m app seats release --from <address>" if streamer else
+           f"python -m app seats release --from {burst.client}")) for burst in overview.claim_bursts]
+    return [dbc.Col(dbc.Alert(lines, color="warning", id="admin-claim-bursts"), md=12, className="mb-2")]
 
 
 def new_password(username: str, password: str, streamer: bool) -> dbc.Alert:

@@ -11,7 +11,7 @@ import logging
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ClientsideFunction, Input, Output, State, html
+from dash import ClientsideFunction, Input, Output, State, dcc, html
 
 from app import rules
 from app.claims import ClaimService
@@ -45,6 +45,8 @@ class ClaimSection:
         return html.Section(id=self.ident, className="mb-4", children=[
             *([html.H2("Claim a seat", className="h5")] if among_others else []),
             html.Div(taken, id="claim-result", role="status", **{"aria-live": "polite"}),
+            # The claim's token, kept by this browser: only whoever claimed a seat sees it again (app.claims).
+            dcc.Store(id="claim-token", storage_type="local"),
             dbc.Form(id="claim-form", style=hidden, children=[
                 html.P("Enter your email: you get a username and its password, shown once on this page.",
                        className="small text-body-secondary"),
@@ -54,18 +56,20 @@ class ClaimSection:
     def register(self, app: dash.Dash, others: list[str]) -> None:
         """Attach the callback; on success it hides the other ways in (their section ids)."""
         self.others = others
-        app.callback(output=forms.outputs("claim-result", "claim-form", others, self.ids),
+        app.callback(output=dict(forms.outputs("claim-result", "claim-form", others, self.ids),
+                                 token=Output("claim-token", "data")),
                      inputs=dict(_submitted=Input("claim-form", "n_submit")),
-                     state=dict(values=[State(i, "value") for i in self.ids]),
+                     state=dict(values=[State(i, "value") for i in self.ids], token=State("claim-token", "data")),
                      prevent_initial_call=True)(callback(self.claim))
         if "claim-access-code" in self.ids:  # the join link's code (assets/joinlink.js)
             app.clientside_callback(ClientsideFunction("join", "code"), Output("claim-access-code", "value"),
                                     Output("claim-access-code-group", "style"), Input("url", "search"))
 
-    def claim(self, _submitted, values) -> dict:
+    def claim(self, _submitted, values, token=None) -> dict:
         """Give the attendee a seat; show its username and password once, and start the login check."""
         given = dict(zip(self.ids, values, strict=True))
-        form = {"email": given.get("claim-email") or "", "access_code": given.get("claim-access-code") or ""}
+        form = {"email": given.get("claim-email") or "", "access_code": given.get("claim-access-code") or "",
+                "claim_token": token if isinstance(token, str) else ""}
         try:
             result = self.claims.claim(form, client=forms.client())
         except RegistrationError as error:
@@ -73,13 +77,14 @@ class ClaimSection:
         except Exception:  # never a traceback on the page: log it, say something useful
             log.exception("event=seat_claim outcome=failed reason=internal_error")
             return self._failure(ServiceUnavailable().errors)
-        return self.outcomes.success(self.ids, self.others, result.username, result.claimed_at.timestamp(),
-                                     result.password, result.line, result.again, shown_password=result.password)
+        shown = self.outcomes.success(self.ids, self.others, result.username, result.claimed_at.timestamp(),
+                                      result.password, result.line, result.again, shown_password=result.password)
+        return dict(shown, token=result.token)
 
     def _failure(self, errors: dict[str, str]) -> dict:
         errors = dict(errors, **{field: errors[name] for name, field in FIELDS if name in errors})
-        return self.outcomes.failure(self.ids, self.others, [errors.get(i, "") for i in self.ids], errors,
-                                     "claim-error")
+        return dict(self.outcomes.failure(self.ids, self.others, [errors.get(i, "") for i in self.ids], errors,
+                                          "claim-error"), token=dash.no_update)
 
     def _fields(self) -> list:
         fields = [forms.field("claim-email", "Email", "text", "email", rules.EMAIL_MAX, None)]

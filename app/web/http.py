@@ -69,7 +69,7 @@ def api(service: RegistrationService, claims: ClaimService, discovery, handover:
         body = _json_object()
         if body is None:
             return errors(400, {FORM: "Send a JSON object with email (and access_code)."})
-        form = {name: body[name] for name in ("email", "access_code") if name in body}
+        form = {name: body[name] for name in ("email", "access_code", "claim_token") if name in body}
         try:
             result = claims.claim(form, client=flask.request.remote_addr or "unknown")
         except RegistrationError as error:
@@ -77,7 +77,7 @@ def api(service: RegistrationService, claims: ClaimService, discovery, handover:
         except Exception:
             log.exception("event=seat_claim outcome=failed reason=internal_error")
             return errors(503, ServiceUnavailable().errors)
-        return flask.jsonify(username=result.username, password=result.password,
+        return flask.jsonify(username=result.username, password=result.password, claim_token=result.token,
                              claimed_at=roster.format_time(result.claimed_at), again=result.again,
                              **how_to_log_in(result.username)), \
             (200 if result.again else 201)
