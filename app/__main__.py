@@ -7,6 +7,7 @@
     python -m app seats release user7 user8 | --from 10.1.2.3   # give claimed seats back, new passwords
     python -m app reset USERNAME                # prints the new password, once
     python -m app remove USERNAME
+    python -m app unblock USERNAME...           # a removed name, once its User and Identity are deleted
     python -m app cleanup --yes                 # remove every attendee of this app (teardown)
     python -m app identities | sh               # (as a cluster admin) after switching IDENTITY_PROVIDER_TYPE
 
@@ -54,6 +55,9 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     commands.add_parser("reset", help="give an attendee a new password (printed once)").add_argument("username")
     commands.add_parser("remove", help="remove an attendee").add_argument("username")
     commands.add_parser("projects", help="make every written attendee's project (PROJECT_TEMPLATE), again")
+    commands.add_parser("unblock", help="let removed names be registered again, once their OpenShift User and "
+                        "Identity are gone (you ran the oc delete commands remove printed)").add_argument(
+        "usernames", nargs="+")
     commands.add_parser("identities", help="the oc delete commands for every attendee's User and Identity, "
                         "attendees kept (after switching IDENTITY_PROVIDER_TYPE; run them as a cluster admin)")
     commands.add_parser("cleanup", help="remove every attendee of this app").add_argument(
@@ -117,6 +121,10 @@ def _run(service: AdminService, args) -> int:
             print(f"logged in to OpenShift: {sum(1 for n in overview.logged_in if n in names)} of {len(names)}")
         for line in overview.publishing.lines():
             print(line)
+        retired = service.store.state.retired()
+        if retired:
+            print(f"removed names refused until their User and Identity are gone: {', '.join(sorted(retired))} "
+                  "(python -m app unblock NAME once they are)")
         for burst in overview.claim_bursts:
             print(f"seats claimed fast: {burst.client} claimed {burst.most} within a minute "
                   f"({', '.join(burst.usernames)}); if that is not a room behind one network: "
@@ -164,6 +172,11 @@ def _run(service: AdminService, args) -> int:
             print(f"{service.store.projects.name_for(name)}: {outcome}", file=sys.stderr)
             if outcome == "denied":
                 print(" && ".join(service.store.projects.commands(name)))  # stdout: for a cluster admin
+    elif args.command == "unblock":
+        retired = service.store.state.retired()
+        service.store.state.unretire(set(args.usernames))
+        for name in args.usernames:
+            print(f"{name}: {'free again' if name in retired else 'was not blocked'}", file=sys.stderr)
     elif args.command == "identities":
         for command in service.identity_commands():
             print(command)  # stdout: for a cluster admin to run

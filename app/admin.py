@@ -182,8 +182,10 @@ class AdminService(SeatDesk):
             records = roster_records(content)
             return roster.render_store(ledger.without(records, doomed)).encode()
 
-        # First no publisher may write their pending lines any more; then their logins stop working at
-        # once; then the records go. A login never exists without its record.
+        # First the names are refused (until their User and Identity are seen gone, below); then no
+        # publisher may write their pending lines any more; then their logins stop working at once; then
+        # the records go. A login never exists without its record.
+        self.store.state.retire(doomed)
         update(self.documents.roster, withdraw)
         update(self.documents.logins, drop_logins, notes=self.handover.notes())
         update(self.documents.roster, drop_records)
@@ -204,9 +206,13 @@ class AdminService(SeatDesk):
         users = self.store.users
         identity = users.identity(username)  # after the provider that really reads our Secret
         try:
-            return Removal(username, users.delete_user(username), users.delete_identity(identity))
-        except PermissionDenied:
-            return Removal(username, False, False, commands=(DELETE_USER.format(username, identity),))
+            removal = Removal(username, users.delete_user(username), users.delete_identity(identity))
+        except PermissionDenied:  # the name stays refused until they are gone (app.eventstate.retired)
+            return Removal(username, False, False, commands=(DELETE_USER.format(username, identity),),
+                           notes=(f"{username} stays refused until its User and Identity are gone: python -m app "
+                                  f"unblock {username} once you have run the command above",))
+        self.store.state.unretire({username})
+        return removal
 
     def _delete_projects(self, removal: Removal) -> Removal:
         """The attendee's project too, when PROJECT_TEMPLATE is set (only one labelled as theirs, ours)."""

@@ -87,6 +87,24 @@ class EventState:
                 state["confirmed"] = [n for n in state.get("confirmed") or [] if n not in usernames]
             self._change(edit)
 
+    def retired(self, fresh: bool = False) -> dict[str, str]:
+        """Names of removed attendees whose OpenShift User and Identity the app could not delete, with when:
+        registered again, the newcomer would log in as that User (mappingMethod claim maps the Identity that
+        is still there), with its groups, bindings and project. Refused until those are gone. fresh: read
+        the document now (an `unblock` elsewhere counts at once)."""
+        names = (self.refresh() if fresh else self._state()).get("retired")
+        return {str(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {}
+
+    def retire(self, usernames: set[str]) -> None:
+        if usernames - set(self.retired()):
+            at = roster.format_time(self.clock.utc())
+            self._change(lambda state: [state.setdefault("retired", {}).setdefault(name, at) for name in usernames])
+
+    def unretire(self, usernames: set[str]) -> None:
+        """Their User and Identity are gone (seen, or confirmed by an admin): the names are free again."""
+        if usernames & set(self.retired()):
+            self._change(lambda state: [state.get("retired", {}).pop(name, None) for name in usernames])
+
     def batches(self) -> list[Batch]:
         """The completed writes of the logins, oldest first (for the chart)."""
         found = []

@@ -16,8 +16,13 @@ class Users(Protocol):
     def identity(self, username: str) -> str:
         """The Identity OpenShift makes for an attendee's first login."""
 
-    def held_elsewhere(self, username: str) -> bool:
-        """True when a User of this name belongs to identities that are not our attendee's."""
+    def held(self, username: str) -> bool:
+        """True when a User of this name is mapped to an identity: another provider's (OpenShift would refuse
+        our attendee's login) or ours (a removed attendee's: the newcomer would log in as that User, with its
+        groups, bindings and project). False when unknown."""
+
+    def exists(self, name: str) -> bool | None:
+        """Whether a User of this name exists: None when it cannot be known (no right to read Users)."""
 
     def delete_user(self, name: str) -> bool | None:
         """Delete a User: True deleted, False none; PermissionDenied when not allowed."""
@@ -73,7 +78,10 @@ class NoUsers:
     def identity(self, username: str) -> str:
         return f"{self.provider}:{username}"
 
-    def held_elsewhere(self, username: str) -> bool:
+    def held(self, username: str) -> bool:
+        return False
+
+    def exists(self, name: str) -> bool:
         return False
 
     def delete_user(self, name: str) -> None:

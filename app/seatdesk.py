@@ -48,6 +48,10 @@ class SeatDesk:
         taken = seats.taken(names, prefix, self.documents.index(state))
         if taken:
             raise SeatsRefused(taken)
+        retired = sorted(set(names) & set(self.store.state.retired()))
+        if retired:
+            raise SeatsRefused(f"removed, their User and Identity maybe still there: {', '.join(retired)} "
+                               "(python -m app unblock NAME once they are gone)")
         key = self.key.get()
         nonces = {name: seats.new_nonce() for name in names}
         made = {name: seats.password(key, name, nonce) for name, nonce in nonces.items()}

@@ -148,12 +148,17 @@ class RegistrationService:
         raise error
 
     def _refuse_a_name_the_cluster_holds(self, username: str) -> None:
-        """"Taken", in the same words as any taken name, when an OpenShift User of this name belongs to
-        someone from another identity provider: with mappingMethod claim its login would always fail.
-        One API read, only for a registration that passed every other check (and only where the opt-in
-        right to read Users is granted; otherwise nothing is known and nothing is refused)."""
-        if self.store.users.held_elsewhere(username):
+        """"Taken", in the same words as any taken name, when an OpenShift User of this name is mapped to an
+        identity (app.parts.Users.held: another provider's, or a removed attendee's), or when the name was
+        removed and its User may still be there (app.eventstate.retired: until it is seen gone, or an admin
+        says so with `unblock`). One API read at most, only for a registration that passed every other
+        check (and only where the opt-in right to read Users is granted)."""
+        if self.store.users.held(username):
             raise AlreadyTaken({"username": USERNAME_TAKEN})
+        if username in self.store.state.retired() and username in self.store.state.retired(fresh=True):
+            if self.store.users.exists(username) is not False:  # removed, its User and Identity maybe there
+                raise AlreadyTaken({"username": USERNAME_TAKEN})
+            self.store.state.unretire({username})  # seen gone
 
     def _same_attendee(self, application: rules.Application, fresh: bool) -> Registered | None:
         """The attendee's own recent registration when the username, email and password all match (the

@@ -91,6 +91,37 @@ def test_without_the_grant_remove_prints_the_commands_for_an_admin(deployment, t
                                       "oc delete identity workshop:attendee-5 --ignore-not-found")
     assert "attendee-5" not in htpasswd.entries(deployment.htpasswd())
     assert exists(deployment, "users", "attendee-5")  # the app may not: least privilege
+    assert "stays refused until its User and Identity are gone" in removed.stderr
+    with gunicorn(deployment.app_env(tmp_path / "data"), workers=1) as base:
+        again = requests.post(base + API, json=person(5, "someone-else-as"), timeout=60)
+        newcomer = dict(person(9), username="attendee-5")  # someone else takes the removed name
+        refused = requests.post(base + API, json=newcomer, timeout=60)  # they would log in as the old User
+        assert refused.status_code == 409 and refused.json()["errors"] == {"username": ledger.USERNAME_TAKEN}
+        assert again.status_code == 201
+        status = deployment.cli(tmp_path / "cli", "status")
+        assert "removed names refused until their User and Identity are gone: attendee-5" in status.stdout
+        client.CustomObjectsApi(deployment.kube.admin()).delete_cluster_custom_object(
+            "user.openshift.io", "v1", "users", "attendee-5")  # the admin ran the printed commands
+        unblocked = deployment.cli(tmp_path / "cli", "unblock", "attendee-5")
+        assert unblocked.returncode == 0 and "attendee-5: free again" in unblocked.stderr
+        answer = requests.post(base + API, json=newcomer, timeout=60)
+        assert answer.status_code == 201, answer.text
+
+
+def test_with_users_readable_a_removed_name_is_free_again_once_its_user_is_seen_gone(kube, tmp_path):
+    deployment = Deployment.apply(kube, tmp_path, ("existing-users",))  # get on Users, not delete
+    deployment.create_htpasswd(b"")
+    with gunicorn(deployment.app_env(tmp_path / "data"), workers=1) as base:
+        assert requests.post(base + API, json=person(6), timeout=60).status_code == 201
+        published_in_secret(deployment, "attendee-6")
+        create_user_objects(deployment, "attendee-6")
+        assert deployment.cli(tmp_path / "cli", "remove", "attendee-6").returncode == 0
+        newcomer = dict(person(8), username="attendee-6")
+        assert requests.post(base + API, json=newcomer, timeout=60).status_code == 409  # its User is there
+        client.CustomObjectsApi(deployment.kube.admin()).delete_cluster_custom_object(
+            "user.openshift.io", "v1", "users", "attendee-6")
+        answer = requests.post(base + API, json=newcomer, timeout=60)  # seen gone: no unblock needed
+        assert answer.status_code == 201, answer.text
 
 
 def test_closing_on_one_replica_is_seen_by_the_other(deployment, tmp_path):
@@ -151,15 +182,16 @@ def test_with_existing_users_readable_a_name_another_provider_holds_is_taken(kub
     deployment = Deployment.apply(kube, tmp_path, ("existing-users",))
     deployment.create_htpasswd(b"")
     create_user(deployment, "corp-1", ["corp-ldap:corp-1"])  # an LDAP user: claim would refuse our login
-    create_user(deployment, "back-2", ["workshop:back-2"])  # ours from an earlier registration, since removed
+    create_user(deployment, "back-2", ["workshop:back-2"])  # ours: an attendee removed, the User left behind
     create_user(deployment, "bare-3", [])  # `oc create user`, no identity yet: claim takes it
     with gunicorn(deployment.app_env(tmp_path / "data"), workers=1) as base:
-        held = requests.post(base + API, json=person(1, "corp"), timeout=60)
-        assert held.status_code == 409 and held.json()["errors"] == {"username": ledger.USERNAME_TAKEN}
-        for form in (person(2, "back"), person(3, "bare"), person(4, "free")):
+        for form in (person(1, "corp"), person(2, "back")):  # the newcomer would be refused, or inherit it
+            held = requests.post(base + API, json=form, timeout=60)
+            assert held.status_code == 409 and held.json()["errors"] == {"username": ledger.USERNAME_TAKEN}
+        for form in (person(3, "bare"), person(4, "free")):
             answer = requests.post(base + API, json=form, timeout=60)
             assert answer.status_code == 201, answer.text
-    assert "corp-1" not in htpasswd.entries(published_in_secret(deployment, "back-2", "bare-3", "free-4"))
+    assert {"corp-1", "back-2"}.isdisjoint(htpasswd.entries(published_in_secret(deployment, "bare-3", "free-4")))
 
 
 def test_without_the_users_right_nothing_is_refused(deployment, tmp_path):

@@ -66,26 +66,38 @@ class UserDirectory:
         """The Identity OpenShift creates for an attendee's first login."""
         return f"{self.provider()}:{username}"
 
-    def held_elsewhere(self, username: str) -> bool:
-        """True when an OpenShift User of this name is mapped to identities that are not our attendee's:
-        with mappingMethod claim, our attendee could never log in as it. False when unknown."""
+    def held(self, username: str) -> bool:
+        """True when an OpenShift User of this name is mapped to an identity. Another provider's: with
+        mappingMethod claim our attendee could never log in as it. Ours (a removed attendee's, whose User and
+        Identity are still there): claim would map the newcomer to that User, with its groups, bindings and
+        project. A User with no identity yet (`oc create user`) is free to claim. False when unknown."""
+        _, user = self._user(username)
+        return bool((user or {}).get("identities"))
+
+    def exists(self, name: str) -> bool | None:
+        """Whether a User of this name exists; None when the app may not read Users (extras/existing-users)."""
+        known, user = self._user(name)
+        return (user is not None) if known else None
+
+    def _user(self, name: str) -> tuple[bool, dict | None]:
+        """(known, the User or None): known is False when it could not be read."""
         if self.clock() < self._users_denied_until:
-            return False
+            return False, None
         try:
-            user = self.connection.call(self.objects.get_cluster_custom_object, "user.openshift.io", "v1",
-                                        "users", username)
+            return True, self.connection.call(self.objects.get_cluster_custom_object, "user.openshift.io", "v1",
+                                              "users", name)
         except ApiException as error:
+            if error.status == 404:
+                return True, None
             if error.status in (401, 403):
                 self._users_denied_until = self.clock() + self.DENIED_TTL
                 log.info("event=users_unreadable cause=%r (openshift/extras/existing-users grants it)", why(error))
-            elif error.status != 404:
+            else:
                 log.warning("event=users_unreadable cause=%r", why(error))
-            return False
+            return False, None
         except StoreUnavailable as error:
             log.warning("event=users_unreadable cause=%r", error.cause)
-            return False
-        identities = user.get("identities") or []
-        return bool(identities) and self.identity(username) not in identities
+            return False, None
 
     def delete_user(self, name: str) -> bool:
         """Delete a User; True when deleted, False when there was none."""
