@@ -172,6 +172,9 @@ def _run(service: AdminService, args) -> int:
             print(f"{service.store.projects.name_for(name)}: {outcome}", file=sys.stderr)
             if outcome == "denied":
                 print(" && ".join(service.store.projects.commands(name)))  # stdout: for a cluster admin
+            elif outcome == "foreign":  # someone requested it first (self-provisioner): the app never touches it
+                print(f"  someone else's project: a cluster admin checks it, deletes it (oc delete project "
+                      f"{service.store.projects.name_for(name)}), and runs projects again", file=sys.stderr)
     elif args.command == "unblock":
         retired = service.store.state.retired()
         service.store.state.unretire(set(args.usernames))

@@ -32,7 +32,7 @@ from app.service import RegistrationService
 from app.settings import Settings
 from app.store import Store, make_store
 from app.tickets import SharedKey, Tickets
-from app.web import admin_page, bundles, http, page
+from app.web import admin_page, bodies, bundles, http, page
 
 ASSETS = Path(__file__).parent / "assets"
 ADMIN_SIGN_IN_RATE = "10/minute"  # wrong admin tokens per client address before /admin says so (and logs it)
@@ -102,6 +102,9 @@ def create_app(settings: Settings | None = None, clock: Clock = SYSTEM) -> dash.
     else:
         http.disable_admin(server)
     http.install_headers(server, hashes)
+    gate = bodies.BodyGate(server.wsgi_app, settings.gunicorn_threads, http.MAX_BODY_BYTES, clock)
+    gate.wake = runtime.loop("body-deadlines", gate.step).wake
+    server.wsgi_app = gate
     if settings.trusted_proxy_hops:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.trusted_proxy_hops,
                                    x_proto=settings.trusted_proxy_hops)

@@ -25,6 +25,8 @@ REGISTRATION_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30))
 ADMIN_SIGN_IN_FAILURES = Counter("workshop_admin_sign_in_failures_total",
                                  "Wrong admin tokens tried on /admin (the right one always signs in)")
+SLOW_BODIES = Counter("workshop_request_bodies_refused_total",
+                      "Request bodies not read: late (408), busy (no read slot free, 503), broken (400)", ["outcome"])
 BASIC_AUTH = Counter("workshop_basic_auth_answers_total",
                      "Answers to the OAuth server's BasicAuth calls, by outcome (accepted, refused, unknown, ...)",
                      ["outcome"])

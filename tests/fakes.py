@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from app.clock import Clock
 from app.documents import Snapshot
 from app.errors import Conflict, StoreUnavailable
 
@@ -95,3 +96,19 @@ class ScriptedOAuth:
     def observe(self):
         self.looks += 1
         return self.server
+
+
+class FakeClock(Clock):
+    """Time moved by hand, for the budget's refill and the caches' lifetimes."""
+
+    def __init__(self):
+        self.at = 1_800_000_000.0
+
+    def now(self) -> float:
+        return self.at
+
+    def monotonic(self) -> float:
+        return self.at
+
+    def sleep(self, seconds: float) -> None:
+        self.at += seconds

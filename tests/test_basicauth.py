@@ -23,26 +23,10 @@ from app.loginguard import BUDGET, REFILL, TTL, LoginGuard, PodAnswers
 from app.loginlog import LoginLog
 from app.roster import Registration
 from tests.basicauth_standin import interpret
-from tests.fakes import MemoryDocument, RecordingMirror
+from tests.fakes import FakeClock, MemoryDocument, RecordingMirror
 from tests.helpers import GOOD, person
 
 PASSWORD = GOOD["password"]
-
-
-class FakeClock(app_clock.Clock):
-    """Time moved by hand, for the budget's refill and the caches' lifetimes."""
-
-    def __init__(self):
-        self.at = 1_800_000_000.0
-
-    def now(self) -> float:
-        return self.at
-
-    def monotonic(self) -> float:
-        return self.at
-
-    def sleep(self, seconds: float) -> None:
-        self.at += seconds
 
 
 def basic(username: str, password: str) -> str:

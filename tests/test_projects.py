@@ -94,6 +94,7 @@ def test_the_app_requests_each_project_and_is_admin_of_those_only(kube, tmp_path
     again = deployment.cli(tmp_path / "cli", "projects", projects=True, PROJECT_TEMPLATE=TEMPLATE)
     assert again.returncode == 0, again.stderr  # idempotent: nothing duplicated, nothing clobbered
     assert f"{tag}-1-lab: exists" in again.stderr and f"{tag}-2-lab: foreign" in again.stderr
+    assert f"deletes it (oc delete project {tag}-2-lab), and runs projects again" in again.stderr  # what to do
     assert len(rbac.list_namespaced_role_binding(made).items) == 3
     assert [b.metadata.name for b in rbac.list_namespaced_role_binding(f"{tag}-2-lab").items] == ["admin"]
 
