@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 run: venv
 	@mkdir -p data
-	@echo "Serving http://localhost:$${PORT:-8080} (data in $${DATA_DIR:-./data}); Ctrl-C stops."
+	@echo "Serving on port $${PORT:-8080} of every interface: http://localhost:$${PORT:-8080} (data in $${DATA_DIR:-./data}); Ctrl-C stops."
 	DATA_DIR=$${DATA_DIR:-./data} $(BIN)/gunicorn --config config.py wsgi:application
 
 test: system-deps dev-venv test-cluster lint
@@ -55,8 +55,8 @@ bench: dev-venv test-cluster
 
 # Refresh the pictures in docs/ from the browser tests.
 screenshots: system-deps dev-venv
-	SCREENSHOT_DIR=docs $(BIN)/pytest -q -m browser -k "screenshot or phone or claiming" tests/test_browser.py \
-	  tests/test_browser_experience.py
+	SCREENSHOT_DIR=docs $(BIN)/pytest -q -m browser -k "screenshot or phone or claiming or success_view or \
+	  streamer_mode or qr_code" tests/test_browser.py tests/test_browser_experience.py tests/test_browser_admin.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

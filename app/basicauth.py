@@ -108,7 +108,7 @@ class Remote:
                 refused = self.guard.refused_unread[username]
                 if refused == 1 or refused % 1000 == 0:  # a flood of guesses: said, not at every guess
                     log.warning("event=basic_auth_flood username=%s refused_unread=%d (more guesses than the "
-                                "name's budget of bcrypt checks; see the README's security)", username, refused)
+                                "name's budget of bcrypt checks; see docs/security.md)", username, refused)
                 return "refused_unread", WRONG
             if not self.hashing.acquire(timeout=HASH_WAIT):
                 return "busy", Answer(503, {"error": "too many logins at once; try again"})

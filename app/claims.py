@@ -114,7 +114,7 @@ class ClaimService:
             raise ServiceUnavailable(error.cause) from None
         token = seats.claim_token(key, seat.username, seat.seat_nonce)
         if claimed.again and not (isinstance(shown, str) and hmac.compare_digest(shown.encode(), token.encode())):
-            raise AlreadyTaken({"email": seats.SEAT_HELD})  # the email alone is not the claimant
+            raise AlreadyTaken({"email": seats.seat_held(seat.username)})  # the email alone is not the claimant
         password = seats.password(key, seat.username, seat.seat_nonce)
         found = self.store.documents.line_of(seat.username)
         return SeatClaim(seat.username, password, seat.claimed_at, found[1] if found else Line.PENDING,

@@ -52,16 +52,29 @@ class AlreadyTaken(RegistrationError):
     outcome = "taken"
 
 
+class NotRecognised(RegistrationError):
+    """Signing back in: no registration of this event has that username and password (which of the two is
+    wrong is not said: names cannot be looked up this way)."""
+
+    status = 403
+    outcome = "not_recognised"
+
+    def __init__(self):
+        super().__init__({FORM: "This username and password do not match a login of this event. Check both, "
+                                "or register if you have not yet."})
+
+
 class RegistrationClosed(RegistrationError):
     """Registration is closed: by the instructor or the schedule, or not open yet (opens_at, as text)."""
 
     status = 503
     outcome = "closed"
 
-    def __init__(self, opens_at: str | None = None):
+    def __init__(self, opens_at: str | None = None, at=None):
         message = (f"Registration opens at {opens_at}. Please come back then." if opens_at else
                    "Registration is closed. Ask your instructor if you still need an account.")
         super().__init__({FORM: message})
+        self.at = at  # when it opens (a datetime), for the page's "that is in 3 h"
 
 
 class RegistrationFull(RegistrationError):
@@ -112,9 +125,9 @@ class RateLimited(RegistrationError):
     status = 429
     outcome = "rate_limited"
 
-    def __init__(self, retry_after: int):
+    def __init__(self, retry_after: int, message: str | None = None):
         wait = f"{retry_after} seconds" if retry_after != 1 else "1 second"
-        super().__init__({FORM: f"Too many attempts from your network. Please wait {wait} and try again."})
+        super().__init__({FORM: message or f"Too many attempts from your network. Please wait {wait} and try again."})
         self.retry_after = retry_after
 
 

@@ -38,6 +38,7 @@ ASSETS = Path(__file__).parent / "assets"
 ADMIN_SIGN_IN_RATE = "10/minute"  # wrong admin tokens per client address before /admin says so (and logs it)
 LOGIN_CHECKS_PER_TICKET = "30/minute"  # the page polls every 3-15 s; more is someone replaying a ticket
 POLLS_PER_ATTENDEE_MINUTE = 12  # a room behind one address polls about this many times per attendee
+PASSWORD_CHECKS_PER_NAME = "6/minute"  # signing back in (or registering again) as one name, whoever asks
 
 
 def _confirm(store: Store, handover: Handover, username: str) -> None:
@@ -63,7 +64,8 @@ def create_app(settings: Settings | None = None, clock: Clock = SYSTEM) -> dash.
                                     on_reserved=handover.wake))
     counters = files.runtime_dir(settings.data_dir) / "ratelimit.sqlite3"
     key = SharedKey(store.key)  # login-check tickets and seats' passwords (app.seats) are made with it
-    service = RegistrationService(settings, store, reserver, ClientLimiter(settings.rate_limit, counters))
+    service = RegistrationService(settings, store, reserver, ClientLimiter(settings.rate_limit, counters),
+                                  per_name=ClientLimiter(PASSWORD_CHECKS_PER_NAME, counters, scope="password-checks"))
     claims = ClaimService(service, key)
     discovery = Discovery(settings, store.info, files.runtime_dir(settings.data_dir))
     per_client = settings.rate_per_minute(POLLS_PER_ATTENDEE_MINUTE)  # RATE_LIMIT is sized for the room
@@ -97,8 +99,9 @@ def create_app(settings: Settings | None = None, clock: Clock = SYSTEM) -> dash.
     hashes = list(app.csp_hashes())
     if settings.admin_token_digest:
         sign_ins = ClientLimiter(ADMIN_SIGN_IN_RATE, counters, scope="admin-sign-in")
-        admin = admin_page.mount(server, settings, AdminService(store, handover), sign_ins, str(ASSETS), discovery)
-        hashes += admin.csp_hashes()
+        for admin in admin_page.mount(server, settings, AdminService(store, handover), sign_ins, str(ASSETS),
+                                      discovery):
+            hashes += admin.csp_hashes()
     else:
         http.disable_admin(server)
     http.install_headers(server, hashes)

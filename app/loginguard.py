@@ -15,7 +15,7 @@ client's address, and the console and `oc login` each log in. So:
 - before that, a name gets at most BUDGET bcrypt checks of passwords it has not seen, refilled evenly over
   a minute (per process): a flood of guesses for one name costs that much CPU and no more; past it,
   guesses are refused unread, the attendee's own first login too, while the flood lasts (the OAuth server
-  forwards nothing that would tell them apart; the README's security section says what that means).
+  forwards nothing that would tell them apart; docs/security.md says what that means).
 
 The keys are HMAC-SHA256 under POD_KEY, made when this module is first imported: by gunicorn's master
 (config.py imports it), so every worker forked from it holds the same key, in memory only. The file the

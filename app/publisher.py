@@ -134,7 +134,7 @@ class Publisher:
         found = [] if self.policy.shared else ledger.foreign(reading.logins.content, reading.records)
         why = (f"{self.documents.logins.label} holds {len(found)} lines this app did not add; it writes no login "
                "there unless HTPASSWD_SECRET_SHARED=true (whoever holds the app's token can then rewrite them: "
-               "see the README)") if found else ""
+               "see docs/security.md)") if found else ""
         if self.notices is not None and self.notices.change("shared-logins", "blocked" if why else "ok",
                                                             usual="ok") is not None and why:
             log.error("event=logins_not_ours cause=%r fix='use the event's own Secret, or enable "

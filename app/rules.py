@@ -1,10 +1,13 @@
 """The registration rules: pure checks of a submitted form, no I/O.
 
 `validate` returns the cleaned application or raises with every problem at once, one message per field,
-in words an attendee can act on. The access code comes first: without it the only answer is about the
-access code (nothing about names or emails that are taken, nothing costly). Cheap length checks come
-before anything costly, so a hostile 1 MB value costs microseconds, and the password-strength estimate,
-the one costly rule, runs last and on a bounded window of the password (see STRENGTH_WINDOW).
+in words an attendee can act on. The access code comes first: a wrong one gets only the answer about the
+access code (nothing about names or emails that are taken, nothing costly); a form sent without one (an
+empty form) hears about its other fields' form too, which says nothing about anyone. Codes are compared
+without regard to case or surrounding spaces (settings.code_key): "Room-Code" on a phone's keyboard works.
+Cheap length checks come before anything costly, so a hostile 1 MB value costs microseconds, and the
+password-strength estimate, the one costly rule, runs last and on a bounded window of the password (see
+STRENGTH_WINDOW).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import email_validator
 import zxcvbn_rs_py
 
 from app.errors import InvalidRegistration, WrongAccessCode
-from app.settings import Settings, digest
+from app.settings import Settings, code_key, digest
 
 # The form's fields, by the names the service and the JSON API use (the page's ids use hyphens).
 FIELDS = ("username", "password", "password_confirm", "full_name", "email", "access_code")
@@ -52,9 +55,28 @@ class Application:
 
 def validate(form: Mapping[str, object], settings: Settings) -> Application:
     """Check every field of a submitted form; raise InvalidRegistration with every problem, or
-    WrongAccessCode with only that one."""
+    WrongAccessCode: with a wrong code, only that; without one, with the other fields' own problems."""
     if not access_code_matches(form.get("access_code"), settings):
-        raise wrong_access_code()
+        given = form.get("access_code")
+        if isinstance(given, str) and given.strip():
+            raise wrong_access_code()
+        problems = _formats(form, settings)
+        raise WrongAccessCode(dict(problems, access_code=ENTER_THE_CODE))
+    errors = _formats(form, settings)
+    password = form.get("password")
+    username = None if "username" in errors else check_username(form.get("username"), settings)[0]
+    if "password" not in errors:  # the one costly rule: last, and only for a password that passed the rest
+        problem = check_strength(password, username or "")
+        if problem:
+            errors["password"] = problem
+    if errors:
+        raise InvalidRegistration(errors)
+    return Application(username=username, password=password, full_name=check_full_name(form.get("full_name"))[0],
+                       email=check_email(form.get("email"))[0])
+
+
+def _formats(form: Mapping[str, object], settings: Settings) -> dict[str, str]:
+    """Every field's problem of form (cheap, and nothing about who is registered)."""
     errors: dict[str, str] = {}
     username, problem = check_username(form.get("username"), settings)
     if problem:
@@ -65,19 +87,13 @@ def validate(form: Mapping[str, object], settings: Settings) -> Application:
         errors["password"] = problem
     if "password_confirm" in form and form.get("password_confirm") != password and "password" not in errors:
         errors["password_confirm"] = "The two passwords do not match. Type the same password twice."
-    full_name, problem = check_full_name(form.get("full_name"))
+    _, problem = check_full_name(form.get("full_name"))
     if problem:
         errors["full_name"] = problem
-    email, problem = check_email(form.get("email"))
+    _, problem = check_email(form.get("email"))
     if problem:
         errors["email"] = problem
-    if "password" not in errors:  # the one costly rule: last, and only for a password that passed the rest
-        problem = check_strength(password, username or "")
-        if problem:
-            errors["password"] = problem
-    if errors:
-        raise InvalidRegistration(errors)
-    return Application(username=username, password=password, full_name=full_name, email=email)
+    return errors
 
 
 def check_username(value: object, settings: Settings) -> tuple[str | None, str | None]:
@@ -88,17 +104,34 @@ def check_username(value: object, settings: Settings) -> tuple[str | None, str |
     if len(name) > USERNAME_MAX:
         return None, f"Use at most {USERNAME_MAX} characters."
     if not name.isascii():
-        return None, "Use only the letters a–z, digits and hyphens (-)."
+        suggestion = suggest_username(name, settings)
+        return None, "Use only the letters a–z, digits and hyphens (-)." + \
+            (f" For example: {suggestion}." if suggestion else "")
     name = name.lower()
     if len(name) < USERNAME_MIN:
         return None, f"Use at least {USERNAME_MIN} characters."
     if not USERNAME_PATTERN.fullmatch(name):
+        suggestion = suggest_username(name, settings)
+        like = f" For example: {suggestion}." if suggestion else ""
         if name[0] == "-" or name[-1] == "-":
-            return None, "Start and end with a letter or a digit."
-        return None, "Use only the letters a–z, digits and hyphens (-)."
+            return None, f"Start and end with a letter or a digit.{like}"
+        return None, f"Use only the letters a–z, digits and hyphens (-).{like}"
     if settings.is_reserved(name):
         return None, "This name is reserved. Please choose another."
     return name, None
+
+
+def suggest_username(value: str, settings: Settings) -> str | None:
+    """A username that follows the rules, made from what was typed ("Bob Smith", "Alice_01", "José"):
+    accents dropped, spaces, dots and underscores made hyphens; None when a letter of another alphabet
+    would be lost (Cyrillic "а" is not "a") or nothing usable is left."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    if any(not c.isascii() and unicodedata.category(c).startswith("L") for c in decomposed):
+        return None
+    plain = decomposed.encode("ascii", "ignore").decode().lower()
+    name = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:USERNAME_MAX].strip("-")
+    ok = len(name) >= USERNAME_MIN and USERNAME_PATTERN.fullmatch(name) and not settings.is_reserved(name)
+    return name if ok else None
 
 
 def check_password(value: object, username: str, min_length: int) -> str | None:
@@ -167,8 +200,11 @@ def check_email(value: object) -> tuple[str | None, str | None]:
     return result.normalized, None
 
 
+ENTER_THE_CODE = "Enter the event's access code: your instructor gives it to you."
+
+
 def wrong_access_code() -> WrongAccessCode:
-    """The one error a missing or wrong access code gets (nothing else is said without it)."""
+    """The one error a wrong access code gets (nothing else is said with it)."""
     return WrongAccessCode({"access_code": "This access code is not right. Ask your instructor for the event's code."})
 
 
@@ -177,7 +213,7 @@ def access_code_matches(value: object, settings: Settings) -> bool:
     if settings.access_code_digest is None:
         return True
     given = value if isinstance(value, str) and len(value) <= ACCESS_CODE_MAX else ""
-    return hmac.compare_digest(digest(given.strip()), settings.access_code_digest)
+    return hmac.compare_digest(digest(code_key(given)), settings.access_code_digest)
 
 
 def email_key(email: str) -> str:

@@ -32,8 +32,11 @@ from app.rules import email_key
 
 SUBKEY_LABEL = b"workshop-registration seat passwords v1"
 CLAIM_LABEL = b"workshop-registration seat claims v1"
-SEAT_HELD = ("This email address has already claimed a seat. If its password is lost, your instructor can "
-             "reset it.")
+def seat_held(username: str) -> str:
+    """Said to a claim by an email that holds a seat, without that claim's token (another device, or
+    someone else): which seat, and what to do. Seat names are no secret (users.csv, the console)."""
+    return (f"This email address holds the seat {username}. Sign back in with its password, or ask your "
+            "instructor to reset it if it is lost.")
 
 
 def new_nonce() -> str:
@@ -133,7 +136,7 @@ def plan_claims(records: Sequence[Registration], claims: Sequence[Claim], again_
             if seat.seat and seat.seat_nonce and seat.claimed_at and claim.at - seat.claimed_at <= again_window:
                 claimed[number] = Claimed(seat, again=True)
             else:
-                refused[number] = AlreadyTaken({"email": SEAT_HELD if seat.seat else EMAIL_TAKEN})
+                refused[number] = AlreadyTaken({"email": seat_held(seat.username) if seat.seat else EMAIL_TAKEN})
             continue
         index = next(free, None)
         if index is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,13 +23,15 @@ from app.errors import (
     FORM,
     AlreadyTaken,
     NotOffered,
+    NotRecognised,
+    RateLimited,
     RegistrationClosed,
     RegistrationError,
     ServiceUnavailable,
     StoreError,
     WrongAccessCode,
 )
-from app.ledger import AGAIN_WINDOW, USERNAME_TAKEN, Line
+from app.ledger import USERNAME_TAKEN, Line
 from app.ratelimit import ClientLimiter
 from app.reserver import Reserver
 from app.roster import Registration
@@ -45,7 +48,7 @@ class Registered:
     username: str
     registered_at: datetime
     line: Line = Line.PENDING
-    again: bool = False  # the same attendee registered again with the same details
+    again: bool = False  # the same attendee again: signed back in, or registered again with the same details
 
 
 class RegistrationService:
@@ -58,6 +61,7 @@ class RegistrationService:
         reserver: Reserver,
         limiter: ClientLimiter,
         make_entry: Callable[[str, str, int], bytes] = htpasswd.make_entry,
+        per_name: ClientLimiter | None = None,
     ):
         self.settings = settings
         self.store = store
@@ -66,6 +70,11 @@ class RegistrationService:
         self.make_entry = make_entry
         self.limits = reserver.limits
         self._hashing = threading.BoundedSemaphore(settings.hashing_slots)
+        # Password checks per username (signing back in, registering again), whoever asks: a budget no
+        # person exceeds, so that guessing one attendee's password here is as slow as it is anywhere.
+        self.per_name = per_name or ClientLimiter(None, settings.data_dir)
+        # A line no password matches, checked for names without one (made now: never on a first request).
+        self._decoy = htpasswd.make_entry("decoy", secrets.token_urlsafe(16), settings.bcrypt_rounds)
 
     def closure(self) -> RegistrationClosed | None:
         """Why attendees may not register now (the switch, the schedule, REGISTRATION_OPEN), or None."""
@@ -75,7 +84,8 @@ class RegistrationService:
             return None if self.settings.registration_open else RegistrationClosed()
         if window.open:
             return None
-        return RegistrationClosed(schedule.moment(window.opens_at) if window.opens_at else None)
+        return RegistrationClosed(schedule.moment(window.opens_at), window.opens_at) if window.opens_at else \
+            RegistrationClosed()
 
     def admit(self, offered: bool, otherwise: str, client: str) -> None:
         """The first, cheapest checks of either way in (registering, claiming a seat, app.claims): offered
@@ -105,6 +115,39 @@ class RegistrationService:
         record("registration", username, "registered_again" if result.again else "created", "-", started)
         return result
 
+    def sign_back_in(self, form: Mapping[str, object], client: str) -> Registered:
+        """An attendee back (a closed tab, another device): their username and password, with the access
+        code, bring back their registration at any time, open or closed. After the rate limit and the code,
+        one bcrypt check, for an unknown name too (against a decoy), and the same answer for either: names
+        cannot be told apart here."""
+        started = time.monotonic()
+        username = "-"
+        try:
+            self.limiter.check(client)
+            if not rules.access_code_matches(form.get("access_code"), self.settings):
+                raise rules.wrong_access_code()
+            username, _ = rules.check_username(form.get("username"), self.settings)
+            password = form.get("password")
+            if not username or not isinstance(password, str) or not password:
+                raise NotRecognised()
+            try:
+                self.per_name.check(username)
+            except RateLimited as limited:
+                log.warning("event=password_checks_flood username=%s", username)
+                raise RateLimited(limited.retry_after, "Too many attempts for this username. Please wait "
+                                  f"{limited.retry_after} seconds and try again.") from None
+            try:
+                result = self._same_attendee(username, password, fresh=False, counted=True)
+            except StoreError as cause:
+                raise ServiceUnavailable(cause.cause) from None
+            if result is None:
+                raise NotRecognised()
+        except RegistrationError as error:
+            record("sign_in", username or "-", error.outcome, error.reason, started)
+            raise
+        record("sign_in", username, "signed_in", "-", started)
+        return result
+
     def _validate(self, form: Mapping[str, object]) -> rules.Application:
         """The rules, plus "taken" for a valid username, so that an attendee choosing one hears it with
         every other problem at once. Never whether an email is registered: that is said only after a hash
@@ -125,9 +168,9 @@ class RegistrationService:
     def _precheck(self, application: rules.Application) -> Registered | None:
         """Refuse a taken name or email, or a full event, before paying for a hash.
 
-        The same attendee registering again with the same username, email and password (a retry after a
-        lost answer, a double click) gets their registration back instead of "taken", whether its login
-        is written yet or not. An answer other than "go ahead" is never given on the refresher's copy
+        The same attendee registering again with the same username and password (a retry after a lost
+        answer, a double click, a closed tab days later) gets their registration back instead of "taken",
+        whether its login is written yet or not. An answer other than "go ahead" is never given on the refresher's copy
         alone: it is checked on a fresh read.
         """
         probe = _candidate(application, pending_login="")
@@ -140,7 +183,7 @@ class RegistrationService:
         if error is None:
             return None
         if isinstance(error, AlreadyTaken) and "username" in error.errors:
-            again = self._same_attendee(application, fresh=False)
+            again = self._same_attendee(application.username, application.password, fresh=False)
             if again:
                 return again
         if isinstance(error, AlreadyTaken) and set(error.errors) == {"email"}:
@@ -160,17 +203,25 @@ class RegistrationService:
                 raise AlreadyTaken({"username": USERNAME_TAKEN})
             self.store.state.unretire({username})  # seen gone
 
-    def _same_attendee(self, application: rules.Application, fresh: bool) -> Registered | None:
-        """The attendee's own recent registration when the username, email and password all match (the
-        password is only checked for a registration of this username and email made within AGAIN_WINDOW)."""
-        found = self.store.documents.line_of(application.username, fresh=fresh)
-        recent = roster.now() - AGAIN_WINDOW
-        record = next((r for r in self.store.documents.latest().records if r.username == application.username
-                       and r.registered_at >= recent
-                       and rules.email_key(r.email) == rules.email_key(application.email)),
-                      None)
-        if found is None or record is None or not htpasswd.verify(found[0], application.password):
-            return None
+    def _same_attendee(self, username: str, password: str, fresh: bool, counted: bool = False) -> Registered | None:
+        """The attendee's own registration when the password matches its line, at any time of the event
+        (one bcrypt check, in a hashing slot; for a name without a line, against a decoy). Each check
+        counts against the name's budget (`per_name`, unless the caller counted it): past it, no check,
+        and the name is simply taken."""
+        if not counted:
+            try:
+                self.per_name.check(username)
+            except RateLimited:
+                log.warning("event=password_checks_flood username=%s", username)
+                return None
+        found = self.store.documents.line_of(username, fresh=fresh)
+        record = next((r for r in self.store.documents.latest().records if r.username == username), None)
+        with self._hashing:
+            if found is None or record is None:
+                htpasswd.verify(self._decoy, password)  # the same time as a wrong password
+                return None
+            if not htpasswd.verify(found[0], password):
+                return None
         return Registered(record.username, record.registered_at, found[1], again=True)
 
     def _commit(self, application: rules.Application) -> Registered:
@@ -182,7 +233,8 @@ class RegistrationService:
         except AlreadyTaken as error:
             # Two identical attempts at once (a double click): the first holds the name; the second is
             # the same attendee again, not someone taking their name.
-            again = "username" in error.errors and self._same_attendee(application, fresh=True)
+            again = "username" in error.errors and self._same_attendee(application.username, application.password,
+                                                                       fresh=True)
             if again:
                 return again
             raise

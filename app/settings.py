@@ -2,7 +2,7 @@
 
 A setting is its `Settings` field (with its default) and one `Var` in `DECLARED` (the variable's name,
 its parser and its help). `Settings.from_env` reads them all and reports every bad value at once,
-naming the variable; the README's configuration table is rendered from the same declarations
+naming the variable; the configuration table of docs/configuration.md is rendered from the same declarations
 (`python -m app.settings --readme` rewrites it, and a test checks that it is current). This is the only
 module that reads the environment.
 """
@@ -309,12 +309,16 @@ def rate(value: str) -> str | None:
     return value
 
 
-def secret(min_length: int = 1, why: str = "") -> Callable[[str], bytes]:
-    def parse(value: str) -> bytes:
-        if len(value) < min_length:
-            raise ValueError(f"at least {min_length} characters{why}")
-        return digest(value)
-    return parse
+def code_key(value: str) -> str:
+    """The form of an access code that is compared: without surrounding spaces, case folded (a phone's
+    keyboard capitalises the first letter; a code is read off a screen, not a password)."""
+    return value.strip().casefold()
+
+
+def access_code(value: str) -> bytes:
+    if not code_key(value):
+        raise ValueError("at least 1 character")
+    return digest(code_key(value))
 
 
 MIN_TOKEN_GUESSES = 10**12  # zxcvbn's estimate: years at the few hundred sign-ins a second /admin answers
@@ -411,8 +415,8 @@ _FIELDS = {"ACCESS_CODE": "access_code_digest", "ADMIN_TOKEN": "admin_token_dige
 
 DECLARED: tuple[Var, ...] = (
     Var("EVENT_NAME", text(100), "page title and heading"),
-    Var("ACCESS_CODE", secret(), "when set, attendees must enter it (compared in constant time; only its "
-        "SHA-256 is kept in memory)", secret=True),
+    Var("ACCESS_CODE", access_code, "when set, attendees must enter it (compared in constant time, without "
+        "regard to case or surrounding spaces; only its SHA-256 is kept in memory)", secret=True),
     Var("ADMIN_TOKEN", token, "enables the instructor page `/admin` (at least 12 characters, and hard to guess: "
         "zxcvbn's estimate at least 10^12 guesses, e.g. four random words); without it `/admin` answers 404",
         secret=True),
@@ -482,7 +486,7 @@ DECLARED: tuple[Var, ...] = (
         derive=_logins_namespace),
     Var("HTPASSWD_SECRET_SHARED", boolean, "`true` lets the app add attendees to an htpasswd Secret that "
         "holds lines it did not add (openshift/extras/shared-htpasswd); without it the app writes no such "
-        "Secret. Whoever holds the app's token can rewrite every line there: see the README's security"),
+        "Secret. Whoever holds the app's token can rewrite every line there: see docs/security.md"),
     Var("IDENTITY_PROVIDER_NAME", text(100), "the identity provider the setup adds (its name is on the login "
         "page)"),
     Var("COMMIT_INTERVAL", seconds(0, 60), "minimum seconds between two writes of the htpasswd Secret, "
@@ -525,7 +529,7 @@ README_BEGIN, README_END = "<!-- settings table: python -m app.settings --readme
 
 
 def readme_table() -> str:
-    """The README's configuration table, rendered from the declarations."""
+    """The configuration table (docs/configuration.md), rendered from the declarations."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"] + [var.row() for var in DECLARED]
     return "\n".join([README_BEGIN, *rows, README_END])
 
@@ -538,6 +542,6 @@ def _rewrite_readme(path: Path) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--readme"]:
-        _rewrite_readme(Path(__file__).resolve().parent.parent / "README.md")
+        _rewrite_readme(Path(__file__).resolve().parent.parent / "docs" / "configuration.md")
     else:
         print(readme_table())

@@ -111,7 +111,7 @@ class Store:
                 "error": self.documents.error}
 
     def readiness(self) -> str | None:
-        """None when this process can serve requests, else why not (see the README: what ready means)."""
+        """None when this process can serve requests, else why not (docs/reference.md: what ready means)."""
         return files.is_writable(self.settings.data_dir)
 
     def degraded(self) -> str | None:

@@ -162,7 +162,7 @@ if [ "$(setting IDENTITY_PROVIDER_TYPE)" = BasicAuth ]; then
       # shellcheck disable=SC2086 # kind and name
       if ours $object "$config"; then "$oc" delete $object -n "$config" >/dev/null && echo "$object deleted"; fi
     done
-    echo "attendees' Users and Identities: python -m app cleanup (see the README)"
+    echo "attendees' Users and Identities: python -m app cleanup (see docs/instructors.md)"
     exit 0
   fi
   clash=$(providers | awk -F '\t' -v p="$provider" -v u="$url" '$1 == p && !($2 == "BasicAuth" && $5 == u) {print $2}')
@@ -243,7 +243,7 @@ if [ "$remove" = true ]; then
   fi
   remove_provider HTPasswd "$secret"
   "$oc" delete secret "$secret" -n "$config" --ignore-not-found >/dev/null
-  echo "secret $config/$secret deleted; attendees' Users and Identities: python -m app cleanup (see the README)"
+  echo "secret $config/$secret deleted; attendees' Users and Identities: python -m app cleanup (see docs/instructors.md)"
   exit 0
 fi
 

@@ -137,7 +137,9 @@ def test_a_wrong_access_code_tells_nothing_about_taken_names_or_emails(make_app)
         if code:
             probe["access_code"] = code
         response = post(client, probe)
-        assert response.status_code == 403 and set(response.json["errors"]) == {"access_code"}
+        # Without a code the form's own problems too (the short password); never the taken name or email.
+        assert response.status_code == 403 and set(response.json["errors"]) == (
+            {"access_code", "password"} if code is None else {"access_code"})
     known = post(client, dict(GOOD, password="x", access_code="wonderland"))  # with the code: the name too
     assert set(known.json["errors"]) == {"username", "password"}  # an email, only after a hash (below)
 
@@ -247,3 +249,25 @@ def test_no_secret_in_logs_or_responses(make_app, caplog):
 def test_deeply_nested_json_is_a_400(client, body, caplog):
     response = client.post(API, data=body, content_type="application/json")
     assert response.status_code == 400 and "Traceback" not in caplog.text
+
+
+def test_signing_back_in_brings_the_registration_back_and_says_nothing_of_names(make_app):
+    client = make_app(access_code_digest=digest("wonderland"), rate_limit="6/minute",
+                      registration_open=False).server.test_client()
+    app_open = make_app(access_code_digest=digest("wonderland")).server.test_client()  # the same DATA_DIR
+    assert post(app_open, dict(GOOD, access_code="wonderland")).status_code == 201
+    back = client.post("/api/v1/sign-ins", json={"username": "Alice", "password": GOOD["password"],
+                                                  "access_code": " WONDERLAND "})  # closed: still served
+    assert back.status_code == 200 and back.json["again"] is True and back.json["username"] == "alice"
+    assert "login_command" in back.json and GOOD["password"] not in back.get_data(as_text=True)
+    wrong = client.post("/api/v1/sign-ins", json={"username": "alice", "password": "not hers at all",
+                                                   "access_code": "wonderland"})
+    unknown = client.post("/api/v1/sign-ins", json={"username": "nobody", "password": GOOD["password"],
+                                                     "access_code": "wonderland"})
+    assert wrong.status_code == unknown.status_code == 403 and wrong.json == unknown.json  # the same answer
+    no_code = client.post("/api/v1/sign-ins", json={"username": "alice", "password": GOOD["password"]})
+    assert no_code.status_code == 403 and set(no_code.json["errors"]) == {"access_code"}
+    assert client.post("/api/v1/sign-ins", data=b"[1]", content_type="application/json").status_code == 400
+    limited = [client.post("/api/v1/sign-ins", json={"username": "alice", "password": "guess", "access_code":
+                                                      "wonderland"}).status_code for _ in range(3)]
+    assert limited[-1] == 429  # rate-limited as registrations are

@@ -87,8 +87,7 @@ def test_no_module_of_the_app_is_longer_than_300_lines_but_the_settings():
 
 def test_which_ways_in_there_are_is_asked_in_few_places():
     """SEATS and SELF_REGISTRATION: the page builds its sections from them once; each service refuses the
-    way in it serves when it is off; the room screen and the command line word their text by them."""
+    way in it serves when it is off; the command line words its text by them."""
     askers = sorted(relative(p) for p in APP if any(name.endswith(("settings.seats", "settings.self_registration"))
                                                     for name in names_in(p)))
-    assert askers == ["app/__main__.py", "app/claims.py", "app/service.py", "app/web/admin_views.py",
-                      "app/web/page.py"], askers
+    assert askers == ["app/__main__.py", "app/claims.py", "app/service.py", "app/web/page.py"], askers

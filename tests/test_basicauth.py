@@ -254,7 +254,7 @@ def test_the_page_says_ready_at_once_with_nothing_to_poll(make_app):
             "changedPropIds": ["registration-form.n_submit"],
             "state": [{"id": i, "property": "value", "value": GOOD[name]} for i, name in FORM_FIELDS]}
     text = client.post("/_dash-update-component", json=body).get_data(as_text=True)
-    assert "login-status-ready" in text and "Your login works now." in text
+    assert "login-status-ready" in text and "Ready: you can log in now." in text
     assert '"disabled":true' in text.replace(" ", "")  # the poll stays off: no check to wait for
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.web import forms
 from tests import browser
 from tests.helpers import person
 from tests.servers import gunicorn
@@ -54,7 +55,7 @@ def test_the_form_registers_a_user_and_shows_how_to_log_in(watched: Page, site):
     assert (data / "htpasswd").read_text().startswith("browser-user:$2y$04$")
     assert "browser-user,Attendee 1," in (data / "users.csv").read_text()
 
-    watched.locator("#login-command ~ .copy").click()
+    watched.locator("button[data-copy=login-command]").click()
     assert browser.clipboard(watched) == f"oc login --username=browser-user {API}"
 
 
@@ -115,13 +116,15 @@ def test_the_rate_limit_message_shows_on_the_page(page: Page, tmp_path):
 
 
 def test_the_join_link_carries_the_access_code(page: Page, tmp_path):
-    """/?code=…: the code field is filled in and hidden, and the code dropped from the address bar and the
-    history; a wrong code in the link is reported as any wrong code; the code never reaches the access log."""
+    """/?code=…: the code field is filled in and put away ("✓ Code from your link"), and the code dropped
+    from the address bar and the history; a wrong code in the link brings the field back, saying so, and a
+    code typed there (in other capitals) works; the code never reaches the access log."""
     log = tmp_path / "gunicorn.log"
     env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "ACCESS_CODE": "velvet-otter"}
     with gunicorn(env, workers=1, log_path=log) as base, browser.watched(page, base) as watched:
         watched.goto(base + "/?code=velvet-otter")
         expect(watched.locator("#access-code")).to_be_hidden()
+        expect(watched.locator("#code-from-link")).to_have_text("✓ Code from your link")
         expect(watched.locator("#access-code")).to_have_value("velvet-otter")
         assert "code=" not in watched.url  # read, then dropped from the address bar and the history
         assert watched.evaluate("location.search") == "" and watched.evaluate("history.length") == 2
@@ -133,11 +136,20 @@ def test_the_join_link_carries_the_access_code(page: Page, tmp_path):
         expect(watched.locator("#access-code")).to_be_hidden()
         browser.fill(watched, person(2))
         watched.click("#register")
-        expect(watched.locator("#register-error")).to_have_text(
-            "This access code is not right. Ask your instructor for the event's code.", timeout=20_000)
+        expect(watched.locator("#register-error")).to_have_text(forms.LINK_CODE_WRONG, timeout=20_000)
+        expect(watched.locator("#access-code")).to_be_visible()  # not a dead end: the field, to type it
+        expect(watched.locator("#access-code-feedback")).to_have_text(forms.LINK_CODE_WRONG)
+        expect(watched.locator("#code-from-link")).to_be_hidden()
 
         watched.reload()  # the same tab, reloaded: it still knows the link's code, not the address bar
         expect(watched.locator("#access-code")).to_have_value("velvet-otters")
+        watched.goto(base + "/?code=velvet-otters")
+        browser.fill(watched, person(3))
+        watched.click("#register")
+        expect(watched.locator("#access-code")).to_be_visible(timeout=20_000)
+        watched.fill("#access-code", " Velvet-Otter ")  # as a phone's keyboard types it
+        watched.click("#register")
+        expect(watched.locator("#register-success")).to_be_visible(timeout=20_000)
         expect(watched.locator("#access-code")).to_be_hidden()
         assert "code=" not in watched.url
         other = watched.context.new_page()  # another tab, without the link: the field is there to be typed in

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import requests
@@ -54,7 +56,7 @@ def test_sign_in_is_refused_without_or_with_a_wrong_token(admin: Page, site):
     assert requests.get(base + "/admin/users.csv", timeout=10).status_code == 403
 
 
-def test_the_table_streamer_mode_and_the_download(admin: Page, site):
+def test_the_table_streamer_mode_and_the_download(admin: Page, site, tmp_path):
     base, data = site
     sign_in(admin, base, TOKEN)
     table = admin.locator("#attendees")
@@ -63,6 +65,9 @@ def test_the_table_streamer_mode_and_the_download(admin: Page, site):
     expect(table).not_to_contain_text("Attendee 1")
     assert "attendee1@example.com" not in admin.content()  # not hidden by CSS: not sent at all
     expect(admin.locator("#admin-count")).to_have_text("3 of 300")
+    admin.set_viewport_size({"width": 1280, "height": 720})
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)  # `make screenshots`: the README's picture
+    admin.screenshot(path=str(shots / "admin.png"))
     admin.locator("#streamer-mode").uncheck()
     expect(table).to_contain_text("attendee1@example.com", timeout=10_000)
     second = admin.context.new_page()  # another tab of the same session follows the session's choice
@@ -89,7 +94,7 @@ def test_closing_and_reopening(admin: Page, site, browser):
     expect(admin.locator("#admin-result")).to_contain_text("Registration is now closed")
     public = browser.new_page()
     public.goto(base)
-    expect(public.locator("#register-result")).to_contain_text("Registration is closed")
+    expect(public.locator("#register-closed")).to_contain_text("Registration is closed")
     expect(public.locator("#registration-form")).to_be_hidden()
     closed = requests.post(base + "/api/v1/registrations", json=person(50), timeout=30)
     assert closed.status_code == 503
@@ -165,9 +170,11 @@ def test_a_scheduled_opening_is_announced_and_the_instructor_can_open_early(page
            "REGISTRATION_CLOSES_AT": (opens + timedelta(hours=2)).isoformat()}
     with gunicorn(env, workers=1) as base, browser.watched(page, base) as watched:
         watched.goto(base)
-        expect(watched.locator("#register-error")).to_have_text(
+        expect(watched.locator("#register-closed-message")).to_have_text(
             f"Registration opens at {opens:%Y-%m-%d %H:%M} (UTC+02:00). Please come back then.")
+        expect(watched.locator("#register-closed")).to_contain_text(re.compile(r"That is in (3 h|2 h 59 min)\."))
         expect(watched.locator("#registration-form")).to_be_hidden()
+        expect(watched.locator("#signin-form")).to_be_visible()  # who registered can still come back
 
         sign_in(watched, base, TOKEN)
         expect(watched.locator("#admin-schedule")).to_have_text(
@@ -188,7 +195,7 @@ def test_after_the_scheduled_close_the_page_is_closed(page: Page, tmp_path):
            "REGISTRATION_CLOSES_AT": closes.isoformat()}
     with gunicorn(env, workers=1) as base, browser.watched(page, base) as watched:
         watched.goto(base)
-        expect(watched.locator("#register-error")).to_contain_text("Registration is closed")
+        expect(watched.locator("#register-closed")).to_contain_text("Registration is closed")
         expect(watched.locator("#registration-form")).to_be_hidden()
 
 
@@ -218,9 +225,11 @@ def test_who_can_log_in_the_filter_and_the_chart(admin: Page, site):
 
 
 def test_the_room_screen_shows_a_qr_code_that_reads_back_as_the_join_link(page: Page, tmp_path):
-    """Present: the join link (PUBLIC_URL, never the request's Host) in large type and as a QR code made on
-    the server, read back here from the browser's pixels by a QR decoder; the access code goes into the
-    link only once the instructor typed the right one; no name or email on screen."""
+    """/admin/room/, a second window for the projector: the join link (PUBLIC_URL, never the request's Host)
+    in large type and as a QR code made on the server, read back here from the browser's pixels by a QR
+    decoder; the access code goes into the link only once the instructor typed the right one on /admin,
+    and onto the screen only when asked; no name or email, no control; all of it on one screen at 1280×720
+    and at 1920×1080; signed out, nothing."""
     public = "https://workshop.apps.example.com"
     env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT": "off", "BCRYPT_ROUNDS": "4", "ADMIN_TOKEN": TOKEN,
            "ACCESS_CODE": "velvet-otter", "PUBLIC_URL": public, "EVENT_NAME": "Kubernetes 101"}
@@ -229,29 +238,49 @@ def test_the_room_screen_shows_a_qr_code_that_reads_back_as_the_join_link(page: 
                                timeout=30, headers={"Host": "evil.example.com"})
         assert answer.status_code == 201
         sign_in(watched, base, TOKEN)
-        watched.click("#present-open")
-        screen = watched.locator("#present-body")
-        expect(screen.locator("#present-address")).to_have_text(f"{public}/", timeout=15_000)
-        expect(screen.locator("#present-counts")).to_have_text("1 registered · 1 can log in")
-        expect(screen.locator("#present-state")).to_have_text("Registration is open")
-        wait_until(lambda: read_qr(screen.locator("#present-qr")) == f"{public}/", timeout=10)  # once faded in
+        expect(watched.locator("#present-open")).to_have_attribute("href", "/admin/room/", timeout=15_000)
+        room = watched.context.new_page()  # the projector's window
+        room.set_viewport_size({"width": 1280, "height": 720})
+        room.goto(base + "/admin/room")
+        expect(room.locator("#present-address")).to_have_text(f"{public}/", timeout=15_000)
+        expect(room.locator("#present-counts")).to_have_text("1 of 1 can log in")
+        expect(room.locator("#present-state")).to_have_count(0)  # open: nothing to say
+        wait_until(lambda: read_qr(room.locator("#present-qr")) == f"{public}/", timeout=10)
+        assert room.locator("input, button, select").count() == 0  # the controls stay on /admin
 
         watched.fill("#present-code", "velvet-otters")
         watched.press("#present-code", "Enter")
         expect(watched.locator("#present-code-wrong")).to_be_visible(timeout=10_000)
-        assert read_qr(screen.locator("#present-qr")) == f"{public}/"
+        wait_until(lambda: read_qr(room.locator("#present-qr")) == f"{public}/", timeout=10)  # no code in it
         watched.fill("#present-code", "velvet-otter")
         watched.press("#present-code", "Enter")
-        expect(watched.locator("#present-code-result")).to_have_text("Included in the join link.", timeout=10_000)
-        wait_until(lambda: read_qr(screen.locator("#present-qr")) == f"{public}/?code=velvet-otter")
-        expect(screen.locator("#present-code-shown")).to_have_count(0)  # in the link, not on screen
+        expect(watched.locator("#present-code-result")).to_have_text("Included in the join link on the room screen.",
+                                                                     timeout=10_000)
+        wait_until(lambda: read_qr(room.locator("#present-qr")) == f"{public}/?code=velvet-otter", timeout=15)
+        expect(room.locator("#present-code-shown")).to_have_count(0)  # in the link, not on screen
         watched.locator("#present-show-code").check()
-        expect(screen.locator("#present-code-shown")).to_have_text("velvet-otter", timeout=10_000)
-        text = screen.inner_text()
+        expect(room.locator("#present-code-shown")).to_have_text("velvet-otter", timeout=15_000)
+        for width, height in ((1280, 720), (1920, 1080)):
+            room.set_viewport_size({"width": width, "height": height})
+            for ident in ("#present-qr", "#present-address", "#present-code-shown", "#present-counts"):
+                box = room.locator(ident).bounding_box()
+                assert box["y"] >= 0 and box["y"] + box["height"] <= height, (width, ident, box)  # no fold
+            qr = room.locator("#present-qr").bounding_box()["height"]
+            assert 0.4 * height <= qr <= 0.5 * height
+            shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)  # `make screenshots`: the README's
+            room.screenshot(path=str(shots / f"room-screen-{width}.png"))
+        text = room.inner_text("body")
         assert "Attendee 1" not in text and "attendee1@example.com" not in text and "attendee-1" not in text
-        assert "evil.example.com" not in watched.content()
-        violations = browser.axe_violations(watched)
+        assert "evil.example.com" not in room.content()
+        violations = browser.axe_violations(room)
         assert violations == [], "\n".join(f"{v['id']} {v['impact']} {v['nodes']}" for v in violations)
+
+        watched.click("#sign-out")
+        expect(watched.locator("#admin-token")).to_be_visible(timeout=15_000)
+        room.reload()
+        expect(room.locator("body")).to_contain_text("Sign in on the instructor page first")
+        assert room.locator("#present-qr").count() == 0
+        room.close()
 
 
 def read_qr(image) -> str | None:
@@ -273,10 +302,11 @@ def read_qr(image) -> str | None:
 def test_the_room_screen_without_an_address_says_how_to_get_one(admin: Page, site):
     base, _ = site  # no PUBLIC_URL, no cluster, no access code
     sign_in(admin, base, TOKEN)
-    admin.click("#present-open")
+    expect(admin.locator("#present-open")).to_be_visible(timeout=15_000)
+    admin.goto(base + "/admin/room/")
     expect(admin.locator("#present-no-address")).to_contain_text("Set PUBLIC_URL", timeout=15_000)
     expect(admin.locator("#present-qr")).to_have_count(0)
-    expect(admin.locator("#present-counts")).to_contain_text("registered")
+    expect(admin.locator("#present-counts")).to_contain_text("can log in")
 
 
 def test_seats_are_made_from_the_page_and_their_passwords_only_downloaded(admin: Page, site):

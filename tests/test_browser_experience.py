@@ -14,6 +14,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import browser
+from tests.browser import axe_violations
+from tests.browser import fill as fill_form  # the `browser` fixture hides the module in some tests
 from tests.helpers import person
 from tests.oauth_standin import OAuthStandIn
 from tests.servers import gunicorn
@@ -43,15 +45,15 @@ def test_the_status_turns_ready_and_the_copy_buttons_work(page: Page, site):
     expect(page.locator("#register-success")).to_contain_text("attendee-1", timeout=20_000)
     expect(page.locator("#login-status")).to_contain_text("Activating your account")
     expect(page.locator("#login-status")).to_contain_text("Ready: you can log in now.", timeout=30_000)
-    # "the line below says when it works": the status line is below the outcome
-    assert page.locator("#register-success").bounding_box()["y"] < page.locator("#login-status").bounding_box()["y"]
+    # the login's state leads, above the card that says how to log in
+    assert page.locator("#login-status").bounding_box()["y"] < page.locator("#register-success").bounding_box()["y"]
     assert standin.checks["attendee-1"] >= 2  # really asked: "not yet", then accepted
     assert form["password"] not in page.content()
     expect(page.locator("#login-command")).to_have_text(f"oc login --username=attendee-1 {standin.url}")
-    page.locator("#login-command ~ .copy").click()
+    page.get_by_role("button", name="Copy the oc login command").click()
     assert browser.clipboard(page) == f"oc login --username=attendee-1 {standin.url}"
     page.evaluate("navigator.clipboard.writeText('')")
-    page.locator("#console-url ~ .copy").click()
+    page.get_by_role("button", name="Copy address of the web console").click()
     assert browser.clipboard(page) == CONSOLE
     assert browser.axe_violations(page) == []  # the success view too
 
@@ -124,9 +126,10 @@ def seated_site(tmp_path_factory):
 def test_claiming_a_seat_shows_its_login_once_and_when_it_works(page: Page, seated_site, tmp_path):
     base, passwords, standin = seated_site
     page.goto(base + "/?code=velvet-otter")
-    expect(page.locator("#claim-section h2")).to_have_text("Claim a seat")
-    expect(page.locator("#register-section h2")).to_have_text("Or choose your own login")
-    expect(page.locator("#claim-access-code")).to_be_hidden()
+    expect(page.locator("#way-in-group label")).to_have_text(["Claim a seat", "Choose my own login", "Sign back in"])
+    expect(page.locator("#register-section")).to_be_hidden()  # one way at a time: the first, a seat
+    expect(page.locator("#access-code")).to_be_hidden()
+    expect(page.locator("#code-from-link")).to_be_visible()
     assert browser.axe_violations(page) == []
     page.fill("#claim-email", "not an email")
     page.keyboard.press("Enter")
@@ -138,12 +141,12 @@ def test_claiming_a_seat_shows_its_login_once_and_when_it_works(page: Page, seat
     expect(page.locator("#claim-form")).to_be_hidden()
     expect(page.locator("#register-section")).to_be_hidden()
     expect(page.locator("#login-status")).to_contain_text("Ready: you can log in now.", timeout=30_000)
-    assert page.locator("#claim-success").bounding_box()["y"] < page.locator("#login-status").bounding_box()["y"]
+    assert page.locator("#login-status").bounding_box()["y"] < page.locator("#claim-success").bounding_box()["y"]
     assert standin.checks["user1"] >= 1  # the stand-in accepted exactly the password shown
     shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)  # `make screenshots`: the README's picture
     page.set_viewport_size({"width": 900, "height": 700})
     page.screenshot(path=str(shots / "claim-seat.png"), full_page=True)
-    page.locator("#result-password ~ .copy").click()
+    page.get_by_role("button", name="Copy the password").click()
     assert browser.clipboard(page) == passwords["user1"]
     assert browser.axe_violations(page) == []
 
@@ -159,7 +162,7 @@ def test_claiming_a_seat_shows_its_login_once_and_when_it_works(page: Page, seat
     elsewhere.goto(base + "/?code=velvet-otter")
     elsewhere.fill("#claim-email", "ann@example.com")
     elsewhere.click("#claim")
-    expect(elsewhere.locator("#claim-email-feedback")).to_contain_text("already claimed a seat", timeout=20_000)
+    expect(elsewhere.locator("#claim-email-feedback")).to_contain_text("holds the seat user1", timeout=20_000)
     assert passwords["user1"] not in elsewhere.content()
     elsewhere.context.close()
 
@@ -182,3 +185,72 @@ def test_seats_only_the_page_says_when_none_is_left(page: Page, tmp_path):
         expect(page.locator("#claim-success")).to_contain_text("Seat user1 is yours.", timeout=20_000)
         page.reload()
         expect(page.locator("#seats-taken")).to_be_visible()
+
+
+def test_the_success_view_leads_and_its_copy_buttons_take_the_keyboard(page: Page, site, tmp_path):
+    """The state first, one primary action, the provider to choose, the command in a code block; the rest
+    of the page put away; the focus on the result; every copy control a button the keyboard reaches."""
+    base, _, _ = site
+    page.goto(base)
+    expect(page.locator("#username")).to_have_attribute("autocapitalize", "none")  # phones: typed as is
+    expect(page.locator("#username")).to_have_attribute("spellcheck", "false")
+    expect(page.locator("#email")).to_have_attribute("autocorrect", "off")
+    browser.fill(page, person(7))
+    page.click("#register")
+    card = page.locator("#register-success")
+    expect(card).to_be_visible(timeout=20_000)
+    expect(page.locator("#page-intro")).to_be_hidden()
+    expect(page.locator("#ways")).to_be_hidden()  # the form, the choice, the other ways in
+    expect(card).to_be_focused()
+    expect(page.locator("a.btn-primary")).to_have_text(["Open the web console"])  # the one primary action
+    expect(page.locator("#result-provider")).to_have_text("workshop")
+    expect(page.locator("pre.command #login-command")).to_be_visible()
+    page.keyboard.press("Tab")  # from the card: the console, then its copy button
+    expect(page.locator("#console-url")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Copy address of the web console")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("button[data-copy=console-url]")).to_contain_text("Copied ✓")  # said, for two seconds
+    assert browser.clipboard(page) == CONSOLE
+    expect(page.locator("#login-status .login-steps li[aria-current=step]")).to_have_text("Ready", timeout=30_000)
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)  # `make screenshots`: the README's picture
+    page.screenshot(path=str(shots / "registration-success.png"), full_page=True)
+    assert browser.axe_violations(page) == []
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_a_returning_attendee_signs_back_in_on_another_device(browser, site, width):
+    """The same username and password bring the details and the live state back, any time later; a wrong
+    password or an unknown name gets one answer that says neither."""
+    base, _, _ = site
+    form = person(20 + width % 7)
+    first = browser.new_context()
+    page = first.new_page()
+    page.goto(base)
+    fill_form(page, form)
+    page.click("#register")
+    expect(page.locator("#register-success")).to_be_visible(timeout=20_000)
+    first.close()  # the tab is gone, and the page with it
+
+    other = browser.new_context(viewport={"width": width, "height": 800})
+    page = other.new_page()
+    page.goto(base)
+    page.locator("#way-in label", has_text="Sign back in").click()
+    expect(page.locator("#registration-form")).to_be_hidden()
+    page.fill("#signin-username", form["username"])
+    page.fill("#signin-password", "not my password at all")
+    page.click("#signin")
+    expect(page.locator("#signin-error")).to_contain_text("do not match a login of this event", timeout=20_000)
+    page.fill("#signin-username", "nobody-by-that-name")
+    page.click("#signin")
+    expect(page.locator("#signin-error")).to_contain_text("do not match a login of this event", timeout=20_000)
+    page.fill("#signin-username", form["username"].upper())  # as a phone's keyboard might type it
+    page.fill("#signin-password", form["password"])
+    page.click("#signin")
+    expect(page.locator("#register-success")).to_contain_text(f"Welcome back, {form['username']}.", timeout=20_000)
+    expect(page.locator("#console-url")).to_have_attribute("href", CONSOLE)
+    expect(page.locator("#login-status")).to_contain_text("Ready: you can log in now.", timeout=30_000)
+    assert form["password"] not in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert axe_violations(page) == []
+    other.close()

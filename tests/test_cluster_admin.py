@@ -199,4 +199,4 @@ def test_without_the_users_right_nothing_is_refused(deployment, tmp_path):
     create_user(deployment, "held-1", ["corp-ldap:held-1"])
     with gunicorn(deployment.app_env(tmp_path / "data"), workers=1) as base:
         answer = requests.post(base + API, json=person(1, "held"), timeout=60)
-        assert answer.status_code == 201, answer.text  # nothing known, nothing refused (README: the component)
+        assert answer.status_code == 201, answer.text  # nothing known, nothing refused (docs/deploy.md: the component)

@@ -214,7 +214,7 @@ def test_readiness_and_logs_name_a_missing_secret_and_a_missing_permission(deplo
         wait_until(lambda: "oc create secret generic" in log.read_text())
         refused = requests.post(base + API, json=person(1), timeout=60)
         assert refused.status_code == 503 and "try again" in refused.json()["errors"]["form"]
-        assert "Create your OpenShift login" in requests.get(base + "/_dash-layout", timeout=10).text
+        assert "Get your OpenShift login" in requests.get(base + "/_dash-layout", timeout=10).text
         assert "workshop_store_available 0.0" in requests.get(base + "/metrics", timeout=10).text
 
         deployment.create_htpasswd(b"")

@@ -41,7 +41,9 @@ def test_fifty_simultaneous_registrations_give_fifty_lines_in_each_file(server):
 
 def test_ten_simultaneous_attempts_at_one_username_give_one_success(server):
     base, data = server
-    forms = [person(100 + i, username="contested") for i in range(10)]
+    # Ten people, ten passwords (the same password would be the same attendee again: app.service).
+    forms = [person(100 + i, username="contested", password=f"velvet otter number {i}",
+                    password_confirm=f"velvet otter number {i}") for i in range(10)]
     codes = sorted(r.status_code for r in register_together([base], forms))
     assert codes == [201] + [409] * 9
     lines = published(data, "contested").splitlines()

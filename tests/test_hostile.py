@@ -66,9 +66,29 @@ def test_admins_callbacks_and_bundles_wait_for_the_sign_in(make_app):
     plotly = "_dash-component-suites/plotly/package_data/plotly.min.js"
     assert client.get("/" + plotly).status_code == 404  # never at the public root
     assert client.get("/admin/" + plotly).status_code == 404  # nor for someone not signed in
+    assert client.get("/admin/room/" + plotly).status_code == 404  # nor by the room screen's app
     _signed_in(client)
     assert len(client.get("/admin/_dash-dependencies").json) > 5
     assert client.get("/admin/" + plotly).status_code == 200
+
+
+@pytest.mark.parametrize("body", [b'{"output": "room-body.children", "inputs": [], "state": []}', b"[1]",
+                                  b'{"output": 5}'])
+def test_a_forged_room_screen_callback_gets_a_4xx_never_a_500(make_app, body, caplog):
+    client = make_app(admin_token_digest=digest(TOKEN)).server.test_client()
+    _signed_in(client)
+    client.get("/admin/room/")  # the session's CSRF cookie
+
+    def post(data: bytes):
+        return client.post("/admin/room/_dash-update-component", data=data, content_type="application/json",
+                           headers={"X-CSRFToken": client.get_cookie("_csrf_token", path="/admin/").value})
+    good = (b'{"output": "room-body.children", "outputs": {"id": "room-body", "property": "children"}, '
+            b'"inputs": [{"id": "room-tick", "property": "n_intervals", "value": 1}, {"id": "room-code", '
+            b'"property": "data", "value": {"code": 5, "show": true}}], "changedPropIds": ["room-tick.n_intervals"]}')
+    assert post(good).status_code == 200  # the page's own request gets through (the CSRF check passes)
+    answer = post(body)
+    assert answer.status_code == 400, answer.status_code
+    assert "Traceback" not in caplog.text
 
 
 def test_a_bundle_is_compressed_once_in_the_process_whatever_its_fingerprint(make_app):

@@ -1,6 +1,6 @@
 """The deploy's rights against the people who hold them, on the real API server with the aggregated roles.
 
-Two facts of OpenShift frame every test here (README, "Security"): whoever is `admin` (or `edit`) in the
+Two facts of OpenShift frame every test here (docs/security.md): whoever is `admin` (or `edit`) in the
 app's namespace — the instructors — holds the app's token (they may create tokens for its ServiceAccount
 or act as it), and any person may request a project of any free name (self-provisioner). So whatever the
 app's account may do, an instructor may do; and no right may go to an account in a namespace that a

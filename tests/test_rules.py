@@ -40,17 +40,17 @@ def test_username_accepted(raw, cleaned):
         ("ab", "Use at least 3 characters."),
         ("x" * 33, "Use at most 32 characters."),
         ("x" * 1_000_000, "Use at most 32 characters."),
-        ("-alice", "Start and end with a letter or a digit."),
-        ("alice-", "Start and end with a letter or a digit."),
-        ("al ice", "Use only the letters a–z, digits and hyphens (-)."),
-        ("al_ice", "Use only the letters a–z, digits and hyphens (-)."),
-        ("alice:x", "Use only the letters a–z, digits and hyphens (-)."),
-        ("alice\nbob", "Use only the letters a–z, digits and hyphens (-)."),
-        ("alice\x00", "Use only the letters a–z, digits and hyphens (-)."),
-        ("al.ice", "Use only the letters a–z, digits and hyphens (-)."),
+        ("-alice", "Start and end with a letter or a digit. For example: alice."),
+        ("alice-", "Start and end with a letter or a digit. For example: alice."),
+        ("al ice", "Use only the letters a–z, digits and hyphens (-). For example: al-ice."),
+        ("al_ice", "Use only the letters a–z, digits and hyphens (-). For example: al-ice."),
+        ("alice:x", "Use only the letters a–z, digits and hyphens (-). For example: alice-x."),
+        ("alice\nbob", "Use only the letters a–z, digits and hyphens (-). For example: alice-bob."),
+        ("alice\x00", "Use only the letters a–z, digits and hyphens (-). For example: alice."),
+        ("al.ice", "Use only the letters a–z, digits and hyphens (-). For example: al-ice."),
         ("аlice", "Use only the letters a–z, digits and hyphens (-)."),  # Cyrillic а
-        ("\u212aate", "Use only the letters a–z, digits and hyphens (-)."),  # Kelvin sign folds to k
-        ("ａｌｉｃｅ", "Use only the letters a–z, digits and hyphens (-)."),  # full-width
+        ("\u212aate", "Use only the letters a–z, digits and hyphens (-). For example: kate."),  # Kelvin sign folds to k
+        ("ａｌｉｃｅ", "Use only the letters a–z, digits and hyphens (-). For example: alice."),  # full-width
         ("admin", "This name is reserved. Please choose another."),
         ("KubeAdmin", "This name is reserved. Please choose another."),
         ("root", "This name is reserved. Please choose another."),
@@ -62,7 +62,7 @@ def test_username_accepted(raw, cleaned):
         ("trainer", "This name is reserved. Please choose another."),
     ],
 )
-def test_username_refused(raw, message):
+def test_username_refused(raw, message):  # with a suggestion that follows the rules, when one can be made
     assert rules.check_username(raw, SETTINGS) == (None, message)
 
 
@@ -203,21 +203,36 @@ def test_validate_cleans_values_and_hides_the_password_from_repr():
     assert "marmalade" not in repr(application)
 
 
-@pytest.mark.parametrize("given, ok", [("wonderland", True), (" wonderland ", True), ("Wonderland", False),
-                                       ("", False), (None, False), (123, False), ("wonderland2", False)])
+@pytest.mark.parametrize("given, ok", [("wonderland", True), (" wonderland ", True), ("Wonderland", True),
+                                       (" WONDERLAND ", True), ("", False), (None, False), (123, False),
+                                       ("wonderland2", False)])
 def test_access_code(given, ok):
     settings = dataclasses.replace(SETTINGS, access_code_digest=digest("wonderland"))
     assert rules.access_code_matches(given, settings) is ok
 
 
-@pytest.mark.parametrize("code", [None, "", "guess", "x" * 1_000_000])
+@pytest.mark.parametrize("code", ["guess", "x" * 1_000_000, "wonderland2"])
 def test_a_wrong_access_code_gets_only_the_access_code_error(code):
-    """Nothing else is judged or said without the code: not a taken name, not a weak password."""
+    """Nothing else is judged or said with a wrong code: not a taken name, not a weak password."""
     settings = dataclasses.replace(SETTINGS, access_code_digest=digest("wonderland"))
-    form = dict(GOOD, email="nope", password="password", password_confirm="password")
-    if code is not None:
-        form["access_code"] = code
+    form = dict(GOOD, email="nope", password="password", password_confirm="password", access_code=code)
     with pytest.raises(WrongAccessCode) as caught:
         rules.validate(form, settings)
     assert caught.value.status == 403
     assert set(caught.value.errors) == {"access_code"}
+
+
+@pytest.mark.parametrize("code", [None, "", "   "])
+def test_a_form_without_a_code_hears_about_every_field_too_but_nothing_costly(code, monkeypatch):
+    """An empty form is not blamed on the code alone; still nothing about strength (costly) or anyone."""
+    settings = dataclasses.replace(SETTINGS, access_code_digest=digest("wonderland"))
+    monkeypatch.setattr(rules, "check_strength", lambda *args: pytest.fail("judged strength without the code"))
+    form = dict(GOOD, username="Bob Smith", email="nope", password="password", password_confirm="password")
+    form.pop("access_code", None)
+    if code is not None:
+        form["access_code"] = code
+    with pytest.raises(WrongAccessCode) as caught:
+        rules.validate(form, settings)
+    assert caught.value.errors == {"access_code": rules.ENTER_THE_CODE, "email": caught.value.errors["email"],
+                                   "username": "Use only the letters a–z, digits and hyphens (-). "
+                                               "For example: bob-smith."}

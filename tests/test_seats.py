@@ -50,7 +50,7 @@ def test_the_same_email_gets_its_seat_again_only_within_the_window():
     assert again.claimed[0] == seats.Claimed(first.claimed[0].seat, again=True) and not again.changed
     late = seats.plan_claims(first.records, [seats.Claim("a@example.com", T0 + WINDOW + timedelta(seconds=1))],
                               WINDOW)
-    assert late.refused[0].errors == {"email": seats.SEAT_HELD}
+    assert late.refused[0].errors == {"email": seats.seat_held("user1")}
     assert late.records[0].seat_nonce == "" and late.changed  # its password can never be derived again
     assert late.records[1] == seat(2)  # an unclaimed seat keeps its nonce
 
@@ -140,7 +140,7 @@ def test_a_claim_gives_a_working_login_once_then_again_only_to_its_claimant(seat
     assert htpasswd_verifies(settings.data_dir / "htpasswd", "user1", body["password"])
     for stranger in (None, "", "forged-token", body["claim_token"][:-1] + "A", 5):  # the email alone: no
         refused = claim(client, "ann@example.com", token=stranger)
-        assert refused.status_code == 409 and refused.json["errors"] == {"email": seats.SEAT_HELD}
+        assert refused.status_code == 409 and refused.json["errors"] == {"email": seats.seat_held("user1")}
         assert body["password"] not in refused.get_data(as_text=True)
     again = claim(client, "ann@example.com", token=body["claim_token"])  # the claimant's lost tab
     assert again.status_code == 200 and again.json["again"]
@@ -164,7 +164,7 @@ def test_past_the_window_the_seat_stays_theirs_but_its_password_is_gone(seated):
                  if r.claimed_at else r for r in records]
     stored.write_text(roster.render_store(backdated))
     late = claim(client, "ann@example.com")
-    assert late.status_code == 409 and late.json["errors"] == {"email": seats.SEAT_HELD}
+    assert late.status_code == 409 and late.json["errors"] == {"email": seats.seat_held("user1")}
     assert [r.seat_nonce == "" for r in roster.parse_store(stored.read_text())] == [True, False]
     assert claim(client, "bob@example.com").json["username"] == "user2"
 
@@ -240,7 +240,7 @@ def test_reset_keeps_an_unclaimed_seat_claimable_and_retires_a_claimed_ones_pass
     assert new_unclaimed != made["user2"]
     body = claim(client, "ann@example.com").json  # user1
     assert admin.reset_password("user1") != body["password"]
-    assert claim(client, "ann@example.com").json["errors"] == {"email": seats.SEAT_HELD}  # nonce gone
+    assert claim(client, "ann@example.com").json["errors"] == {"email": seats.seat_held("user1")}  # nonce gone
     second = claim(client, "bob@example.com").json
     assert second["username"] == "user2" and second["password"] == new_unclaimed
     assert htpasswd_verifies(settings.data_dir / "htpasswd", "user2", new_unclaimed)

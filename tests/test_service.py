@@ -11,9 +11,9 @@ import pytest
 
 from app import htpasswd, ledger, roster
 from app.documents import Documents
-from app.errors import AlreadyTaken, RegistrationError
+from app.errors import AlreadyTaken, NotRecognised, RegistrationError
 from app.eventstate import EventState
-from app.ledger import AGAIN_WINDOW, Limits, Line
+from app.ledger import Limits, Line
 from app.oauthwatch import OAuthWatch
 from app.publisher import Policy, Publisher
 from app.ratelimit import ClientLimiter
@@ -100,16 +100,28 @@ def test_the_open_switch_overrides_the_setting_for_every_reader(cluster_service)
     assert not replica.state.is_open()
 
 
-def test_registering_again_works_only_within_the_window(cluster_service):
+OTHER = "another long passphrase 42"
+
+
+def test_the_same_username_and_password_bring_the_registration_back_at_any_time(cluster_service):
     service, store, logins = cluster_service
     first = service.register(GOOD, "1.2.3.4")
     publish(store)
     old = dataclasses.replace(roster.parse_store(store.documents.roster.content.decode())[0],
-                              registered_at=first.registered_at - AGAIN_WINDOW - timedelta(seconds=1))
-    store.documents.roster.external_write(roster.render_store([old]).encode())  # as if registered 10 min ago
+                              registered_at=first.registered_at - timedelta(days=1))
+    store.documents.roster.external_write(roster.render_store([old]).encode())  # as if registered yesterday
     store.documents.read()
-    with pytest.raises(AlreadyTaken):  # the right details, too late: no lasting oracle for the password
-        service.register(GOOD, "1.2.3.4")
+    again = service.register(dict(GOOD, email="other@example.com"), "1.2.3.4")  # another email: still them
+    assert again.again and again.registered_at == old.registered_at and again.line == Line.WRITTEN
+    back = service.sign_back_in({k: GOOD[k] for k in ("username", "password", "access_code") if k in GOOD}, "1.2.3.4")
+    assert back == again
+    with pytest.raises(AlreadyTaken):  # someone else's password: the name is taken
+        service.register(dict(GOOD, password=OTHER, password_confirm=OTHER), "1.2.3.4")
+    for wrong in (dict(username=GOOD["username"], password=OTHER),
+                  dict(username="nobody-here", password=GOOD["password"]), dict(username="", password="")):
+        with pytest.raises(NotRecognised) as refused:
+            service.sign_back_in(dict(wrong, access_code=GOOD.get("access_code", "")), "1.2.3.4")
+        assert refused.value.status == 403 and set(refused.value.errors) == {"form"}  # the same for each
 
 
 class HeldNames:
@@ -183,5 +195,28 @@ def test_whether_an_email_is_registered_is_said_only_after_a_hash_was_paid_for(t
         service.register(dict(GOOD, username="fresh-name"), "1.2.3.4")  # her email, a name of its own
     assert set(refused.value.errors) == {"email"} and hashed == ["alice", "fresh-name"]
     with pytest.raises(AlreadyTaken) as refused:
-        service.register(dict(GOOD, email="other@example.com"), "1.2.3.4")  # a taken name: said before any hash
+        service.register(dict(GOOD, email="other@example.com", password=OTHER, password_confirm=OTHER),
+                         "1.2.3.4")  # a taken name (another password): said without hashing one
     assert set(refused.value.errors) == {"username"} and hashed == ["alice", "fresh-name"]
+
+
+def test_each_username_gets_a_budget_of_password_checks_whoever_asks(cluster_service, tmp_path):
+    """Signing back in (or registering again) checks a password with bcrypt: at most a few a minute per
+    name, from any address, then "too many attempts for this username" — and the name is simply taken."""
+    from app.errors import RateLimited
+
+    service, store, _ = cluster_service
+    service.register(GOOD, "1.2.3.4")
+    service.per_name = ClientLimiter("3/minute", tmp_path / "names.sqlite3", scope="password-checks")
+    guesses = [dict(username="alice", password=f"guess number {n}", access_code=GOOD.get("access_code", ""))
+               for n in range(3)]
+    for number, guess in enumerate(guesses):
+        with pytest.raises(NotRecognised):
+            service.sign_back_in(guess, f"10.0.0.{number}")  # each from another address
+    with pytest.raises(RateLimited) as limited:
+        service.sign_back_in(dict(guesses[0], password=GOOD["password"]), "10.0.0.9")  # even the right one
+    assert "this username" in limited.value.errors["form"]
+    with pytest.raises(AlreadyTaken):  # registering again as her: no check left, the name is taken
+        service.register(GOOD, "10.0.0.10")
+    with pytest.raises(NotRecognised):  # another name has its own budget
+        service.sign_back_in(dict(guesses[0], username="bob-smith"), "10.0.0.11")

@@ -116,7 +116,7 @@ class UserDirectory:
                 return False
             if error.status in (401, 403):
                 raise PermissionDenied(
-                    f"the service account may not delete {plural} (HTTP {error.status}); see the README "
+                    f"the service account may not delete {plural} (HTTP {error.status}); see docs/deploy.md "
                     "(openshift/extras/remove-users) or delete it by hand"
                 ) from None
             raise StoreUnavailable(f"the Kubernetes API failed to delete {plural}/{name} (HTTP {error.status})") \

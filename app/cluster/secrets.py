@@ -89,7 +89,7 @@ class SecretDocument:
             return Conflict(f"{self.label} changed since it was read")
         if status == 404:
             return StoreUnavailable(
-                f"{self.label} does not exist; create it (see the README: oc create secret generic "
+                f"{self.label} does not exist; create it (see docs/deploy.md: oc create secret generic "
                 f"{self.name} -n {self.namespace} --from-literal={self.key}=)"
             )
         if status in (401, 403):

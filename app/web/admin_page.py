@@ -10,7 +10,6 @@ builders in app.web.admin_views.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from html import escape
@@ -21,13 +20,13 @@ import flask
 from dash import Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
-from app import metrics, seats
+from app import metrics, rules, seats
 from app.admin import AdminService, NotRegistered, NotYetWritten, SeatsRefused
 from app.errors import RateLimited, StoreError
 from app.ratelimit import ClientLimiter
-from app.settings import Settings, digest
+from app.settings import Settings
 from app.web import admin_views as views
-from app.web import bundles, sessions
+from app.web import bundles, room_page, sessions
 from app.web.http import callback
 from app.web.page import INDEX_STRING, Dash
 
@@ -35,8 +34,8 @@ log = logging.getLogger(__name__)
 
 
 def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_ins: ClientLimiter,
-          assets_folder: str, discovery) -> dash.Dash:
-    """Mount the admin page under /admin/ on the server."""
+          assets_folder: str, discovery) -> list[dash.Dash]:
+    """Mount the admin page under /admin/ and its room screen under /admin/room/ on the server."""
     signed = sessions.Sessions(settings, service.store.state, service.store.clock)
     signed.install(server)
     admin = Dash(
@@ -52,7 +51,7 @@ def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_i
     page.register(admin)
     server.after_request(page.signed_out_dependencies)
     server.before_request(page.signed_in_bundles)
-    return admin
+    return [admin, room_page.mount(server, settings, service, signed, discovery, assets_folder)]
 
 
 class AdminPage:
@@ -85,11 +84,12 @@ class AdminPage:
 
     def signed_in_bundles(self):
         """/admin's own bundles (the chart's library) for a signed-in instructor only."""
-        suites = sessions.PREFIX.rstrip("/") + bundles.SUITES
         path = flask.request.path
-        if path.startswith(suites) and path[len(suites):].startswith(bundles.ADMIN_ONLY_BUNDLES) \
-                and not self.sessions.signed_in():
-            return flask.jsonify(errors={"form": "Sign in first."}), 404
+        for prefix in (sessions.PREFIX, room_page.PREFIX):  # the room screen's Dash app has its own
+            suites = prefix.rstrip("/") + bundles.SUITES
+            if path.startswith(suites) and path[len(suites):].startswith(bundles.ADMIN_ONLY_BUNDLES) \
+                    and not self.sessions.signed_in():
+                return flask.jsonify(errors={"form": "Sign in first."}), 404
         return None
 
     def download(self):
@@ -105,7 +105,8 @@ class AdminPage:
         admin.callback(Output("admin-location", "href"), Output("sign-in-result", "children"),
                        Input("sign-in", "n_clicks"), Input("admin-token", "n_submit"), State("admin-token", "value"),
                        prevent_initial_call=True)(callback(self.sign_in))
-        admin.callback(Output("admin-location", "href", allow_duplicate=True), Input("sign-out", "n_clicks"),
+        admin.callback(Output("admin-location", "href", allow_duplicate=True),
+                       Output("room-code", "data", allow_duplicate=True), Input("sign-out", "n_clicks"),
                        prevent_initial_call=True)(callback(self.sign_out))
         admin.callback(output=dict(summary=Output("admin-summary", "children"), rows=Output("attendees", "data"),
                                    columns=Output("attendees", "columns"), chart=Output("admin-chart", "figure")),
@@ -114,13 +115,10 @@ class AdminPage:
                                    login_state=Input("login-filter", "value")))(callback(self.refresh))
         admin.callback(Output("admin-result", "children"), Input("registration-open", "value"),
                        prevent_initial_call=True)(callback(self.switch))
-        admin.callback(Output("present", "is_open"), Input("present-open", "n_clicks"),
-                       prevent_initial_call=True)(callback(self.open_present))
-        code_inputs = ([Input("present-code", "value"), Input("present-show-code", "value")]
-                       if self.settings.access_code_required else [])
-        admin.callback(Output("present-body", "children"), Output("present-code-result", "children"),
-                       Input("present", "is_open"), Input("admin-tick", "n_intervals"), *code_inputs,
-                       prevent_initial_call=True)(callback(self.present))
+        if self.settings.access_code_required:
+            admin.callback(Output("room-code", "data"), Output("present-code-result", "children"),
+                           Input("present-code", "value"), Input("present-show-code", "value"),
+                           prevent_initial_call=True)(callback(self.room_code))
         admin.callback(Output("admin-result", "children", allow_duplicate=True), Input("reset-password", "n_clicks"),
                        State("attendees", "selected_row_ids"), State("streamer-mode", "value"),
                        prevent_initial_call=True)(callback(self.reset))
@@ -155,7 +153,7 @@ class AdminPage:
 
     def sign_out(self, _clicks):
         self.sessions.sign_out()
-        return sessions.PREFIX
+        return sessions.PREFIX, {}  # the room screen forgets the code too
 
     def refresh(self, _ticks, streamer, _result, login_state) -> dict:
         self._require_session()
@@ -167,23 +165,15 @@ class AdminPage:
         return dict(summary=views.summary(overview, self.sessions.streamer()), rows=rows, columns=columns,
                     chart=views.chart(overview))
 
-    def open_present(self, _clicks):
+    def room_code(self, code, show_code):
+        """The room screen's join link carries the access code once the instructor typed the right one
+        (checked in constant time; never kept by the server): into this browser's `room-code` store."""
         self._require_session()
-        return True
-
-    def present(self, is_open, _ticks, code=None, show_code=False):
-        """The room screen (only while open): the join link with the access code once the instructor typed
-        the right one (checked against its digest, in constant time; never stored)."""
-        self._require_session()
-        if not is_open:
-            raise PreventUpdate
-        accepted = bool(code) and hmac.compare_digest(digest(code), self.settings.access_code_digest or b"")
-        note = ("" if not code else "Included in the join link." if accepted
+        accepted = bool(code) and rules.access_code_matches(code, self.settings)
+        note = ("" if not code else "Included in the join link on the room screen." if accepted
                 else dbc.Alert("That is not the event's access code: the link carries none.", color="warning",
                                className="py-1 mb-0", id="present-code-wrong"))
-        body = views.present(self.settings, self.service.overview(), self.discovery.public_url(),
-                             code if accepted else None, bool(show_code))
-        return body, note
+        return {"code": code if accepted else None, "show": bool(show_code)}, note
 
     def switch(self, value):
         self._require_session()

@@ -161,38 +161,14 @@ def qr_image(link: str) -> str:
     return segno.make(link, error="m").svg_data_uri(scale=10, border=4, dark="#000", light="#fff")
 
 
-def present(settings: Settings, overview: Overview, public_url: str | None, code: str | None,
-            show_code: bool) -> list:
-    """The room screen, for a projector: where to register (large, and as a QR code), the access code if
-    the instructor shows it, the counts, open or closed. Never a name or an email."""
-    working = activation.counts(overview.attendee_logins())[activation.ACTIVE]
-    state = "Registration is open" if overview.registration_open else "Registration is closed"
-    items = [html.H1(settings.event_name, className="display-5 fw-semibold"),
-             html.P(state, className="fs-3", id="present-state")]
-    if public_url:
-        link = join_link(public_url, code)
-        items += [
-            html.P("Claim your login at" if settings.seats and not settings.self_registration else "Register at",
-                   className="fs-4 mb-0"),
-            html.P(f"{public_url}/", className="display-6 fw-semibold text-break", id="present-address"),
-            html.Img(src=qr_image(link), alt=f"QR code for {public_url}/", id="present-qr",
-                     style={"width": "min(60vh, 90vw)", "imageRendering": "pixelated"}),
-        ]
-    else:
-        items.append(dbc.Alert("Set PUBLIC_URL (or deploy with openshift/, whose Route gives the address) to "
-                               "show the join link and its QR code.", color="warning", id="present-no-address"))
-    if code and show_code:
-        items.append(html.P(["Access code: ", html.Strong(code, id="present-code-shown")], className="display-6"))
-    items.append(html.P(f"{len(overview.attendees)} registered · {working} can log in",
-                        className="fs-3 mt-3", id="present-counts"))
-    return items
-
-
-def present_controls(settings: Settings) -> list:
-    """What only the instructor uses, above the room screen: include the access code, show it."""
+def room_controls(settings: Settings) -> list:
+    """The room screen's controls, on /admin: open it (a second window, for the projector), and the access
+    code to put in its join link, and whether to show it there (app.web.room_page)."""
+    opener = html.A("Open the room screen", href="/admin/room/", target="_blank", rel="noopener",
+                    id="present-open", className="btn btn-primary btn-sm")
     if not settings.access_code_required:
-        return [html.Div(id="present-code-result")]
-    return [dbc.Row([
+        return [opener, html.Div(id="present-code-result")]
+    return [opener, dbc.Row([
         dbc.Col([dbc.Label("Access code to put in the join link", html_for="present-code"),
                  dbc.Input(id="present-code", type="password", autoComplete="off", maxLength=200, debounce=True)]),
         dbc.Col(dbc.Switch(id="present-show-code", label="Show the code on screen", value=False),
@@ -217,12 +193,9 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
         dcc.Location(id="admin-location", refresh=True),
         dcc.Interval(id="admin-tick", interval=REFRESH_MS),
         dcc.ConfirmDialog(id="confirm-remove"),
+        dcc.Store(id="room-code", storage_type="local"),  # read by the room screen's window (app.web.room_page)
         html.Div([html.H1(f"Instructor view · {settings.event_name}", className="h4 mb-0 me-auto"),
-                  dbc.Button("Present", id="present-open", color="primary", className="me-2"),
                   dbc.Button("Sign out", id="sign-out", color="link")], className="d-flex align-items-center mb-3"),
-        dbc.Modal([dbc.ModalHeader(dbc.ModalTitle("Room screen", id="present-title"), close_button=True),
-                   dbc.ModalBody([*present_controls(settings), html.Div(id="present-body", className="text-center")])],
-                  id="present", fullscreen=True, is_open=False, labelledby="present-title"),
         html.Div(id="admin-summary"),
         dbc.Row([
             dbc.Col(dbc.Switch(id="registration-open", label="Registration open", value=overview.registration_open)),
@@ -243,6 +216,10 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
         ),
         html.Div([dbc.Button("Reset password", id="reset-password", color="secondary", className="me-2"),
                   dbc.Button("Remove attendee", id="remove-attendee", color="danger")], className="mt-3"),
+        html.H2("Room screen", className="h6 mt-4 mb-1"),
+        html.P("For the projector: the join link as a QR code, and who can log in. No name or email.",
+               className="small text-body-secondary mb-2"),
+        *room_controls(settings),
         html.H2("Seats", className="h6 mt-4 mb-0"),
         html.P("Accounts made ahead of time, printed or claimed by attendees with their email.",
                className="small text-body-secondary mb-0"),

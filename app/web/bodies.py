@@ -16,7 +16,7 @@ Either answer closes the connection. The deadlines are kept by the runtime's `bo
 (`BodyGate.step`): an overdue read is ended by shutting the reading side of its socket, which wakes the
 thread waiting in recv with an end of file. What remains is a flood of fresh connections, each holding a
 thread for GRACE at most: the router's `haproxy.router.openshift.io/rate-limit-connections` annotations
-are the tool for that (README, troubleshooting).
+are the tool for that (docs/troubleshooting.md).
 """
 
 from __future__ import annotations

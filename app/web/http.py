@@ -23,9 +23,10 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 REGISTRATIONS_PATH = "/api/v1/registrations"
 CLAIMS_PATH = "/api/v1/claims"
+SIGN_INS_PATH = "/api/v1/sign-ins"
 BASIC_AUTH_PATH = "/api/v1/basic-auth"  # OpenShift's OAuth server asks here (IDENTITY_PROVIDER_TYPE=BasicAuth)
 CALLBACK_PATH = "/_dash-update-component"
-CALLBACK_PATHS = (CALLBACK_PATH, "/admin" + CALLBACK_PATH)
+CALLBACK_PATHS = (CALLBACK_PATH, "/admin" + CALLBACK_PATH, "/admin/room" + CALLBACK_PATH)
 # Scripts only from the app itself, and inline only Dash's own (by their hashes, app.csp_hashes()): an
 # inline script anyone slipped into a page does not run.
 CONTENT_SECURITY_POLICY = (
@@ -63,6 +64,22 @@ def api(service: RegistrationService, claims: ClaimService, discovery, handover:
         return flask.jsonify(username=result.username, registered_at=roster.format_time(result.registered_at),
                              again=result.again, **how_to_log_in(result.username)), \
             (200 if result.again else 201)
+
+    @blueprint.post(SIGN_INS_PATH)
+    def sign_back_in():
+        body = _json_object()
+        if body is None:
+            return errors(400, {FORM: "Send a JSON object with username, password (and access_code)."})
+        form = {name: body[name] for name in ("username", "password", "access_code") if name in body}
+        try:
+            result = service.sign_back_in(form, client=flask.request.remote_addr or "unknown")
+        except RegistrationError as error:
+            return _refusal(error)
+        except Exception:
+            log.exception("event=sign_in outcome=failed reason=internal_error")
+            return errors(503, ServiceUnavailable().errors)
+        return flask.jsonify(username=result.username, registered_at=roster.format_time(result.registered_at),
+                             again=True, **how_to_log_in(result.username))
 
     @blueprint.post(CLAIMS_PATH)
     def claim_seat():
