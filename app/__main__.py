@@ -102,6 +102,8 @@ def _run(service: AdminService, args) -> int:
             + ((("unclaimed" if r.unclaimed else "claimed") if r.seat else "",) if with_seats else ())
             + ((_moment(seen[r.username][1]) if r.username in seen else "",) if seen else ())
             for r, state in found]
+        if not found:
+            print(f"no attendee{' whose login is ' + args.state if args.state else ''}", file=sys.stderr)
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -56,10 +56,10 @@ class Status:
             when = (f"never until this is fixed: {self.blocked}" if self.blocked else
                     f"once the OAuth rollout completes (at the latest {_clock(self.next_write)})"
                     if self.after_rollout else f"at {_clock(self.next_write)} ({self.why})")
-            found = [f"logins pending: {self.pending}, the oldest registered at {_clock(self.oldest_pending)}; "
-                     f"next write {when}"]
+            found = [f"next write of the {self.pending} pending logins {when} (the oldest registered at "
+                     f"{_clock(self.oldest_pending)})"]
         else:
-            found = ["logins pending: 0"]
+            found = []  # how many wait is said with the other counts
         found.append(f"last write of the logins: {last}")
         rollout = {"in progress": f"rolling out ({self.oauth or 'after our last write'})",
                    "idle": self.oauth or "idle",

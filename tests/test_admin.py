@@ -145,13 +145,14 @@ def test_cli_does_the_same_on_the_same_data(registered):
     status = run_cli(registered, "status").stdout.splitlines()
     assert status[0] == "registration closed; 3 registered"
     assert status[1] == "logins: 0 pending, 3 active, 0 refused"  # locally, a written login is active
-    assert status[2:] == ["logins pending: 0", f"last write of the logins: {status[3].rsplit(': ', 1)[1]}",
-                          "OAuth server: none (local files)"]
+    assert status[2:] == [f"last write of the logins: {status[2].rsplit(': ', 1)[1]}",
+                          "OAuth server: none (local files)"]  # the pending count once, above
     active = run_cli(registered, "list", "--state", "active").stdout.splitlines()
     assert active[0].split() == ["USERNAME", "FULL", "NAME", "EMAIL", "REGISTERED", "AT", "LOGIN"]
     assert [line.split()[0] for line in active[1:]] == ["attendee-0", "attendee-1", "attendee-2"]
     assert all(line.endswith("active") for line in active[1:])
-    assert run_cli(registered, "list", "--state", "pending").stdout.splitlines()[1:] == []
+    pending = run_cli(registered, "list", "--state", "pending")
+    assert pending.stdout.splitlines()[1:] == [] and "no attendee whose login is pending" in pending.stderr
     assert run_cli(registered, "list", "--state", "nonsense").returncode == 2
     assert run_cli(registered, "open").returncode == 0
     identities = run_cli(registered, "identities").stdout.splitlines()  # after a switch of provider type
@@ -274,3 +275,27 @@ def test_two_apps_in_one_process_keep_their_own_signed_out_sessions(settings, ap
         sessions.of(first.server).sign_out()
     assert clients[0].get("/admin/users.csv").status_code == 403
     assert clients[1].get("/admin/users.csv").status_code == 200
+
+
+def test_the_instructor_reads_the_room_at_a_glance(registered, settings):
+    """One headline in words and colour, newest arrivals first, times as a person reads them, no chart of
+    the year 2000 before anyone registered, and the seats' next free number."""
+    import json
+    from datetime import timedelta
+
+    from app.web import admin_views as views
+
+    overview = instructor(make_store(settings)).overview()
+    text = json.dumps(views.summary(overview).to_plotly_json(), default=str)
+    assert "3 of 3 can log in" in text and "0 waiting" in text and "0 refused" in text
+    assert "Sync" not in text and "OAuth server" not in text.split("How logins reach OpenShift")[0]
+    rows, _ = views.table(views.accounts(overview), streamer=True, logins=overview.logins)
+    assert [r["id"] for r in rows] == ["attendee-2", "attendee-1", "attendee-0"]  # newest first
+    now = overview.attendees[0].registered_at
+    assert views.when(now - timedelta(minutes=3), now) == f"{now - timedelta(minutes=3):%H:%M} · 3 min ago"
+    assert views.when(now - timedelta(days=2), now).endswith("· 2 d ago")
+    empty = dataclasses.replace(overview, attendees=[], batches=[])
+    assert views.chart(empty)["layout"]["xaxis"]["range"][1][:4] == str(roster.now().year)
+    seats = [dataclasses.replace(overview.attendees[0], username=f"user{n}", seat=True) for n in (1, 2, 7)]
+    assert views.next_seat(dataclasses.replace(overview, seats=seats)) == 8
+    assert views.next_seat(overview) == 1

@@ -121,18 +121,39 @@ def test_reset_a_password_and_remove_an_attendee(admin: Page, site):
     admin.locator("#streamer-mode").check()
     expect(table).to_contain_text("attendee-60")
     expect(row.locator("input[type=radio]")).to_be_checked()
+    expect(admin.locator("#reset-password")).to_have_text("Reset attendee-2's password")  # says whom
+    with admin.expect_event("dialog") as asked:
+        admin.click("#reset-password")  # asked first; dismissed: nothing changes
+    assert asked.value.message == ("Give attendee-2 a new password? Their old one stops working; the new one is "
+                                   "shown once.")
+    asked.value.dismiss()
+    before = htpasswd.entries((data / "htpasswd").read_bytes())["attendee-2"]
+    assert htpasswd.verify(before, person(2)["password"])
+    admin.once("dialog", lambda dialog: dialog.accept())
     admin.click("#reset-password")
-    expect(admin.locator("#reset-result")).to_contain_text("New password for attendee-2")
+    dialog = admin.locator("#action-dialog")
+    expect(dialog.locator("#reset-result")).to_contain_text("New password for attendee-2", timeout=10_000)
+    expect(dialog).to_be_in_viewport()
     password = admin.locator("#new-password").inner_text()
     line = htpasswd.entries((data / "htpasswd").read_bytes())["attendee-2"]
     assert htpasswd.verify(line, password) and not htpasswd.verify(line, person(2)["password"])
+    admin.get_by_role("button", name="Close").click()
+    expect(row.locator("input[type=radio]")).not_to_be_checked()  # cleared: the next action names its attendee
+    expect(admin.locator("#remove-attendee")).to_be_disabled()
 
     admin.locator("#attendees tr", has_text="attendee-0").locator("input[type=radio]").check()
+    expect(admin.locator("#remove-attendee")).to_have_text("Remove attendee-0")
     admin.once("dialog", lambda dialog: dialog.accept())
     admin.click("#remove-attendee")
-    expect(admin.locator("#remove-result")).to_contain_text("Removed attendee-0")
+    expect(admin.locator("#action-dialog #remove-result")).to_contain_text("Removed attendee-0", timeout=10_000)
+    admin.get_by_role("button", name="Close").click()
     expect(table).not_to_contain_text("attendee-0", timeout=10_000)
     assert b"attendee-0:" not in (data / "htpasswd").read_bytes()
+    expect(admin.locator("#remove-attendee")).to_be_disabled()  # nobody chosen: it cannot act on a neighbour
+    expect(admin.locator("#remove-attendee")).to_have_text("Remove attendee")
+    labels = admin.locator("#attendees input[type=radio]").evaluate_all("rs => rs.map(r => r.ariaLabel)")
+    names = admin.locator("#attendees td[data-dash-column=username]").all_inner_texts()
+    assert labels == [f"Select {name}" for name in names]  # row labels follow the rows
     assert requests.post(base + "/api/v1/registrations", json=person(0), timeout=30).status_code == 201
 
 
@@ -197,6 +218,8 @@ def test_after_the_scheduled_close_the_page_is_closed(page: Page, tmp_path):
         watched.goto(base)
         expect(watched.locator("#register-closed")).to_contain_text("Registration is closed")
         expect(watched.locator("#registration-form")).to_be_hidden()
+        expect(watched.locator("#signin-section h2")).to_have_text("Already registered? Sign back in")
+        assert browser.axe_violations(watched) == []
 
 
 def test_who_can_log_in_the_filter_and_the_chart(admin: Page, site):

@@ -17,7 +17,7 @@ from html import escape
 import dash
 import dash_bootstrap_components as dbc
 import flask
-from dash import Input, Output, State, dcc
+from dash import ClientsideFunction, Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
 from app import metrics, rules, seats
@@ -111,16 +111,31 @@ class AdminPage:
         admin.callback(output=dict(summary=Output("admin-summary", "children"), rows=Output("attendees", "data"),
                                    columns=Output("attendees", "columns"), chart=Output("admin-chart", "figure")),
                        inputs=dict(_ticks=Input("admin-tick", "n_intervals"), streamer=Input("streamer-mode", "value"),
-                                   _result=Input("admin-result", "children"),
+                                   _result=Input("admin-result", "children"), _done=Input("action-body", "children"),
                                    login_state=Input("login-filter", "value")))(callback(self.refresh))
+        # The table selects by position: after new rows, the chosen attendee's row again, wherever the newest
+        # arrivals put it — in the browser, from the choice as it is then (a refresh answered late never
+        # brings back a choice an action cleared meanwhile).
+        admin.clientside_callback(ClientsideFunction("admin", "keepChoice"),
+                                  Output("attendees", "selected_rows", allow_duplicate=True),
+                                  Input("attendees", "data"), State("attendees", "selected_row_ids"),
+                                  prevent_initial_call=True)
         admin.callback(Output("admin-result", "children"), Input("registration-open", "value"),
                        prevent_initial_call=True)(callback(self.switch))
         if self.settings.access_code_required:
             admin.callback(Output("room-code", "data"), Output("present-code-result", "children"),
                            Input("present-code", "value"), Input("present-show-code", "value"),
                            prevent_initial_call=True)(callback(self.room_code))
-        admin.callback(Output("admin-result", "children", allow_duplicate=True), Input("reset-password", "n_clicks"),
-                       State("attendees", "selected_row_ids"), State("streamer-mode", "value"),
+        admin.callback(output=dict(reset=Output("reset-password", "children"),
+                                   reset_off=Output("reset-password", "disabled"),
+                                   remove=Output("remove-attendee", "children"),
+                                   remove_off=Output("remove-attendee", "disabled")),
+                       inputs=dict(selected=Input("attendees", "selected_row_ids")))(callback(self.chosen))
+        admin.callback(Output("confirm-reset", "displayed"), Output("confirm-reset", "message"),
+                       Input("reset-password", "n_clicks"), State("attendees", "selected_row_ids"),
+                       prevent_initial_call=True)(callback(self.ask_reset))
+        admin.callback(output=self._done_outputs(), inputs=dict(_submitted=Input("confirm-reset", "submit_n_clicks")),
+                       state=dict(selected=State("attendees", "selected_row_ids")),
                        prevent_initial_call=True)(callback(self.reset))
         admin.callback(Output("admin-result", "children", allow_duplicate=True), Output("seats-download", "data"),
                        Input("make-seats", "n_clicks"), State("seat-count", "value"), State("seat-prefix", "value"),
@@ -128,9 +143,34 @@ class AdminPage:
         admin.callback(Output("confirm-remove", "displayed"), Output("confirm-remove", "message"),
                        Input("remove-attendee", "n_clicks"), State("attendees", "selected_row_ids"),
                        prevent_initial_call=True)(callback(self.ask_remove))
-        admin.callback(Output("admin-result", "children", allow_duplicate=True),
-                       Input("confirm-remove", "submit_n_clicks"), State("attendees", "selected_row_ids"),
+        admin.callback(output=self._done_outputs(), inputs=dict(_submitted=Input("confirm-remove", "submit_n_clicks")),
+                       state=dict(selected=State("attendees", "selected_row_ids")),
                        prevent_initial_call=True)(callback(self.remove))
+
+    @staticmethod
+    def _done_outputs() -> dict:
+        """An action's outputs: its dialog, and the table's selection cleared (the next action names its
+        attendee again; the selection never slides to someone else)."""
+        return dict(open=Output("action-dialog", "is_open", allow_duplicate=True),
+                    title=Output("action-title", "children", allow_duplicate=True),
+                    body=Output("action-body", "children", allow_duplicate=True),
+                    ids=Output("attendees", "selected_row_ids", allow_duplicate=True),
+                    rows=Output("attendees", "selected_rows", allow_duplicate=True))
+
+    def _done(self, title: str, body) -> dict:
+        return dict(open=True, title=title, body=body, ids=[], rows=[])
+
+    def chosen(self, selected) -> dict:
+        """The action buttons name the chosen attendee, and are off without one."""
+        username = _chosen(selected)
+        if not username:
+            return dict(reset="Reset password", reset_off=True, remove="Remove attendee", remove_off=True)
+        return dict(reset=f"Reset {username}'s password", reset_off=False, remove=f"Remove {username}",
+                    remove_off=False)
+
+    def ask_reset(self, _clicks, selected):
+        username = self._signed_in_and_chosen(selected)
+        return True, f"Give {username} a new password? Their old one stops working; the new one is shown once."
 
     def sign_in(self, _clicks, _submits, token):
         """The right token always signs in, however many wrong ones came from the same address (a room
@@ -155,7 +195,7 @@ class AdminPage:
         self.sessions.sign_out()
         return sessions.PREFIX, {}  # the room screen forgets the code too
 
-    def refresh(self, _ticks, streamer, _result, login_state) -> dict:
+    def refresh(self, _ticks, streamer, _result, _done, login_state) -> dict:
         self._require_session()
         if dash.ctx.triggered_id == "streamer-mode":
             self.sessions.set_streamer(bool(streamer))  # kept in the session: every tab of it follows
@@ -180,13 +220,10 @@ class AdminPage:
         return _act(lambda: (self.service.set_open(bool(value)),
                              dbc.Alert(f"Registration is now {'open' if value else 'closed'}.", color="info"))[1])
 
-    def reset(self, _clicks, selected, _streamer):
-        self._require_session()
-        username = _chosen(selected)
-        if not username:
-            return dbc.Alert("Select an attendee in the table first.", color="warning")
-        return _act(lambda: views.new_password(username, self.service.reset_password(username),
-                                               self.sessions.streamer()))
+    def reset(self, _submitted, selected) -> dict:
+        username = self._signed_in_and_chosen(selected)
+        return self._done("New password", _act(lambda: views.new_password(
+            username, self.service.reset_password(username), self.sessions.streamer())))
 
     def make_seats(self, _clicks, count, prefix, start):
         """Make seats; their usernames and passwords leave only as the seats.csv download."""
@@ -218,9 +255,9 @@ class AdminPage:
             raise PreventUpdate
         return username
 
-    def remove(self, _submitted, selected):
+    def remove(self, _submitted, selected) -> dict:
         username = self._signed_in_and_chosen(selected)
-        return _act(lambda: views.removal(self.service.remove(username)))
+        return self._done("Removed", _act(lambda: views.removal(self.service.remove(username))))
 
 
 def _act(action):

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-import segno
 from dash import dash_table, dcc, html
 
 from app import activation, roster
 from app.admin import MAX_SEATS, Overview, Removal
 from app.roster import Registration
 from app.settings import Settings
+from app.web import room_page
+from app.web.outcome import copy_button
 
-COLUMNS = [("username", "Username"), ("full_name", "Full name"), ("email", "Email"), ("registered_at", "Registered at"),
-           ("login", "Login"), ("logged_in", "Last logged in"), ("seat", "Seat")]
+COLUMNS = [("username", "Username"), ("full_name", "Full name"), ("email", "Email"),
+           ("registered_at", "Registered (UTC)"), ("login", "Login"), ("logged_in", "Last logged in (UTC)"),
+           ("seat", "Seat")]
 PRIVATE = {"full_name", "email"}
 REFRESH_MS = 10_000
 
 
 def table(attendees: list[Registration], streamer: bool, logins: dict[str, str] | None = None,
-          login_state: str | None = None, logged_in: dict[str, tuple[float, float]] | None = None
-          ) -> tuple[list[dict], list[dict]]:
+          login_state: str | None = None, logged_in: dict[str, tuple[float, float]] | None = None,
+          now: datetime | None = None) -> tuple[list[dict], list[dict]]:
     """The table's rows and columns; in streamer mode names and emails are not even sent to the browser.
 
     Each row's id is its username: a selection names an attendee, not a position that a refresh could
@@ -30,6 +31,7 @@ def table(attendees: list[Registration], streamer: bool, logins: dict[str, str] 
     login OpenShift made shows when the app sees logins (BasicAuth) and someone has logged in.
     """
     logins, logged_in = logins or {}, logged_in or {}
+    now = now or roster.now()
     seats = any(r.seat for r in attendees)  # the Seat column only when there are seats
     shown = [(key, name) for key, name in COLUMNS if not (streamer and key in PRIVATE) and (seats or key != "seat")
              and (logged_in or key != "logged_in")]
@@ -40,16 +42,28 @@ def table(attendees: list[Registration], streamer: bool, logins: dict[str, str] 
             continue
         seen = logged_in.get(r.username)
         values = {"login": state, "seat": ("unclaimed" if r.unclaimed else "claimed") if r.seat else "",
-                  "registered_at": _cell(r.claimed_at or r.registered_at),
-                  "logged_in": _cell(_utc(seen[1])) if seen else ""}
+                  "registered_at": when(r.claimed_at or r.registered_at, now),
+                  "logged_in": when(_utc(seen[1]), now) if seen else ""}
         rows.append({"id": r.username, **{key: values[key] if key in values else _cell(getattr(r, key))
                                           for key, _ in shown}})
     return rows, [{"id": key, "name": name} for key, name in shown]
 
 
 def accounts(overview: Overview) -> list[Registration]:
-    """The table's rows: the attendees (oldest first), then the seats nobody claimed yet."""
-    return overview.attendees + [r for r in overview.seats if r.unclaimed]
+    """The table's rows: the attendees, newest first (the last arrivals on the first page), then the seats
+    nobody claimed yet."""
+    newest = sorted(overview.attendees, key=lambda r: r.claimed_at or r.registered_at)[::-1]  # ties: roster order
+    return newest + [r for r in overview.seats if r.unclaimed]
+
+
+def when(at: datetime, now: datetime) -> str:
+    """A time as an instructor reads it in a table: its clock time (UTC, sortable within a day; the date
+    too when it is not today) and how long ago."""
+    ago = max(0, int((now - at).total_seconds()))
+    rel = ("just now" if ago < 60 else f"{ago // 60} min ago" if ago < 3600 else f"{ago // 3600} h ago"
+           if ago < 86_400 else f"{ago // 86_400} d ago")
+    clock = f"{at:%H:%M}" if at.date() == now.date() else f"{at:%d %b %H:%M}"
+    return f"{clock} · {rel}"
 
 
 def _cell(value) -> str:
@@ -60,22 +74,28 @@ def summary(overview: Overview, streamer: bool = False) -> dbc.Row:
     """The cards at the top: count, open or closed, last registration, sync state; seats claimed faster
     than people type, when there are."""
     limit = f" of {overview.max_users}" if overview.max_users else ""
-    last = roster.format_time(overview.last_registration) if overview.last_registration else "none yet"
+    now = roster.now()
+    last = when(overview.last_registration, now) if overview.last_registration else "none yet"
     sync = overview.sync
     state = f"error: {sync['error']}" if sync["error"] else "ok"
+    counts = activation.counts(overview.attendee_logins())
     cards = [
         ("Registered", f"{len(overview.attendees)}{limit}", "admin-count"),
         ("Registration", [html.Span("open" if overview.registration_open else "closed"),
                           html.Div(overview.schedule or "", className="small fw-normal", id="admin-schedule")],
          "admin-open-state"),
         ("Last registration", last, "admin-last"),
-        ("Sync", f"{sync['mode']}: {state}; last write {sync['last_write'] or 'never'}", "admin-sync"),
-        ("Can log in", " · ".join(f"{n} {s}" for s, n in activation.counts(overview.attendee_logins()).items()),
-         "admin-login-counts"),
+        ("Records", f"{'in the cluster' if sync['mode'] == 'cluster' else 'local files'}: {state}", "admin-sync"),
+        ("Logins", " · ".join(f"{n} {s}" for s, n in counts.items()), "admin-login-counts"),
     ]
+    seats_alert = []
     if overview.seats:
         claimed = sum(1 for seat in overview.seats if not seat.unclaimed)
         cards.insert(1, ("Seats", f"{claimed} of {len(overview.seats)} claimed", "admin-seats"))
+        if claimed == len(overview.seats):
+            seats_alert = [dbc.Col(dbc.Alert(f"{claimed} of {len(overview.seats)} seats claimed: make more below "
+                                             f"(the next free number is {next_seat(overview)}).", color="warning",
+                                             id="admin-seats-full"), md=12, className="mb-2")]
     if overview.logged_in:  # BasicAuth: the app sees every login OpenShift makes
         names = {r.username for r in overview.attendees}
         cards.append(("Logged in", f"{sum(1 for n in overview.logged_in if n in names)} of {len(names)}",
@@ -83,12 +103,33 @@ def summary(overview: Overview, streamer: bool = False) -> dbc.Row:
     lines = overview.publishing.lines() + [
         f"refused by OpenShift: {name} (the name belongs to another identity): remove them and let them register "
         "another name" for name in sorted(overview.refused)]
-    publishing = dbc.Card(dbc.CardBody([html.Div("Logins", className="small text-body-secondary"),
-                                        html.Div([html.Div(line) for line in lines], id="admin-publishing")]))
-    return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="small text-body-secondary"),
-                                                   html.Div(value, className="fw-semibold", id=ident)])),
-                            md=True, className="mb-2") for title, value, ident in cards]
+    publishing = html.Details([html.Summary("How logins reach OpenShift", className="small"),
+                               html.Div([html.Div(line) for line in lines], id="admin-publishing", className="small")],
+                              open=bool(overview.refused))
+    return dbc.Row([dbc.Col(headline(overview, counts), md=12, className="mb-2"), *seats_alert]
+                   + [dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="small text-body-secondary"),
+                                                     html.Div(value, className="fw-semibold", id=ident)])),
+                              md=True, className="mb-2") for title, value, ident in cards]
                    + [dbc.Col(publishing, md=12, className="mb-2")] + _bursts(overview, streamer))
+
+
+def headline(overview: Overview, counts: dict[str, int]) -> html.Div:
+    """The one line an instructor looks at: how many of the room can log in, wait, were refused."""
+    return html.Div(id="admin-headline", className="fs-4", children=[
+        dbc.Badge(f"{counts[activation.ACTIVE]} of {len(overview.attendees)} can log in", color="success",
+                  className="me-2"),
+        dbc.Badge(f"{counts[activation.PENDING]} waiting", color="warning" if counts[activation.PENDING] else "light",
+                  text_color="dark", className="me-2"),
+        dbc.Badge(f"{counts[activation.REFUSED]} refused", color="danger" if counts[activation.REFUSED] else "light",
+                  text_color="white" if counts[activation.REFUSED] else "dark"),
+    ])
+
+
+def next_seat(overview: Overview, prefix: str = "user") -> int:
+    """The first number after the seats of this prefix (1 when there are none): where more seats start."""
+    numbers = [int(r.username[len(prefix):]) for r in overview.seats
+               if r.username.startswith(prefix) and r.username[len(prefix):].isdigit()]
+    return max(numbers, default=0) + 1
 
 
 def _bursts(overview: Overview, streamer: bool) -> list:
@@ -104,16 +145,17 @@ def _bursts(overview: Overview, streamer: bool) -> list:
     return [dbc.Col(dbc.Alert(lines, color="warning", id="admin-claim-bursts"), md=12, className="mb-2")]
 
 
-def new_password(username: str, password: str, streamer: bool) -> dbc.Alert:
-    """A reset password, shown once (copied, not shown, in streamer mode)."""
-    shown = html.Code(password, id="new-password", className="fs-5")
+def new_password(username: str, password: str, streamer: bool) -> html.Div:
+    """A reset password, shown once in the action's dialog (copied, not shown, in streamer mode)."""
+    shown = html.Code(password, id="new-password", className="fs-4 text-body")
     if streamer:  # on a projected screen: copy, do not show
         shown = html.Code(password, id="new-password", hidden=True)
-    return dbc.Alert([
-        html.Span(f"New password for {username} (shown once, not stored): "), shown,
-        dcc.Clipboard(target_id="new-password", title="Copy the new password", className="copy"),
-        html.Div("OpenShift accepts it within a minute or two.", className="small"),
-    ], color="success", id="reset-result")
+    return html.Div([
+        html.P(f"New password for {username} (shown once, not stored):"),
+        html.Div([shown, copy_button("new-password", "Copy", "the new password")],
+                 className="d-flex gap-2 align-items-center mb-2"),
+        html.Div("Give it to them now. OpenShift accepts it within a minute or two.", className="small"),
+    ], id="reset-result")
 
 
 def seats_made(made: list[tuple[str, str]]) -> dbc.Alert:
@@ -127,54 +169,28 @@ def seats_made(made: list[tuple[str, str]]) -> dbc.Alert:
     ], color="success", id="seats-result")
 
 
-def seats_controls() -> dbc.Form:
-    """Make seats: how many, the username prefix, the first number."""
+def seats_controls(start: int = 1) -> dbc.Form:
+    """Make seats: how many, the username prefix, the first number (by default the next free one)."""
     def field(ident, label, **kwargs):
         return dbc.Col([dbc.Label(label, html_for=ident, className="small mb-0"),
                         dbc.Input(id=ident, size="sm", **kwargs)], width="auto")
     return dbc.Form(dbc.Row([
         field("seat-count", "Seats", type="number", min=1, max=MAX_SEATS, value=10),
         field("seat-prefix", "Username prefix", type="text", value="user", maxLength=40),
-        field("seat-start", "First number", type="number", min=0, value=1),
+        field("seat-start", "First number", type="number", min=0, value=start),
         dbc.Col(dbc.Button("Make seats", id="make-seats", color="secondary", size="sm"), width="auto",
                 className="align-self-end"),
     ], className="g-2"), id="seats-form", className="mt-3")
 
 
-def removal(removal: Removal) -> dbc.Alert:
-    """What removing an attendee did, and the command left for a cluster admin, if any."""
-    items = [html.Span(f"Removed {removal.username}: login and record deleted.")]
+def removal(removal: Removal) -> html.Div:
+    """What removing an attendee did, and the command left for a cluster admin, if any (in the dialog)."""
+    items = [html.P(f"Removed {removal.username}: login and record deleted.")]
     if removal.commands:
         items += [html.Div("This deployment may not delete everything; as a cluster admin, run:")]
-        items += [html.Div(html.Code(command)) for command in removal.commands]
+        items += [html.Div(html.Code(command, className="text-body")) for command in removal.commands]
     items += [html.Div(note, className="small") for note in removal.notes]
-    return dbc.Alert(items, color="success", id="remove-result")
-
-
-def join_link(public_url: str, code: str | None) -> str:
-    """The address the room scans: the page, with the access code when the instructor included it."""
-    return f"{public_url}/?{urlencode({'code': code})}" if code else f"{public_url}/"
-
-
-def qr_image(link: str) -> str:
-    """The link as a QR code: SVG made here (segno), as a data: URI (nothing is fetched from elsewhere)."""
-    return segno.make(link, error="m").svg_data_uri(scale=10, border=4, dark="#000", light="#fff")
-
-
-def room_controls(settings: Settings) -> list:
-    """The room screen's controls, on /admin: open it (a second window, for the projector), and the access
-    code to put in its join link, and whether to show it there (app.web.room_page)."""
-    opener = html.A("Open the room screen", href="/admin/room/", target="_blank", rel="noopener",
-                    id="present-open", className="btn btn-primary btn-sm")
-    if not settings.access_code_required:
-        return [opener, html.Div(id="present-code-result")]
-    return [opener, dbc.Row([
-        dbc.Col([dbc.Label("Access code to put in the join link", html_for="present-code"),
-                 dbc.Input(id="present-code", type="password", autoComplete="off", maxLength=200, debounce=True)]),
-        dbc.Col(dbc.Switch(id="present-show-code", label="Show the code on screen", value=False),
-                className="align-self-end"),
-        dbc.Col(html.Div(id="present-code-result", className="small"), className="align-self-end"),
-    ], className="mb-3 text-start")]
+    return html.Div(items, id="remove-result")
 
 
 def sign_in_form() -> html.Main:
@@ -193,6 +209,10 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
         dcc.Location(id="admin-location", refresh=True),
         dcc.Interval(id="admin-tick", interval=REFRESH_MS),
         dcc.ConfirmDialog(id="confirm-remove"),
+        dcc.ConfirmDialog(id="confirm-reset"),
+        # What an action did, in view whatever the table's length (a new password above 50 rows was not).
+        dbc.Modal([dbc.ModalHeader(dbc.ModalTitle("Done", id="action-title")), dbc.ModalBody(id="action-body")],
+                  id="action-dialog", is_open=False, labelledby="action-title"),
         dcc.Store(id="room-code", storage_type="local"),  # read by the room screen's window (app.web.room_page)
         html.Div([html.H1(f"Instructor view · {settings.event_name}", className="h4 mb-0 me-auto"),
                   dbc.Button("Sign out", id="sign-out", color="link")], className="d-flex align-items-center mb-3"),
@@ -212,18 +232,21 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
         dash_table.DataTable(
             id="attendees", data=[], columns=[], sort_action="native", filter_action="native",
             row_selectable="single", selected_row_ids=[], page_size=50,
-            style_cell={"textAlign": "left", "fontFamily": "inherit"},
+            style_cell={"textAlign": "left", "fontFamily": "inherit"}, style_table={"overflowX": "auto"},
         ),
-        html.Div([dbc.Button("Reset password", id="reset-password", color="secondary", className="me-2"),
-                  dbc.Button("Remove attendee", id="remove-attendee", color="danger")], className="mt-3"),
+        # The buttons say whom they act on, and act on nobody until a row is chosen (cleared after each action).
+        html.Div([dbc.Button("Reset password", id="reset-password", color="secondary", className="me-2",
+                             disabled=True),
+                  dbc.Button("Remove attendee", id="remove-attendee", color="danger", disabled=True)],
+                 className="mt-3"),
         html.H2("Room screen", className="h6 mt-4 mb-1"),
         html.P("For the projector: the join link as a QR code, and who can log in. No name or email.",
                className="small text-body-secondary mb-2"),
-        *room_controls(settings),
+        *room_page.room_controls(settings),
         html.H2("Seats", className="h6 mt-4 mb-0"),
         html.P("Accounts made ahead of time, printed or claimed by attendees with their email.",
                className="small text-body-secondary mb-0"),
-        seats_controls(),
+        seats_controls(next_seat(overview)),
         dcc.Download(id="seats-download"),
         html.H2("Registrations and activations", className="h6 mt-4"),
         dcc.Graph(id="admin-chart", config={"displaylogo": False, "responsive": True}, style={"height": "320px"}),
@@ -252,11 +275,19 @@ def chart(overview: Overview) -> dict:
                  "fillcolor": "rgba(13, 110, 253, 0.12)", "x0": roster.format_time(_utc(b.written)),
                  "x1": roster.format_time(_utc(b.active))} for b in overview.batches]
     layout = {"margin": {"l": 40, "r": 10, "t": 10, "b": 40}, "shapes": rollouts, "legend": {"orientation": "h"},
-              "xaxis": {"type": "date"}, "yaxis": {"rangemode": "tozero", "title": {"text": "attendees"}},
+              "xaxis": {"type": "date", **({} if registered else {"range": _last_hour()})},
+              "yaxis": {"rangemode": "tozero", "title": {"text": "attendees"}},
               "annotations": [] if overview.batches else [
                   {"text": "no OAuth rollout completed yet", "showarrow": False, "xref": "paper", "yref": "paper",
                    "x": 0.5, "y": 0.5}]}
     return {"data": data, "layout": layout}
+
+
+def _last_hour() -> list[str]:
+    """The empty chart's time axis: the last hour, not the year 2000 (plotly's default)."""
+    now = roster.now()
+    return [roster.format_time(datetime.fromtimestamp(now.timestamp() - 3600, timezone.utc)),
+            roster.format_time(now)]
 
 
 def _utc(epoch: float) -> datetime:

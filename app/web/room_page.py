@@ -3,7 +3,7 @@ as a QR code about 45 % of the screen's height), the access code in large type i
 show it, "63 of 100 can log in", when registration opens if it is scheduled — nothing else, and never a
 name or an email. A Dash app of its own on the same server, for signed-in instructors only.
 
-Its controls stay on /admin (app.web.admin_views.room_controls): the access code to carry in the join
+Its controls stay on /admin (room_controls, placed there by app.web.admin_views): the access code to carry in the join
 link, and whether to show it, reach this window through the browser's local storage (the `room-code`
 store, shared by every window of the instructor's browser, and cleared on sign-out); the server only
 ever puts a code there that matched the event's digest, and never keeps it.
@@ -12,16 +12,18 @@ ever puts a code there that matched the event's digest, and never keeps it.
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlencode
 
 import dash
+import dash_bootstrap_components as dbc
 import flask
+import segno
 from dash import Input, Output, dcc, html
 
 from app import activation, rules
 from app.errors import StoreError
 from app.schedule import moment
 from app.settings import Settings
-from app.web import admin_views as views
 from app.web.http import callback
 from app.web.page import INDEX_STRING, Dash
 
@@ -93,7 +95,7 @@ def room(settings: Settings, overview, public_url: str | None, code: str | None,
         items.append(html.P(state, className="room-state", id="present-state"))
     if public_url:
         items += [
-            html.Img(src=views.qr_image(views.join_link(public_url, code)), alt=f"QR code for {public_url}/",
+            html.Img(src=qr_image(join_link(public_url, code)), alt=f"QR code for {public_url}/",
                      id="present-qr", className="room-qr"),
             html.P(f"{public_url}/", className="room-address", id="present-address"),
         ]
@@ -105,3 +107,29 @@ def room(settings: Settings, overview, public_url: str | None, code: str | None,
     items.append(html.P(f"{working} of {len(overview.attendees)} can log in", className="room-counts",
                         id="present-counts"))
     return items
+
+
+def join_link(public_url: str, code: str | None) -> str:
+    """The address the room scans: the page, with the access code when the instructor included it."""
+    return f"{public_url}/?{urlencode({'code': code})}" if code else f"{public_url}/"
+
+
+def qr_image(link: str) -> str:
+    """The link as a QR code: SVG made here (segno), as a data: URI (nothing is fetched from elsewhere)."""
+    return segno.make(link, error="m").svg_data_uri(scale=10, border=4, dark="#000", light="#fff")
+
+
+def room_controls(settings: Settings) -> list:
+    """The room screen's controls, on /admin: open it (a second window, for the projector), and the access
+    code to put in its join link, and whether to show it there (app.web.room_page)."""
+    opener = html.A("Open the room screen", href="/admin/room/", target="_blank", rel="noopener",
+                    id="present-open", className="btn btn-primary btn-sm")
+    if not settings.access_code_required:
+        return [opener, html.Div(id="present-code-result")]
+    return [opener, dbc.Row([
+        dbc.Col([dbc.Label("Access code to put in the join link", html_for="present-code"),
+                 dbc.Input(id="present-code", type="password", autoComplete="off", maxLength=200, debounce=True)]),
+        dbc.Col(dbc.Switch(id="present-show-code", label="Show the code on screen", value=False),
+                className="align-self-end"),
+        dbc.Col(html.Div(id="present-code-result", className="small"), className="align-self-end"),
+    ], className="mb-3 text-start")]
