@@ -33,9 +33,9 @@ from app.rules import email_key
 
 # Kubernetes refuses a Secret whose data exceeds 1 MiB in total.
 SECRET_MAX_BYTES = 1024 * 1024
-# The same attendee gets their registration (same username, email and password) or their seat (same
-# email) back only this long after it: a double click, a reload, a lost answer. Afterwards the same
-# details are just "taken", so neither is a lasting oracle for someone whose details are known.
+# A seat's password is shown again to its claimant (same email and claim token) only this long after the
+# claim: a reload, a lost answer; afterwards its nonce is gone and nobody can see that password. (A
+# registration comes back at any time with its username and password: app.service.)
 AGAIN_WINDOW = timedelta(minutes=10)
 USERNAME_TAKEN = "This username is taken. Please choose another."
 EMAIL_TAKEN = "This email address is already registered. Each attendee registers once."

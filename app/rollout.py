@@ -118,7 +118,7 @@ def next_write(now: float, oldest_pending: float, last: LastWrite, oauth: OAuthS
     elif rollout_in_progress(now, last, oauth, pace):
         wait, why = min(max(floor, last.at + pace.grace), overdue), "waiting for the OAuth rollout to start"
     else:
-        return Decision(floor, "now" if floor <= now else "commit interval")
+        return Decision(floor, "now" if floor <= now else "the minimum gap between writes (COMMIT_INTERVAL)")
     if wait <= now:
         return Decision(now, "overdue: a login waited MAX_PUBLISH_DELAY")
     return Decision(wait, why, until_rollout=True)

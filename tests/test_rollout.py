@@ -50,7 +50,7 @@ def test_the_generation_is_read_from_the_notes_of_the_last_write():
     (LastWrite(None, None), IDLE, NOW, NOW, "now", False),
     (LastWrite(NOW - 600, 6), IDLE, NOW, NOW, "now", False),
     # COMMIT_INTERVAL always separates two writes.
-    (LastWrite(NOW - 0.4, 6), IDLE, NOW, NOW + 0.6, "commit interval", False),
+    (LastWrite(NOW - 0.4, 6), IDLE, NOW, NOW + 0.6, "the minimum gap between writes (COMMIT_INTERVAL)", False),
     # A rollout in progress: wait for it, at the latest until the oldest has waited MAX_PUBLISH_DELAY.
     (LastWrite(NOW - 60, 7), ROLLING, NOW - 10, NOW + 290, "in progress", True),
     # Our write is 5 s old and the generation has not moved: the operator has not started yet.

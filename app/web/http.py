@@ -48,52 +48,46 @@ def api(service: RegistrationService, claims: ClaimService, discovery, handover:
                 "login_command": outcome.login_command(username, api_url),
                 "lab_links": service.settings.links_for(username)}
 
-    @blueprint.post(REGISTRATIONS_PATH)
-    def create_registration():
+    def served(usage: str, fields, call, event: str):
+        """What the three POST endpoints share: the body's fields, the service's refusals as their 4xx,
+        and a bug of ours as a 503 logged once with its traceback. (result, None) or (None, response)."""
         body = _json_object()
         if body is None:
-            return errors(400, {FORM: "Send a JSON object with username, password, full_name, email."})
-        form = {name: body[name] for name in FIELDS.values() if name in body}
+            return None, errors(400, {FORM: usage})
+        form = {name: body[name] for name in fields if name in body}
         try:
-            result = service.register(form, client=flask.request.remote_addr or "unknown")
+            return call(form, client=flask.request.remote_addr or "unknown"), None
         except RegistrationError as error:
-            return _refusal(error)
+            return None, _refusal(error)
         except Exception:
-            log.exception("event=registration outcome=failed reason=internal_error")
-            return errors(503, ServiceUnavailable().errors)
+            log.exception("event=%s outcome=failed reason=internal_error", event)
+            return None, errors(503, ServiceUnavailable().errors)
+
+    @blueprint.post(REGISTRATIONS_PATH)
+    def create_registration():
+        result, refused = served("Send a JSON object with username, password, full_name, email.", FIELDS.values(),
+                                 service.register, "registration")
+        if refused:
+            return refused
         return flask.jsonify(username=result.username, registered_at=roster.format_time(result.registered_at),
                              again=result.again, **how_to_log_in(result.username)), \
             (200 if result.again else 201)
 
     @blueprint.post(SIGN_INS_PATH)
     def sign_back_in():
-        body = _json_object()
-        if body is None:
-            return errors(400, {FORM: "Send a JSON object with username, password (and access_code)."})
-        form = {name: body[name] for name in ("username", "password", "access_code") if name in body}
-        try:
-            result = service.sign_back_in(form, client=flask.request.remote_addr or "unknown")
-        except RegistrationError as error:
-            return _refusal(error)
-        except Exception:
-            log.exception("event=sign_in outcome=failed reason=internal_error")
-            return errors(503, ServiceUnavailable().errors)
+        result, refused = served("Send a JSON object with username, password (and access_code).",
+                                 ("username", "password", "access_code"), service.sign_back_in, "sign_in")
+        if refused:
+            return refused
         return flask.jsonify(username=result.username, registered_at=roster.format_time(result.registered_at),
                              again=True, **how_to_log_in(result.username))
 
     @blueprint.post(CLAIMS_PATH)
     def claim_seat():
-        body = _json_object()
-        if body is None:
-            return errors(400, {FORM: "Send a JSON object with email (and access_code)."})
-        form = {name: body[name] for name in ("email", "access_code", "claim_token") if name in body}
-        try:
-            result = claims.claim(form, client=flask.request.remote_addr or "unknown")
-        except RegistrationError as error:
-            return _refusal(error)
-        except Exception:
-            log.exception("event=seat_claim outcome=failed reason=internal_error")
-            return errors(503, ServiceUnavailable().errors)
+        result, refused = served("Send a JSON object with email (and access_code).",
+                                 ("email", "access_code", "claim_token"), claims.claim, "seat_claim")
+        if refused:
+            return refused
         return flask.jsonify(username=result.username, password=result.password, claim_token=result.token,
                              claimed_at=roster.format_time(result.claimed_at), again=result.again,
                              **how_to_log_in(result.username)), \
