@@ -53,6 +53,7 @@ class Overview:
     # BasicAuth: each attendee's first and last login that OpenShift really made (epoch seconds)
     logged_in: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
     claim_bursts: list[seats.Burst] = dataclasses.field(default_factory=list)  # seats claimed faster than people type
+    next_seat: int = 1  # where more seats of the usual prefix start (taken and removed names skipped)
 
     def attendee_logins(self) -> dict[str, str]:
         """The attendees' login states (unclaimed seats are accounts, not attendees: not counted)."""
@@ -100,6 +101,7 @@ class AdminService(SeatDesk):
             publishing=self.handover.status(),
             logged_in=self.store.state.logins_seen(),
             claim_bursts=seats.bursts(state.records),
+            next_seat=self.next_seat(),
         )
 
     def attendees(self, login_state: str | None = None) -> list[tuple[Registration, str]]:

@@ -56,8 +56,8 @@ class Status:
             when = (f"never until this is fixed: {self.blocked}" if self.blocked else
                     f"once the OAuth rollout completes (at the latest {_clock(self.next_write)})"
                     if self.after_rollout else f"at {_clock(self.next_write)} ({self.why})")
-            found = [f"next write of the {self.pending} pending logins {when} (the oldest registered at "
-                     f"{_clock(self.oldest_pending)})"]
+            logins = "1 pending login" if self.pending == 1 else f"{self.pending} pending logins"
+            found = [f"next write of the {logins} {when} (the oldest registered at {_clock(self.oldest_pending)})"]
         else:
             found = []  # how many wait is said with the other counts
         found.append(f"last write of the logins: {last}")

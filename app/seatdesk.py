@@ -30,6 +30,11 @@ class SeatDesk:
     """Mixed into AdminService, whose documents, settings, key, _registered, reset_password and _refresh it
     uses."""
 
+    def next_seat(self, prefix: str = "user") -> int:
+        """The first free number for more seats of this prefix (app.seats.next_number)."""
+        state = self.documents.latest()
+        return seats.next_number(prefix, self.documents.index(state), self.store.state.retired())
+
     def create_seats(self, count: int, prefix: str = "user", start: int = 1) -> list[tuple[str, str]]:
         """Make `count` seats named prefix+start… in one roster write; return (username, password) pairs,
         to be printed once (each password is derived from the seat's nonce, app.seats, never stored).

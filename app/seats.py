@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from app import passwords, roster
@@ -76,10 +76,16 @@ def taken(names: list[str], prefix: str, index) -> str:
     held = [name for name in names if index.taken(name, None)]
     if not held:
         return ""
-    used = [int(m.group(1)) for name in index.lines | index.held
-            if (m := re.fullmatch(re.escape(prefix.casefold()) + r"(\d+)", name))]
     shown = ", ".join(held[:5]) + (" …" if len(held) > 5 else "")
-    return f"taken: {shown}; the next free numbers start at {max(used, default=0) + 1} (--start)"
+    return f"taken: {shown}; the next free numbers start at {next_number(prefix, index)} (--start)"
+
+
+def next_number(prefix: str, index, refused: Collection[str] = ()) -> int:
+    """The first number after every name of this prefix that is held (a line, a row) or refused (removed
+    names whose User may remain): where more seats start."""
+    used = [int(m.group(1)) for name in [*index.lines, *index.held, *(n.casefold() for n in refused)]
+            if (m := re.fullmatch(re.escape(prefix.casefold()) + r"(\d+)", name))]
+    return max(used, default=0) + 1
 
 
 def row(username: str, line: bytes, nonce: str, made_at) -> Registration:

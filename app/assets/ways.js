@@ -11,7 +11,7 @@ window.dash_clientside.ways = {
 // Enter in the page's access-code field (above the forms) submits the chosen way in, as Enter in any of
 // its own fields does.
 document.addEventListener("keydown", function (event) {
-  if (event.key !== "Enter" || !event.target || event.target.id !== "access-code") {
+  if (event.key !== "Enter" || event.isComposing || !event.target || event.target.id !== "access-code") {
     return;
   }
   var shown = Array.prototype.find.call(document.querySelectorAll("#ways section form"), function (form) {

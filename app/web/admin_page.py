@@ -118,6 +118,7 @@ class AdminPage:
         # brings back a choice an action cleared meanwhile).
         admin.clientside_callback(ClientsideFunction("admin", "keepChoice"),
                                   Output("attendees", "selected_rows", allow_duplicate=True),
+                                  Output("attendees", "selected_row_ids", allow_duplicate=True),
                                   Input("attendees", "data"), State("attendees", "selected_row_ids"),
                                   prevent_initial_call=True)
         admin.callback(Output("admin-result", "children"), Input("registration-open", "value"),
@@ -132,19 +133,20 @@ class AdminPage:
                                    remove_off=Output("remove-attendee", "disabled")),
                        inputs=dict(selected=Input("attendees", "selected_row_ids")))(callback(self.chosen))
         admin.callback(Output("confirm-reset", "displayed"), Output("confirm-reset", "message"),
-                       Input("reset-password", "n_clicks"), State("attendees", "selected_row_ids"),
-                       prevent_initial_call=True)(callback(self.ask_reset))
+                       Output("asked-about", "data"), Input("reset-password", "n_clicks"),
+                       State("attendees", "selected_row_ids"), prevent_initial_call=True)(callback(self.ask_reset))
         admin.callback(output=self._done_outputs(), inputs=dict(_submitted=Input("confirm-reset", "submit_n_clicks")),
-                       state=dict(selected=State("attendees", "selected_row_ids")),
+                       state=dict(asked=State("asked-about", "data")),
                        prevent_initial_call=True)(callback(self.reset))
         admin.callback(Output("admin-result", "children", allow_duplicate=True), Output("seats-download", "data"),
+                       Output("seat-start", "value"),
                        Input("make-seats", "n_clicks"), State("seat-count", "value"), State("seat-prefix", "value"),
                        State("seat-start", "value"), prevent_initial_call=True)(callback(self.make_seats))
         admin.callback(Output("confirm-remove", "displayed"), Output("confirm-remove", "message"),
-                       Input("remove-attendee", "n_clicks"), State("attendees", "selected_row_ids"),
-                       prevent_initial_call=True)(callback(self.ask_remove))
+                       Output("asked-about", "data", allow_duplicate=True), Input("remove-attendee", "n_clicks"),
+                       State("attendees", "selected_row_ids"), prevent_initial_call=True)(callback(self.ask_remove))
         admin.callback(output=self._done_outputs(), inputs=dict(_submitted=Input("confirm-remove", "submit_n_clicks")),
-                       state=dict(selected=State("attendees", "selected_row_ids")),
+                       state=dict(asked=State("asked-about", "data")),
                        prevent_initial_call=True)(callback(self.remove))
 
     @staticmethod
@@ -157,8 +159,11 @@ class AdminPage:
                     ids=Output("attendees", "selected_row_ids", allow_duplicate=True),
                     rows=Output("attendees", "selected_rows", allow_duplicate=True))
 
-    def _done(self, title: str, body) -> dict:
-        return dict(open=True, title=title, body=body, ids=[], rows=[])
+    def _done(self, title: str, action) -> dict:
+        """The action's dialog (titled "Nothing changed" when it was refused), the choice cleared."""
+        body = _act(action)
+        return dict(open=True, title="Nothing changed" if isinstance(body, dbc.Alert) else title, body=body,
+                    ids=[], rows=[])
 
     def chosen(self, selected) -> dict:
         """The action buttons name the chosen attendee, and are off without one."""
@@ -170,7 +175,8 @@ class AdminPage:
 
     def ask_reset(self, _clicks, selected):
         username = self._signed_in_and_chosen(selected)
-        return True, f"Give {username} a new password? Their old one stops working; the new one is shown once."
+        return True, f"Give {username} a new password? Their old one stops working; the new one is shown once.", \
+            username  # the name asked about is the one the answer acts on
 
     def sign_in(self, _clicks, _submits, token):
         """The right token always signs in, however many wrong ones came from the same address (a room
@@ -220,29 +226,33 @@ class AdminPage:
         return _act(lambda: (self.service.set_open(bool(value)),
                              dbc.Alert(f"Registration is now {'open' if value else 'closed'}.", color="info"))[1])
 
-    def reset(self, _submitted, selected) -> dict:
-        username = self._signed_in_and_chosen(selected)
-        return self._done("New password", _act(lambda: views.new_password(
-            username, self.service.reset_password(username), self.sessions.streamer())))
+    def reset(self, _submitted, asked) -> dict:
+        username = self._signed_in_and_chosen([asked])
+        return self._done("New password", lambda: views.new_password(
+            username, self.service.reset_password(username), self.sessions.streamer()))
 
     def make_seats(self, _clicks, count, prefix, start):
         """Make seats; their usernames and passwords leave only as the seats.csv download."""
         self._require_session()
+        keep = dash.no_update
         if not (isinstance(count, int) and isinstance(start, int) and isinstance(prefix, str)):
             return dbc.Alert("Give how many seats, a username prefix and the first number.", color="warning"), \
-                dash.no_update
+                keep, keep
         try:
             made = self.service.create_seats(count, prefix, start)
         except SeatsRefused as error:
-            return dbc.Alert(f"No seats made: {error}", color="warning", id="seats-refused"), dash.no_update
+            said = str(error).replace("(--start)", "(First number)").replace("python -m app unblock NAME",
+                                                                              "python -m app unblock")
+            return dbc.Alert(f"No seats made: {said}", color="warning", id="seats-refused"), keep, keep
         except StoreError as error:
-            return dbc.Alert(f"That did not work: {error.cause}", color="danger"), dash.no_update
+            return dbc.Alert(f"That did not work: {error.cause}", color="danger"), keep, keep
         self.service.handover.wake()
-        return views.seats_made(made), dcc.send_string(seats.csv_text(made), "seats.csv", type="text/csv")
+        return views.seats_made(made), dcc.send_string(seats.csv_text(made), "seats.csv", type="text/csv"), \
+            start + len(made)  # more seats start after these
 
     def ask_remove(self, _clicks, selected):
         username = self._signed_in_and_chosen(selected)
-        return True, f"Remove {username}? Their login stops working and their record is deleted."
+        return True, f"Remove {username}? Their login stops working and their record is deleted.", username
 
     def _require_session(self) -> None:
         if not self.sessions.signed_in():
@@ -255,9 +265,9 @@ class AdminPage:
             raise PreventUpdate
         return username
 
-    def remove(self, _submitted, selected) -> dict:
-        username = self._signed_in_and_chosen(selected)
-        return self._done("Removed", _act(lambda: views.removal(self.service.remove(username))))
+    def remove(self, _submitted, asked) -> dict:
+        username = self._signed_in_and_chosen([asked])
+        return self._done("Removed", lambda: views.removal(self.service.remove(username)))
 
 
 def _act(action):
@@ -266,8 +276,8 @@ def _act(action):
     except NotRegistered as error:
         return dbc.Alert(f"{error.args[0]} is not registered through this app.", color="warning")
     except NotYetWritten as error:
-        return dbc.Alert(f"{error.args[0]}'s login is not written yet: reset it once it is (see Logins above).",
-                         color="warning")
+        return dbc.Alert(f"{error.args[0]}'s login is not written to OpenShift yet: reset it once it is (see "
+                         "How logins reach OpenShift).", color="warning")
     except StoreError as error:
         return dbc.Alert(f"That did not work: {error.cause}", color="danger")
 

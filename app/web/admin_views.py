@@ -52,7 +52,7 @@ def table(attendees: list[Registration], streamer: bool, logins: dict[str, str] 
 def accounts(overview: Overview) -> list[Registration]:
     """The table's rows: the attendees, newest first (the last arrivals on the first page), then the seats
     nobody claimed yet."""
-    newest = sorted(overview.attendees, key=lambda r: r.claimed_at or r.registered_at)[::-1]  # ties: roster order
+    newest = sorted(overview.attendees, key=lambda r: r.claimed_at or r.registered_at)[::-1]  # ties: later row first
     return newest + [r for r in overview.seats if r.unclaimed]
 
 
@@ -84,7 +84,7 @@ def summary(overview: Overview, streamer: bool = False) -> dbc.Row:
         ("Registration", [html.Span("open" if overview.registration_open else "closed"),
                           html.Div(overview.schedule or "", className="small fw-normal", id="admin-schedule")],
          "admin-open-state"),
-        ("Last registration", last, "admin-last"),
+        ("Last registration (UTC)", last, "admin-last"),
         ("Records", f"{'in the cluster' if sync['mode'] == 'cluster' else 'local files'}: {state}", "admin-sync"),
         ("Logins", " · ".join(f"{n} {s}" for s, n in counts.items()), "admin-login-counts"),
     ]
@@ -94,7 +94,7 @@ def summary(overview: Overview, streamer: bool = False) -> dbc.Row:
         cards.insert(1, ("Seats", f"{claimed} of {len(overview.seats)} claimed", "admin-seats"))
         if claimed == len(overview.seats):
             seats_alert = [dbc.Col(dbc.Alert(f"{claimed} of {len(overview.seats)} seats claimed: make more below "
-                                             f"(the next free number is {next_seat(overview)}).", color="warning",
+                                             f"(the next free number is {overview.next_seat}).", color="warning",
                                              id="admin-seats-full"), md=12, className="mb-2")]
     if overview.logged_in:  # BasicAuth: the app sees every login OpenShift makes
         names = {r.username for r in overview.attendees}
@@ -103,10 +103,14 @@ def summary(overview: Overview, streamer: bool = False) -> dbc.Row:
     lines = overview.publishing.lines() + [
         f"refused by OpenShift: {name} (the name belongs to another identity): remove them and let them register "
         "another name" for name in sorted(overview.refused)]
+    status = overview.publishing
+    stuck = bool(status.blocked) or status.rollout == "unseen"  # then it is open: something to act on
     publishing = html.Details([html.Summary("How logins reach OpenShift", className="small"),
                                html.Div([html.Div(line) for line in lines], id="admin-publishing", className="small")],
-                              open=bool(overview.refused))
-    return dbc.Row([dbc.Col(headline(overview, counts), md=12, className="mb-2"), *seats_alert]
+                              open=bool(overview.refused) or stuck)
+    blocked = [dbc.Col(dbc.Alert(f"No login is being written to OpenShift: {status.blocked}", color="danger",
+                                 id="admin-blocked"), md=12, className="mb-2")] if status.blocked else []
+    return dbc.Row([dbc.Col(headline(overview, counts), md=12, className="mb-2"), *blocked, *seats_alert]
                    + [dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="small text-body-secondary"),
                                                      html.Div(value, className="fw-semibold", id=ident)])),
                               md=True, className="mb-2") for title, value, ident in cards]
@@ -116,20 +120,17 @@ def summary(overview: Overview, streamer: bool = False) -> dbc.Row:
 def headline(overview: Overview, counts: dict[str, int]) -> html.Div:
     """The one line an instructor looks at: how many of the room can log in, wait, were refused."""
     return html.Div(id="admin-headline", className="fs-4", children=[
-        dbc.Badge(f"{counts[activation.ACTIVE]} of {len(overview.attendees)} can log in", color="success",
-                  className="me-2"),
-        dbc.Badge(f"{counts[activation.PENDING]} waiting", color="warning" if counts[activation.PENDING] else "light",
-                  text_color="dark", className="me-2"),
+        dbc.Badge(f"{counts[activation.ACTIVE]} of {len(overview.attendees)} can log in", color="success"),
+        html.Span(" · ", className="text-body-secondary"),
+        dbc.Badge(f"{counts[activation.PENDING]} pending", color="warning" if counts[activation.PENDING] else "light",
+                  text_color="dark"),
+        html.Span(" · ", className="text-body-secondary"),
         dbc.Badge(f"{counts[activation.REFUSED]} refused", color="danger" if counts[activation.REFUSED] else "light",
                   text_color="white" if counts[activation.REFUSED] else "dark"),
     ])
 
 
-def next_seat(overview: Overview, prefix: str = "user") -> int:
-    """The first number after the seats of this prefix (1 when there are none): where more seats start."""
-    numbers = [int(r.username[len(prefix):]) for r in overview.seats
-               if r.username.startswith(prefix) and r.username[len(prefix):].isdigit()]
-    return max(numbers, default=0) + 1
+
 
 
 def _bursts(overview: Overview, streamer: bool) -> list:
@@ -210,6 +211,7 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
         dcc.Interval(id="admin-tick", interval=REFRESH_MS),
         dcc.ConfirmDialog(id="confirm-remove"),
         dcc.ConfirmDialog(id="confirm-reset"),
+        dcc.Store(id="asked-about", storage_type="memory"),  # whom the open confirmation asks about
         # What an action did, in view whatever the table's length (a new password above 50 rows was not).
         dbc.Modal([dbc.ModalHeader(dbc.ModalTitle("Done", id="action-title")), dbc.ModalBody(id="action-body")],
                   id="action-dialog", is_open=False, labelledby="action-title"),
@@ -246,7 +248,7 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
         html.H2("Seats", className="h6 mt-4 mb-0"),
         html.P("Accounts made ahead of time, printed or claimed by attendees with their email.",
                className="small text-body-secondary mb-0"),
-        seats_controls(next_seat(overview)),
+        seats_controls(overview.next_seat),
         dcc.Download(id="seats-download"),
         html.H2("Registrations and activations", className="h6 mt-4"),
         dcc.Graph(id="admin-chart", config={"displaylogo": False, "responsive": True}, style={"height": "320px"}),

@@ -67,7 +67,7 @@ def api(service: RegistrationService, claims: ClaimService, discovery, handover:
     def create_registration():
         result, refused = served("Send a JSON object with username, password, full_name, email.", FIELDS.values(),
                                  service.register, "registration")
-        if refused:
+        if refused is not None:
             return refused
         return flask.jsonify(username=result.username, registered_at=roster.format_time(result.registered_at),
                              again=result.again, **how_to_log_in(result.username)), \
@@ -77,7 +77,7 @@ def api(service: RegistrationService, claims: ClaimService, discovery, handover:
     def sign_back_in():
         result, refused = served("Send a JSON object with username, password (and access_code).",
                                  ("username", "password", "access_code"), service.sign_back_in, "sign_in")
-        if refused:
+        if refused is not None:
             return refused
         return flask.jsonify(username=result.username, registered_at=roster.format_time(result.registered_at),
                              again=True, **how_to_log_in(result.username))
@@ -86,7 +86,7 @@ def api(service: RegistrationService, claims: ClaimService, discovery, handover:
     def claim_seat():
         result, refused = served("Send a JSON object with email (and access_code).",
                                  ("email", "access_code", "claim_token"), claims.claim, "seat_claim")
-        if refused:
+        if refused is not None:
             return refused
         return flask.jsonify(username=result.username, password=result.password, claim_token=result.token,
                              claimed_at=roster.format_time(result.claimed_at), again=result.again,
