@@ -67,30 +67,28 @@ def raw_hash_rate(cores: int, seconds: float = 5.0) -> dict:
 
 # --- Load ------------------------------------------------------------------------------------------------
 
-def burst(send, count: int, clients: int) -> dict:
-    """Send `count` registrations from `clients` threads at once; statuses, latencies and wall time."""
+def together(items: list, clients: int, act, per_client=lambda: None) -> tuple[list[tuple], float]:
+    """Do `act(own, item)` for every item from `clients` threads started at once (`own`: what
+    `per_client()` made for that thread, say a session); each item's result and seconds, and the wall time."""
     jobs: queue.Queue = queue.Queue()
-    for number in range(count):
-        jobs.put(number)
-    results: list[tuple[int, int, float]] = []
+    for item in items:
+        jobs.put(item)
+    results: list[tuple] = []
     lock = threading.Lock()
     start = threading.Barrier(clients + 1)
 
     def client():
-        session = requests.Session()
+        own = per_client()
         start.wait()
         while True:
             try:
-                number = jobs.get_nowait()
+                item = jobs.get_nowait()
             except queue.Empty:
                 return
             began = time.monotonic()
-            try:
-                status = send(session, number)
-            except requests.RequestException:
-                status = 0
+            result = act(own, item)
             with lock:
-                results.append((number, status, time.monotonic() - began))
+                results.append((item, result, time.monotonic() - began))
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
@@ -99,7 +97,18 @@ def burst(send, count: int, clients: int) -> dict:
     began = time.monotonic()
     for thread in threads:
         thread.join()
-    wall = time.monotonic() - began
+    return results, time.monotonic() - began
+
+
+def burst(send, count: int, clients: int) -> dict:
+    """Send `count` registrations from `clients` threads at once; statuses, latencies and wall time."""
+    def one(session, number):
+        try:
+            return send(session, number)
+        except requests.RequestException:
+            return 0
+
+    results, wall = together(list(range(count)), clients, one, requests.Session)
     latencies = [r[2] for r in results]
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
     return {"count": count, "clients": clients, "wall_seconds": wall, "per_second": count / wall,

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from app import htpasswd
-from bench.burst import CpuCount
+from bench.burst import CpuCount, together
 from tests import certs
 from tests.basicauth_standin import BasicAuthClient
 from tests.deploy import Deployment
@@ -71,32 +71,12 @@ def oauth_client(base: str, keys: dict) -> BasicAuthClient:
 
 def room(client: BasicAuthClient, seats: list[tuple[str, str]], clients: int) -> dict:
     """Everyone logs in at once, from `clients` threads; latencies, wall time, failures."""
-    results: list[tuple[float, bool]] = []
-    lock, start = threading.Lock(), threading.Barrier(clients + 1)
-    todo = list(seats)
+    def one(_, seat):
+        identity, error = client.authenticate(*seat)
+        return bool(identity) and error is None
 
-    def worker():
-        start.wait()
-        while True:
-            with lock:
-                if not todo:
-                    return
-                username, password = todo.pop()
-            began = time.monotonic()
-            identity, error = client.authenticate(username, password)
-            with lock:
-                results.append((time.monotonic() - began, bool(identity) and error is None))
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.monotonic()
-    for thread in threads:
-        thread.join()
-    wall = time.monotonic() - began
-    latencies = sorted(r[0] for r in results)
-    q = statistics.quantiles(latencies, n=100)
+    results, wall = together(list(seats), clients, one)
+    q = statistics.quantiles(sorted(r[2] for r in results), n=100)
     return {"count": len(seats), "wall_seconds": wall, "per_second": len(seats) / wall, "p50": q[49], "p95": q[94],
             "failed": sum(1 for r in results if not r[1])}
 

@@ -71,17 +71,7 @@ def run(kube: TestCluster, workdir: Path, policy: str, offsets: list[float], rol
     answers: dict[str, tuple[float, float, int]] = {}  # username -> (arrived, answered, status)
     try:
         with gunicorn(env, workers=cores, app=app, log_path=workdir / f"{policy}.log") as base:
-            began = time.monotonic()
-            threads = []
-            for number, offset in enumerate(offsets):
-                delay = began + offset - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                thread = threading.Thread(target=_register, args=(base, tag, number, answers))
-                thread.start()
-                threads.append(thread)
-            for thread in threads:
-                thread.join()
+            began = arrive(offsets, lambda number: _register(base, tag, number, answers))
             registered = sorted(name for name, (_, _, status) in answers.items() if status == 201)
             deadline = time.monotonic() + 600
             while not set(registered) <= set(htpasswd.entries(operator.served())):
@@ -136,17 +126,7 @@ def run_basic_auth(kube: TestCluster, workdir: Path, offsets: list[float], rollo
                         return
                     time.sleep(0.05)
 
-            began = time.monotonic()
-            threads = []
-            for number, offset in enumerate(offsets):
-                delay = began + offset - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                thread = threading.Thread(target=attendee_arrives, args=(number,))
-                thread.start()
-                threads.append(thread)
-            for thread in threads:
-                thread.join()
+            began = arrive(offsets, attendee_arrives)
             ended = time.monotonic()
     finally:
         operator.stop()
@@ -163,6 +143,23 @@ def run_basic_auth(kube: TestCluster, workdir: Path, offsets: list[float], rollo
         "works_p50": _quantile(waits, 50), "works_p95": _quantile(waits, 95), "works_max": max(waits, default=0.0),
         "outage_seconds": outage_seconds(operator.rollouts, rollout / 2),
     }
+
+
+def arrive(offsets: list[float], attendee) -> float:
+    """Each attendee number arrives at its offset from now (`attendee(number)` in a thread of its own);
+    returns when everyone has been served, with when the first could arrive (monotonic)."""
+    began = time.monotonic()
+    threads = []
+    for number, offset in enumerate(offsets):
+        delay = began + offset - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        thread = threading.Thread(target=attendee, args=(number,))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    return began
 
 
 def _register(base: str, tag: str, number: int, answers: dict, verify: str | bool = True) -> None:
