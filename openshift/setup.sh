@@ -94,26 +94,17 @@ providers() {
   "$oc" get oauth cluster -o jsonpath='{range .spec.identityProviders[*]}{.name}{"\t"}{.type}{"\t"}{.mappingMethod}{"\t"}{.htpasswd.fileData.name}{"\t"}{.basicAuth.url}{"\n"}{end}'
 }
 
-# Append one provider to OAuth/cluster unless `$1` (a command) says it is there: a JSON patch carrying the
-# resourceVersion it read, retried on a concurrent change, never touching or reordering the others.
-append_provider() {
-  present=$1 idp=$2 attempt=0
+# Patch OAuth/cluster with the JSON patch that `$1` (a function) puts in $patch, having read its
+# resourceVersion into $version first (the patch tests it), retried on a concurrent change; the function
+# returns 1, having said why, when there is nothing to do. `$2`: what to say once it is done.
+patch_oauth() {
+  attempt=0
   while :; do
     attempt=$((attempt + 1))
     version=$("$oc" get oauth cluster -o jsonpath='{.metadata.resourceVersion}')
-    if $present; then
-      echo "the identity provider $provider is there already: OAuth/cluster left as it is"
-      return 0
-    fi
-    current=$("$oc" get oauth cluster -o jsonpath='{.spec.identityProviders}')
-    if [ -n "$current" ] && [ "$current" != "[]" ]; then
-      add="{\"op\":\"add\",\"path\":\"/spec/identityProviders/-\",\"value\":$idp}"
-    else
-      add="{\"op\":\"add\",\"path\":\"/spec/identityProviders\",\"value\":[$idp]}"
-    fi
-    patch="[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$version\"},$add]"
+    $1 || return 0
     if "$oc" patch oauth cluster --type=json -p "$patch" >/dev/null; then
-      echo "identity provider $provider added to OAuth/cluster"
+      echo "$2"
       return 0
     fi
     [ "$attempt" -lt 5 ] || { echo "could not update OAuth/cluster after $attempt attempts" >&2; exit 1; }
@@ -121,23 +112,38 @@ append_provider() {
   done
 }
 
+# Append one provider to OAuth/cluster unless `$1` (a command) says it is there, never touching or
+# reordering the others.
+append_provider() {
+  present=$1 idp=$2
+  patch_oauth append_patch "identity provider $provider added to OAuth/cluster"
+}
+
+append_patch() {
+  if $present; then
+    echo "the identity provider $provider is there already: OAuth/cluster left as it is"
+    return 1
+  fi
+  current=$("$oc" get oauth cluster -o jsonpath='{.spec.identityProviders}')
+  if [ -n "$current" ] && [ "$current" != "[]" ]; then
+    add="{\"op\":\"add\",\"path\":\"/spec/identityProviders/-\",\"value\":$idp}"
+  else
+    add="{\"op\":\"add\",\"path\":\"/spec/identityProviders\",\"value\":[$idp]}"
+  fi
+  patch="[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$version\"},$add]"
+}
+
 # Remove the provider named $provider of type `$1` (and, for BasicAuth, URL `$2`) from OAuth/cluster.
 remove_provider() {
-  attempt=0
-  while :; do
-    attempt=$((attempt + 1))
-    version=$("$oc" get oauth cluster -o jsonpath='{.metadata.resourceVersion}')
-    index=$(providers | awk -F '\t' -v p="$provider" -v t="$1" -v w="$2" \
-      '$1 == p && $2 == t && (t == "HTPasswd" ? $4 : $5) == w {print NR - 1; exit}')
-    [ -n "$index" ] || { echo "no identity provider $provider of this event: OAuth/cluster left as it is"; return 0; }
-    patch="[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$version\"},{\"op\":\"test\",\"path\":\"/spec/identityProviders/$index/name\",\"value\":\"$provider\"},{\"op\":\"remove\",\"path\":\"/spec/identityProviders/$index\"}]"
-    if "$oc" patch oauth cluster --type=json -p "$patch" >/dev/null; then
-      echo "identity provider $provider removed from OAuth/cluster"
-      return 0
-    fi
-    [ "$attempt" -lt 5 ] || { echo "could not update OAuth/cluster after $attempt attempts" >&2; exit 1; }
-    sleep 2
-  done
+  kind=$1 where=$2
+  patch_oauth remove_patch "identity provider $provider removed from OAuth/cluster"
+}
+
+remove_patch() {
+  index=$(providers | awk -F '\t' -v p="$provider" -v t="$kind" -v w="$where" \
+    '$1 == p && $2 == t && (t == "HTPasswd" ? $4 : $5) == w {print NR - 1; exit}')
+  [ -n "$index" ] || { echo "no identity provider $provider of this event: OAuth/cluster left as it is"; return 1; }
+  patch="[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$version\"},{\"op\":\"test\",\"path\":\"/spec/identityProviders/$index/name\",\"value\":\"$provider\"},{\"op\":\"remove\",\"path\":\"/spec/identityProviders/$index\"}]"
 }
 
 ours() {  # whether object `$1` named `$2` in namespace `$3` is labelled as this event's

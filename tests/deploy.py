@@ -119,6 +119,14 @@ class Deployment:
         return int(self.core.read_namespaced_secret(self.secret_name, "openshift-config").metadata.resource_version)
 
 
+SETUP = ROOT / "openshift" / "setup.sh"
+# Another provider of the cluster's (a company's LDAP), beside which the event's must be added and removed.
+LDAP = {"name": "corp-ldap", "mappingMethod": "claim", "type": "LDAP",
+        "ldap": {"url": "ldap://ldap.example.com/ou=users,dc=example,dc=com?uid", "insecure": False,
+                 "attributes": {"id": ["dn"], "preferredUsername": ["uid"]}, "bindDN": "",
+                 "bindPassword": {"name": ""}, "ca": {"name": ""}}}
+
+
 def set_oauth(kube, providers: list[dict] | None) -> None:
     """OAuth/cluster with these identity providers (None: no identityProviders field at all)."""
     api = client.CustomObjectsApi(kube.admin())

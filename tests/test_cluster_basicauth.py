@@ -15,17 +15,12 @@ from kubernetes import client
 
 from tests import certs
 from tests.basicauth_standin import BasicAuthClient
-from tests.deploy import Deployment, set_oauth
+from tests.deploy import LDAP, SETUP, Deployment, set_oauth
 from tests.helpers import degraded, person, wait_until
-from tests.kube import KUBECTL, ROOT
+from tests.kube import KUBECTL
 from tests.servers import gunicorn
 
 pytestmark = pytest.mark.cluster
-SETUP = ROOT / "openshift" / "setup.sh"
-LDAP = {"name": "corp-ldap", "mappingMethod": "claim", "type": "LDAP",
-        "ldap": {"url": "ldap://ldap.example.com/ou=users,dc=example,dc=com?uid", "insecure": False,
-                 "attributes": {"id": ["dn"], "preferredUsername": ["uid"]}, "bindDN": "",
-                 "bindPassword": {"name": ""}, "ca": {"name": ""}}}
 
 
 def can_i(kube, kubeconfig, *args) -> str:

@@ -8,15 +8,10 @@ import subprocess
 import pytest
 from kubernetes import client
 
-from tests.deploy import Deployment, set_oauth
-from tests.kube import KUBECTL, ROOT
+from tests.deploy import LDAP, SETUP, Deployment, set_oauth
+from tests.kube import KUBECTL
 
 pytestmark = pytest.mark.cluster
-SETUP = ROOT / "openshift" / "setup.sh"
-LDAP = {"name": "corp-ldap", "mappingMethod": "claim", "type": "LDAP",
-        "ldap": {"url": "ldap://ldap.example.com/ou=users,dc=example,dc=com?uid", "insecure": False,
-                 "attributes": {"id": ["dn"], "preferredUsername": ["uid"]}, "bindDN": "",
-                 "bindPassword": {"name": ""}, "ca": {"name": ""}}}
 GITHUB = {"name": "github", "mappingMethod": "claim", "type": "GitHub",
           "github": {"clientID": "abc", "clientSecret": {"name": "github-secret"}, "organizations": ["example"],
                      "hostname": "", "ca": {"name": ""}, "teams": []}}
