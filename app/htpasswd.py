@@ -8,6 +8,7 @@ a line is split at its first `:`, lines without one are skipped, the last line f
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -15,12 +16,21 @@ from passlib.hash import bcrypt
 
 # OpenShift accepts $2y$ and $2a$ but rejects $2b$, the bcrypt package's default.
 BCRYPT_IDENT = "2y"
+BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"  # its base64
 
 
 def make_entry(username: str, password: str, rounds: int) -> bytes:
     """One htpasswd line (without newline) holding a bcrypt $2y$ hash of the password."""
     hashed = bcrypt.using(rounds=rounds, ident=BCRYPT_IDENT).hash(password)
     return f"{username}:{hashed}".encode("ascii")
+
+
+def decoy(rounds: int) -> bytes:
+    """A well-formed bcrypt line of this cost that no password matches (a random salt and checksum, made
+    without hashing): checking a password against it costs what checking a real line does."""
+    def base64(size: int) -> str:  # bcrypt's alphabet; the last character carries no padding bits
+        return "".join(secrets.choice(BCRYPT_ALPHABET) for _ in range(size - 1)) + secrets.choice(".Oeu")
+    return f"decoy:${BCRYPT_IDENT}${rounds:02d}${base64(22)}{base64(31)}".encode("ascii")
 
 
 def verify(entry: bytes, password: str) -> bool:

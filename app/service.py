@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -73,8 +72,8 @@ class RegistrationService:
         # Password checks per username (signing back in, registering again), whoever asks: a budget no
         # person exceeds, so that guessing one attendee's password here is as slow as it is anywhere.
         self.per_name = per_name or ClientLimiter(None, settings.data_dir)
-        # A line no password matches, checked for names without one (made now: never on a first request).
-        self._decoy = htpasswd.make_entry("decoy", secrets.token_urlsafe(16), settings.bcrypt_rounds)
+        # A line no password matches, checked for names without one (costing what a real line does).
+        self._decoy = htpasswd.decoy(settings.bcrypt_rounds)
 
     def closure(self) -> RegistrationClosed | None:
         """Why attendees may not register now (the switch, the schedule, REGISTRATION_OPEN), or None."""
@@ -130,12 +129,10 @@ class RegistrationService:
             password = form.get("password")
             if not username or not isinstance(password, str) or not password:
                 raise NotRecognised()
-            try:
-                self.per_name.check(username)
-            except RateLimited as limited:
-                log.warning("event=password_checks_flood username=%s", username)
-                raise RateLimited(limited.retry_after, "Too many attempts for this username. Please wait "
-                                  f"{limited.retry_after} seconds and try again.") from None
+            wait = self._spent(username)
+            if wait is not None:
+                raise RateLimited(wait, f"Too many attempts for this username. Please wait {wait} seconds and "
+                                  "try again.")
             try:
                 result = self._same_attendee(username, password, fresh=False, counted=True)
             except StoreError as cause:
@@ -208,12 +205,8 @@ class RegistrationService:
         (one bcrypt check, in a hashing slot; for a name without a line, against a decoy). Each check
         counts against the name's budget (`per_name`, unless the caller counted it): past it, no check,
         and the name is simply taken."""
-        if not counted:
-            try:
-                self.per_name.check(username)
-            except RateLimited:
-                log.warning("event=password_checks_flood username=%s", username)
-                return None
+        if not counted and self._spent(username) is not None:
+            return None
         found = self.store.documents.line_of(username, fresh=fresh)
         record = next((r for r in self.store.documents.latest().records if r.username == username), None)
         with self._hashing:
@@ -223,6 +216,15 @@ class RegistrationService:
             if not htpasswd.verify(found[0], password):
                 return None
         return Registered(record.username, record.registered_at, found[1], again=True)
+
+    def _spent(self, username: str) -> int | None:
+        """Count one password check against the name's budget; the seconds to wait when it is spent."""
+        try:
+            self.per_name.check(username)
+        except RateLimited as limited:
+            log.warning("event=password_checks_flood username=%s", username)
+            return limited.retry_after
+        return None
 
     def _commit(self, application: rules.Application) -> Registered:
         with self._hashing:

@@ -109,3 +109,17 @@ def test_a_foreign_line_is_matched_exactly_as_the_oauth_server_does():
     assert htpasswd.replace(content, "alice", b"alice:new") == b"Alice:$apr1$hand-made\nalice:new\n"
     assert htpasswd.line_of(content, "alice") == b"alice:$2y$04$ours" and htpasswd.line_of(content, "ALICE") is None
     assert "alice" in htpasswd.entries(b"Alice:x\n")  # but a name that alike is still taken for newcomers
+
+
+def test_a_decoy_line_is_well_formed_at_its_cost_and_matches_no_password():
+    import warnings
+
+    from passlib.hash import bcrypt
+
+    line = htpasswd.decoy(4)
+    name, _, hashed = line.decode().partition(":")
+    assert name == "decoy" and hashed.startswith("$2y$04$") and len(hashed) == 60
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no salt or padding passlib would have to correct
+        assert bcrypt.identify(hashed) and not bcrypt.verify("anything at all", hashed)
+    assert not htpasswd.verify(line, "") and htpasswd.decoy(4) != line  # fresh randomness each time
