@@ -1,6 +1,7 @@
 """The parts of the store whose implementation depends on where the app runs, as interfaces, each with its
 null implementation for local files (no cluster): OpenShift's Users, the addresses read from the cluster,
-the OAuth server's Deployment, and attendees' projects. The cluster's implementations are in app.cluster.
+the OAuth server's Deployment, attendees' projects, the attendees' Group and their OAuth tokens. The cluster's
+implementations are in app.cluster.
 """
 
 from __future__ import annotations
@@ -69,6 +70,32 @@ class Projects(Protocol):
     def delete_command(self, username: str) -> str: ...
 
 
+class Group(Protocol):
+    """The OpenShift Group of the attendees whose logins work (app.cluster.AttendeeGroup, ATTENDEE_GROUP)."""
+
+    name: str  # "" when there is none
+
+    def members(self) -> set[str]:
+        """Its users now (StoreError when it cannot be read; PermissionDenied when not allowed or missing)."""
+
+    def set_members(self, names: set[str]) -> bool:
+        """Make its users exactly `names`, in one write (none when equal); True when it wrote."""
+
+
+class Tokens(Protocol):
+    """The attendees' OAuth access tokens (app.cluster.AccessTokens, with openshift/extras/revoke-tokens)."""
+
+    def revoke(self, usernames: set[str]) -> int:
+        """Delete every OAuth access token of these users, and no one else's; how many were deleted.
+        PermissionDenied when the app may not (the component is not enabled)."""
+
+    def commands(self, usernames: set[str]) -> list[str]:
+        """What a cluster admin runs to do it by hand."""
+
+    def allowed(self) -> bool:
+        """Whether the app may revoke tokens (one list of at most one token; nothing is deleted)."""
+
+
 class NoUsers:
     """Local mode: there are no OpenShift User and Identity objects."""
 
@@ -133,3 +160,28 @@ class NoProjects:
 
     def delete_command(self, username: str) -> str:
         return ""
+
+
+class NoGroup:
+    """ATTENDEE_GROUP unset (or local mode): no Group is kept."""
+
+    name = ""
+
+    def members(self) -> set[str]:
+        return set()
+
+    def set_members(self, names: set[str]) -> bool:
+        return False
+
+
+class NoTokens:
+    """Local mode: no OAuth server issues tokens."""
+
+    def revoke(self, usernames: set[str]) -> int:
+        return 0
+
+    def commands(self, usernames: set[str]) -> list[str]:
+        return []
+
+    def allowed(self) -> bool:
+        return False

@@ -22,6 +22,10 @@
 #    changing nothing, a provider reading the Secret whose mappingMethod is not `claim` (with `add` or
 #    `lookup` an attendee registering an existing user's name would become that user), and a provider
 #    of our name that reads another Secret.
+# 4. With ATTENDEE_GROUP set (openshift/extras/attendee-group), in either mode: creates that Group
+#    (user.openshift.io, cluster-wide), empty and labelled as this event's, when it is missing, and leaves
+#    one of this event's as it is; a Group of that name that is not this event's is refused (the app would
+#    rewrite its users). `--remove` deletes it when it is this event's.
 #
 # With IDENTITY_PROVIDER_TYPE=BasicAuth (openshift/extras/basic-auth: instant logins), steps 2 and 3 are
 # instead: copy the service CA (which signs the app's serving certificate) into a ConfigMap in
@@ -155,6 +159,40 @@ labelled() {  # a manifest on stdin, labelled as this event's, applied
     "workshop-registration/event=$namespace" | "$oc" apply -f - >/dev/null
 }
 
+# 4. The attendees' Group (ATTENDEE_GROUP): checked before anything changes, made after, in both modes.
+group="$(setting ATTENDEE_GROUP)"
+groups=groups.user.openshift.io
+group_check() {
+  [ -n "$group" ] || return 0
+  answer=$("$oc" auth can-i create "$groups" 2>/dev/null) || true
+  [ "$answer" = yes ] || fail "you may not create groups (oc auth can-i: ${answer:-no answer from the cluster})" \
+    "log in as a cluster admin, or remove ATTENDEE_GROUP (openshift/extras/attendee-group), and run this again"
+  if exists "$groups" "$group" "$namespace" && ! ours "$groups" "$group" "$namespace"; then
+    refuse "the Group $group exists and is not this event's: the app would rewrite its users;" \
+           "choose another ATTENDEE_GROUP (openshift/extras/attendee-group/kustomization.yaml) and re-apply," \
+           "or, if it is meant for this event: oc label group $group workshop-registration/event=$namespace"
+  fi
+}
+group_make() {
+  [ -n "$group" ] || return 0
+  if ours "$groups" "$group" "$namespace"; then
+    echo "group $group exists, this event's: left as it is"
+    return 0
+  fi
+  # Created, never applied: a Group someone made since the check is refused by the server, not adopted.
+  printf '{"apiVersion":"user.openshift.io/v1","kind":"Group","metadata":{"name":"%s","labels":{"app.kubernetes.io/part-of":"workshop-registration","workshop-registration/event":"%s"}},"users":[]}' \
+    "$group" "$namespace" | "$oc" create -f - >/dev/null
+  echo "group $group created (empty), this event's own; the app keeps its users (oc adm policy add-role-to-group edit $group -n <namespace>)"
+}
+group_remove() {
+  [ -n "$group" ] || return 0
+  if ours "$groups" "$group" "$namespace"; then
+    "$oc" delete "$groups" "$group" >/dev/null && echo "group $group deleted"
+  elif exists "$groups" "$group" "$namespace"; then
+    echo "group $group is not this event's: left as it is"
+  fi
+}
+
 if [ "$(setting IDENTITY_PROVIDER_TYPE)" = BasicAuth ]; then
   # BasicAuth (openshift/extras/basic-auth): the OAuth server asks the app over TLS, with a client
   # certificate the app verifies. Objects in openshift-config: that certificate (a tls Secret) and the
@@ -163,6 +201,7 @@ if [ "$(setting IDENTITY_PROVIDER_TYPE)" = BasicAuth ]; then
   client="workshop-registration-oauth-client.$namespace"
   ca_map="workshop-registration-service-ca.$namespace"
   if [ "$remove" = true ]; then
+    group_remove
     remove_provider BasicAuth "$url"
     for object in "secret $client" "configmap $ca_map"; do
       # shellcheck disable=SC2086 # kind and name
@@ -179,6 +218,7 @@ if [ "$(setting IDENTITY_PROVIDER_TYPE)" = BasicAuth ]; then
       refuse "$object exists in $config and is not this event's"
     fi
   done
+  group_check
   command -v openssl >/dev/null 2>&1 || fail "the setup makes the OAuth server's client certificate with openssl" \
     "install openssl and run this again"
   work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
@@ -237,11 +277,13 @@ if [ "$(setting IDENTITY_PROVIDER_TYPE)" = BasicAuth ]; then
     providers | awk -F '\t' -v p="$provider" -v u="$url" '$1 == p && $2 == "BasicAuth" && $5 == u {found = 1} END {exit !found}'
   }
   append_provider basic_auth_present "$idp"
+  group_make
   echo "setup done: OpenShift rolls out its OAuth server once (oc get co authentication); after that, no registration does"
   exit 0
 fi
 
 if [ "$remove" = true ]; then
+  group_remove
   if [ "$event_of_secret" != "$namespace" ] && \
      { [ "$event_of_secret" != "-missing-" ] || [ "$secret" != "workshop-registration-htpasswd.$namespace" ]; }; then
     echo "secret $config/$secret is not this event's own: it and the provider reading it are left as they are"
@@ -267,6 +309,7 @@ if [ "$event_of_secret" != "-missing-" ] && [ "$event_of_secret" != "$namespace"
          "to add attendees to it anyway, enable openshift/extras/shared-htpasswd (HTPASSWD_SECRET_SHARED=true)," \
          "knowing that whoever holds the app's token can then rewrite every line in it"
 fi
+group_check
 
 if [ "$event_of_secret" = "-missing-" ]; then
   printf '{"apiVersion":"v1","kind":"Secret","type":"Opaque","metadata":{"name":"%s","namespace":"%s","labels":{"app.kubernetes.io/part-of":"workshop-registration","workshop-registration/event":"%s"}},"data":{"htpasswd":""}}' \
@@ -281,4 +324,5 @@ htpasswd_present() {
   providers | awk -F '\t' -v s="$secret" '$2 == "HTPasswd" && $4 == s {found = 1} END {exit !found}'
 }
 append_provider htpasswd_present "$idp"
+group_make
 echo "setup done: OpenShift now rolls out its OAuth server once (oc get co authentication)"

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
+from tests.helpers import wait_until
 from tests.kube import KUBECTL, ROOT, TestCluster
 
 NAMESPACE_LINE = "namespace: workshop-registration"
@@ -140,3 +141,34 @@ def set_oauth(kube, providers: list[dict] | None) -> None:
         if error.status != 404:
             raise
         api.create_cluster_custom_object("config.openshift.io", "v1", "oauths", body)
+
+
+SHIPPED_GROUP = "workshop-attendees"  # ATTENDEE_GROUP as openshift/extras/attendee-group sets it
+
+
+def deploy(kube, folder, group: str | None = None, components: tuple[str, ...] = ("attendee-group",)) -> Deployment:
+    """openshift/ with these components applied for a fresh namespace; with `group`, ATTENDEE_GROUP changed
+    first in its one place (the component's patch), as an admin would. Returns once the API server's
+    authorizer knows the component's binding (it follows a new binding within moments, not at once)."""
+    deployment = Deployment.prepare(kube, folder, components)
+    if group:
+        component = folder / "openshift" / "extras" / "attendee-group" / "kustomization.yaml"
+        text = component.read_text()
+        assert text.count(f"value: {SHIPPED_GROUP}\n") == 1
+        component.write_text(text.replace(f"value: {SHIPPED_GROUP}\n", f"value: {group}\n"))
+        rendered = kube.kubectl("kustomize", str(folder / "openshift")).stdout
+        (folder / "rendered.yaml").write_text(rendered)
+        deployment.objects = [d for d in yaml.safe_load_all(rendered) if d]
+    deployment.create()
+    if "attendee-group" in components:
+        app = app_kubeconfig(deployment)
+        wait_until(lambda: can_i(kube, app, "get", f"groups.user.openshift.io/{group or SHIPPED_GROUP}") == "yes")
+    return deployment
+
+
+def app_kubeconfig(deployment):
+    return deployment.kube.kubeconfig_for(deployment.sa_dir(), deployment.folder / "app-kubeconfig")
+
+
+def can_i(kube, kubeconfig, *args) -> str:
+    return kube.kubectl("auth", "can-i", *args, kubeconfig=kubeconfig, check=False).stdout.strip()

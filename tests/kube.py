@@ -2,9 +2,9 @@
 
 Built from Go modules by hack/build-test-cluster.sh (cached). No controller-manager runs: namespaces
 never finish terminating and Deployments create no Pods, so tests use fresh names. The OpenShift CRDs
-(OAuth, Route, the config kinds) come from openshift/api; BuildConfig, ImageStream, User and Identity
-are aggregated APIs on OpenShift with no published CRDs, so tests/crds/standins.yaml defines permissive
-stand-ins for them.
+(OAuth, Route, the config kinds) come from openshift/api; BuildConfig, ImageStream, User, Identity,
+Group and OAuthAccessToken are aggregated APIs on OpenShift with no published CRDs, so
+tests/crds/standins.yaml defines permissive stand-ins for them.
 
 By hand (prints how to point kubectl at it):  make cluster   or   python -m tests.kube
 """

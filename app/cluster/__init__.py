@@ -7,9 +7,11 @@ into the app's errors, with the fix named where there is one.
 """
 
 from app.cluster.client import Connection, connect
+from app.cluster.groups import AttendeeGroup
 from app.cluster.openshift import ClusterInfo, OAuthRollout, UserDirectory
 from app.cluster.projects import Projects
 from app.cluster.secrets import NOTES, WRITTEN_AT, SecretDocument
+from app.cluster.tokens import AccessTokens
 
-__all__ = ["NOTES", "WRITTEN_AT", "ClusterInfo", "Connection", "OAuthRollout", "Projects", "SecretDocument",
-           "UserDirectory", "connect"]
+__all__ = ["NOTES", "WRITTEN_AT", "AccessTokens", "AttendeeGroup", "ClusterInfo", "Connection", "OAuthRollout",
+           "Projects", "SecretDocument", "UserDirectory", "connect"]
