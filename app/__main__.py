@@ -8,7 +8,9 @@
     python -m app reset USERNAME                # prints the new password, once
     python -m app remove USERNAME
     python -m app unblock USERNAME...           # a removed name, once its User and Identity are deleted
-    python -m app cleanup --yes                 # remove every attendee of this app (teardown)
+    python -m app end [--yes]                   # end the event now: logins stop, records stay (dry run first)
+    python -m app attendance > attendance.csv   # who registered, could log in, logged in; when it ended
+    python -m app cleanup [--yes]               # the teardown: every attendee of this app (dry run first)
     python -m app identities | sh               # (as a cluster admin) after switching IDENTITY_PROVIDER_TYPE
 
 Output goes to stdout; log lines to stderr. When the app's account may not delete an attendee's
@@ -23,7 +25,7 @@ import sys
 from datetime import datetime, timezone
 
 from app import activation, logs, roster, seats
-from app.admin import AdminService, NotRegistered, NotYetWritten, SeatsRefused
+from app.admin import AdminService, EventOver, NotRegistered, NotYetWritten, SeatsRefused
 from app.errors import SettingsError, StoreError
 from app.handover import make_handover
 from app.runtime import Runtime
@@ -60,7 +62,12 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         "usernames", nargs="+")
     commands.add_parser("identities", help="the oc delete commands for every attendee's User and Identity, "
                         "attendees kept (after switching IDENTITY_PROVIDER_TYPE; run them as a cluster admin)")
-    commands.add_parser("cleanup", help="remove every attendee of this app").add_argument(
+    commands.add_parser("end", help="end the event now: every attendee's login stops working, the records stay "
+                        "(without --yes: what it would do)").add_argument("--yes", action="store_true",
+                                                                          help="really do it")
+    commands.add_parser("attendance", help="the attendance as CSV on stdout (keep it after the event)")
+    commands.add_parser("cleanup", help="the teardown: remove every attendee of this app, their Users, Identities, "
+                        "tokens and projects (without --yes: what it would do)").add_argument(
         "--yes", action="store_true", help="really do it")
     args = parser.parse_args(argv)
 
@@ -81,6 +88,9 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         return 1
     except SeatsRefused as error:
         print(f"no seats made: {error}", file=sys.stderr)
+        return 1
+    except EventOver as error:
+        print(f"nothing changed: {error}", file=sys.stderr)
         return 1
     except NotYetWritten as error:
         print(f"{error.args[0]}'s login is not written yet; reset it once it is (see: python -m app status)",
@@ -114,10 +124,13 @@ def _run(service: AdminService, args) -> int:
         limit = f" of {overview.max_users}" if overview.max_users else ""
         state = "open" if overview.registration_open else "closed"
         print(f"registration {state}; {len(overview.attendees)}{limit} registered")
+        if overview.ended_at:
+            print(f"the event ended at {roster.format_time(overview.ended_at)}: logins ended, records kept")
         if overview.seats:
             claimed = sum(1 for seat in overview.seats if not seat.unclaimed)
             print(f"seats: {claimed} of {len(overview.seats)} claimed")
-        print("logins: " + ", ".join(f"{n} {s}" for s, n in activation.counts(overview.attendee_logins()).items()))
+        print("logins: " + ", ".join(f"{n} {s}" for s, n in activation.counts(overview.attendee_logins()).items()
+                                     if n or s != activation.ENDED))
         if overview.logged_in:
             names = {r.username for r in overview.attendees}
             print(f"logged in to OpenShift: {sum(1 for n in overview.logged_in if n in names)} of {len(names)}")
@@ -185,12 +198,26 @@ def _run(service: AdminService, args) -> int:
     elif args.command == "identities":
         for command in service.identity_commands():
             print(command)  # stdout: for a cluster admin to run
+    elif args.command == "end":
+        sentences, commands = service.end_event(really=args.yes)
+        print(("the event has ended:" if args.yes else "end would:") + "\n  " + "\n  ".join(sentences), file=sys.stderr)
+        for command in commands if args.yes else ():  # after the end only: the logins no longer work then
+            print(command)  # stdout: for a cluster admin to run
+        if not args.yes:
+            print("add --yes to end the event now (it cannot be undone)", file=sys.stderr)
+            return 2
+    elif args.command == "attendance":
+        sys.stdout.write(service.attendance_csv())
     elif args.command == "cleanup":
         if not args.yes:
-            print("cleanup removes every attendee registered through this app; add --yes to do it", file=sys.stderr)
+            print("cleanup would:\n  " + "\n  ".join(service.cleanup_plan()) + "\nadd --yes to do it", file=sys.stderr)
             return 2
         _report(service.cleanup())
+        print(f"then, as a cluster admin: {TEARDOWN}", file=sys.stderr)
     return 0
+
+
+TEARDOWN = "sh openshift/setup.sh --remove && oc delete -k openshift/"
 
 
 def _moment(epoch: float) -> str:

@@ -1,11 +1,13 @@
-"""Who can log in: each attendee's login, pending, active or refused, and the batches of the chart (pure).
+"""Who can log in: each attendee's login, pending, active, refused or ended, and the batches of the chart
+(pure).
 
 A login is *pending* until it is written and the OAuth rollout that write caused has completed; then it
 is *active* — or earlier, when a live check confirmed it. It is *refused* when OpenShift refused it (the
-name belongs to another identity). The logins written whose rollout is not yet known to be complete are
-noted on the htpasswd Secret with the write itself (UNCONFIRMED): a write forced during a rollout
-carries the previous write's names over, since that rollout was superseded. Files keep no notes: in local
-mode a written login is active. Each completed batch is recorded once in the event state, for the chart.
+name belongs to another identity), and *ended* once the event's end took it away (app.ending). The
+logins written whose rollout is not yet known to be complete are noted on the htpasswd Secret with the
+write itself (UNCONFIRMED): a write forced during a rollout carries the previous write's names over,
+since that rollout was superseded. Files keep no notes: in local mode a written login is active. Each
+completed batch is recorded once in the event state, for the chart.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from app.ledger import Line
 from app.roster import Registration
 
-PENDING, ACTIVE, REFUSED = "pending", "active", "refused"
-STATES = (PENDING, ACTIVE, REFUSED)
+PENDING, ACTIVE, REFUSED, ENDED = "pending", "active", "refused", "ended"
+STATES = (PENDING, ACTIVE, REFUSED, ENDED)
 UNCONFIRMED = "unconfirmed-logins"  # the note: JSON list of the usernames whose rollout is not known done
 
 
@@ -47,7 +49,9 @@ def activations(registered: Sequence[tuple[Registration, Line]], waiting: set[st
     found = {}
     for record, line in registered:
         name = record.username
-        if name in refused:
+        if line == Line.ENDED:
+            found[name] = ENDED
+        elif name in refused:
             found[name] = REFUSED
         elif line == Line.PENDING or name in waiting and not settled and name not in confirmed:
             found[name] = PENDING

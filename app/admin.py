@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from app import activation, htpasswd, ledger, passwords, roster, seats
+from app import activation, attendance, ending, htpasswd, ledger, passwords, roster, seats
 from app.activation import Batch
+from app.attendeegroup import GroupSync
 from app.documents import roster_records, update
 from app.errors import PermissionDenied, StoreError
 from app.handover import Handover
 from app.mirror import users_csv
 from app.publisher import Status
 from app.roster import Registration
-from app.seatdesk import MAX_SEATS, SeatDesk, SeatsRefused, log_action  # noqa: F401 (for callers)
+from app.seatdesk import MAX_SEATS, EventOver, SeatDesk, SeatsRefused, log_action  # noqa: F401 (for callers)
 from app.store import Store
 from app.tickets import SharedKey
 
@@ -32,7 +33,6 @@ class NotRegistered(LookupError):
 
 class NotYetWritten(LookupError):
     """The attendee's login is still waiting to be written: there is no line to reset yet."""
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Overview:
     logged_in: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
     claim_bursts: list[seats.Burst] = dataclasses.field(default_factory=list)  # seats claimed faster than people type
     next_seat: int = 1  # where more seats of the usual prefix start (taken and removed names skipped)
+    ended_at: datetime | None = None  # when the event ended (EVENT_ENDS_AT or the instructor), if it has
 
     def attendee_logins(self) -> dict[str, str]:
         """The attendees' login states (unclaimed seats are accounts, not attendees: not counted)."""
@@ -102,6 +103,7 @@ class AdminService(SeatDesk):
             logged_in=self.store.state.logins_seen(),
             claim_bursts=seats.bursts(state.records),
             next_seat=self.next_seat(),
+            ended_at=self.store.state.ended_at(),
         )
 
     def attendees(self, login_state: str | None = None) -> list[tuple[Registration, str]]:
@@ -122,6 +124,29 @@ class AdminService(SeatDesk):
         self.store.state.set_open(value)
         log_action("open" if value else "close")
 
+    def end_event(self, really: bool = True) -> tuple[list[str], list[str]]:
+        """End the event now for every replica (or, not `really`, only say what that does): the sentences, and
+        the oc commands left for a cluster admin (the attendees' tokens, without openshift/extras/revoke-tokens)."""
+        end = ending.EndOfEvent(self.store, self.handover)
+        plan = end.end_now() if really else end.plan()  # as it stood before
+        if really:
+            log_action("end")
+            ending.TokenRevoker(self.store.state, self.handover, self.store.tokens).step()  # a first pass, now
+            self._refresh()
+        names = {r.username for r in self.documents.latest().records}
+        revoking = self.store.tokens.allowed()
+        commands = [] if revoking else self.store.tokens.commands(names)
+        tokens = ending.token_sentences(commands, revoking)
+        instant = self.handover.instant or self.store.mode != "cluster"
+        return plan.sentences(instant, tokens, self.store.group.name, done=really), commands
+
+    def attendance_csv(self) -> str:
+        """The attendance to keep (app.attendance)."""
+        state = self.documents.latest()
+        return attendance.csv_text(ledger.registered(state.logins.content, state.records), self.store.state.batches(),
+                                   self.handover.instant or self.store.mode != "cluster",
+                                   self.store.state.logins_seen(), self.store.state.ended_at())
+
     def reset_password(self, username: str) -> str:
         """Give an attendee a new random password; return it (to be shown once, never stored).
 
@@ -129,6 +154,8 @@ class AdminService(SeatDesk):
         new nonce, whose password is the new one, so it stays claimable.
         """
         record = self._registered(username)
+        if record.ended_at:
+            raise EventOver(f"the event has ended: {username}'s login is not given a new password")
         found = self.documents.line_of(username, fresh=True)
         if found is not None and found[1] == ledger.Line.PENDING:
             raise NotYetWritten(username)  # before anything changes (a seat keeps its nonce)
@@ -168,6 +195,9 @@ class AdminService(SeatDesk):
         names = sorted({r.username for r in self.documents.latest().records})
         return self._remove(names) if names else []
 
+    def cleanup_plan(self) -> list[str]:
+        return ending.teardown(self.store)
+
     def _remove(self, usernames: list[str]) -> list[Removal]:
         doomed = set(usernames)
 
@@ -176,9 +206,7 @@ class AdminService(SeatDesk):
             return roster.render_store(ledger.withdrawn(records, doomed)).encode()
 
         def drop_logins(content: bytes) -> bytes:
-            for name in doomed:
-                content = htpasswd.remove(content, name)
-            return content
+            return htpasswd.without(content, doomed)
 
         def drop_records(content: bytes) -> bytes:
             records = roster_records(content)
@@ -193,10 +221,27 @@ class AdminService(SeatDesk):
         update(self.documents.roster, drop_records)
         self.store.state.forget(doomed)
         self._refresh()
+        revoked = self._revoke_tokens(doomed)
         removals = [self._delete_projects(self._delete_user_objects(name)) for name in usernames]
+        if not revoked:
+            removals = [dataclasses.replace(r, commands=r.commands + tuple(self.store.tokens.commands({r.username})))
+                        for r in removals]
         for removal in removals:
             log_action("remove", removal.username)
         return removals
+
+    def _revoke_tokens(self, names: set[str]) -> bool:
+        """Revoke the removed attendees' OAuth tokens now, and have every replica go on until OpenShift serves
+        the removal (app.ending.TokenRevoker); False when the app may not (the commands are printed instead)."""
+        try:
+            self.store.tokens.revoke(names)
+        except PermissionDenied:
+            return False
+        except StoreError:
+            pass  # the replicas' loop tries again
+        if self.store.mode == "cluster":
+            self.store.state.revoke_tokens(names)
+        return True
 
     def identity_commands(self) -> list[str]:
         """The `oc delete` commands for every attendee's User and Identity, attendees kept (after a switch of
@@ -232,7 +277,7 @@ class AdminService(SeatDesk):
         """Make (or complete) the project of every attendee whose login is written: name -> outcome."""
         state = self.documents.latest()
         written = [r.username for r, line in ledger.registered(state.logins.content, state.records)
-                   if line != ledger.Line.PENDING]
+                   if line == ledger.Line.WRITTEN]  # not pending, not ended
         return {name: self.store.projects.ensure(name) for name in written}
 
     def _registered(self, username: str) -> Registration:
@@ -246,6 +291,8 @@ class AdminService(SeatDesk):
             self.documents.read()
         except StoreError:
             pass  # the refresher will catch up; the change itself is stored
+        if self.store.group.name:  # the Group follows now (the command line runs no background work)
+            GroupSync(self.store, self.handover).step()
 
 
 def joined_at(record: Registration) -> datetime:

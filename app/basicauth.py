@@ -9,9 +9,10 @@ error occurred"). Redirects are refused by the client, so there are none.
 
 Verified against the same bcrypt lines the app keeps (a stored registration's line, written yet or still
 in its row), so a login works the moment its registration is stored, and a reset, a removal or a seat's
-claim count from the next login, with nothing written to OpenShift. Only a client with a certificate the
-app verified (the OAuth server's, TLS_CLIENT_CA_FILE) is answered at all: without one, no password work.
-What a login costs is app.loginguard's; who logged in when is app.loginlog's.
+claim count from the next login, with nothing written to OpenShift; so does the event's end (refused from
+EVENT_ENDS_AT on, or from the instructor's end on every replica within PROBE_SECONDS). Only a client with
+a certificate the app verified (the OAuth server's, TLS_CLIENT_CA_FILE) is answered at all: without one,
+no password work. What a login costs is app.loginguard's; who logged in when is app.loginlog's.
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ WRONG = Answer(401, {})  # the OAuth server does not read a 401's body
 
 class Remote:
     def __init__(self, documents: Documents, guard: LoginGuard, seen: LoginLog, hashing: threading.Semaphore,
-                 clock: Clock = SYSTEM, verify=htpasswd.verify):
+                 clock: Clock = SYSTEM, verify=htpasswd.verify, ended=lambda: None):
         self.documents = documents
+        self.ended = ended  # when the event ended (app.eventstate.EventState.ended_at): then nobody logs in
         self.verify = verify  # bcrypt (app.htpasswd)
         self.guard = guard
         self.seen = seen
@@ -79,6 +81,8 @@ class Remote:
 
     def _check(self, username: str, password: str) -> tuple[str, Answer]:
         try:
+            if self.ended() is not None:  # at EVENT_ENDS_AT on every replica, before any row is marked
+                return "ended", WRONG
             reading = self.documents.latest()
         except StoreError as error:  # never read, and unreadable now: an error, never a guess
             return "unavailable", Answer(503, {"error": f"the registrations cannot be read ({error.cause})"})
@@ -91,7 +95,7 @@ class Remote:
         record, line = found
         key = self.guard.key(username, line, password)
         known = self.guard.recall(key)
-        if known is None and self._fresh(reading, wait=False) is not reading:  # reset elsewhere just now?
+        if self._fresh(reading, wait=False) is not reading:  # reset, removed or ended elsewhere just now?
             found = self._find(self.documents.latest(), username)
             if found is None:
                 return "unknown", WRONG
@@ -125,7 +129,7 @@ class Remote:
     def _find(self, reading: Reading, username: str) -> tuple[Registration, bytes] | None:
         """The attendee's record and current line (written, or still in its row), or None."""
         record = self._records(reading).get(username)
-        if record is None:
+        if record is None or record.ended_at:
             return None
         line = htpasswd.entries(reading.logins.content).get(username.casefold())
         if line is not None and line.split(b":", 1)[0].decode("utf-8", "replace") == username:

@@ -188,6 +188,8 @@ def line_in(reading: Reading, username: str) -> tuple[bytes, ledger.Line] | None
     line = htpasswd.entries(reading.logins.content).get(username)
     for record in reading.records:
         if record.username == username:
+            if record.ended_at:
+                return None  # the event's end took this login away
             if record.pending_login and line is None:
                 return record.pending_login.encode(), ledger.Line.PENDING
             return (line, ledger.Line.WRITTEN) if line is not None else None

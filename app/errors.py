@@ -77,6 +77,19 @@ class RegistrationClosed(RegistrationError):
         self.at = at  # when it opens (a datetime), for the page's "that is in 3 h"
 
 
+class EventEnded(RegistrationClosed):
+    """The event has ended (EVENT_ENDS_AT or the instructor): no registration, claim or sign-in any more."""
+
+    status = 410
+    outcome = "ended"
+
+    def __init__(self, at=None):
+        RegistrationError.__init__(self, {FORM: "This event has ended: its logins no longer work. Thank you for "
+                                                "taking part!"})
+        self.at = None
+        self.ended = at  # when it ended (a datetime)
+
+
 class RegistrationFull(RegistrationError):
     """The event reached MAX_USERS, or the htpasswd Secret has no room left."""
 

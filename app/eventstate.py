@@ -1,6 +1,7 @@
 """What every replica must agree on besides the registrations, in one small document (state.json): the
-instructor's open/closed switch, the logins OpenShift refused or a live check confirmed, the completed
-batches of logins (for the chart) and the signed-out admin sessions.
+instructor's open/closed switch, when the instructor ended the event, the logins OpenShift refused or a
+live check confirmed, the completed batches of logins (for the chart), the attendees whose OAuth tokens are
+to be revoked and the signed-out admin sessions.
 
 The switch, with the schedule, decides whether registration is open (app.schedule: the latest event
 wins; before any, REGISTRATION_OPENS_AT or REGISTRATION_OPEN). A login is refused when OpenShift answers
@@ -47,7 +48,45 @@ class EventState:
 
     def window(self) -> Window:
         """Open or not now, and when a scheduled opening is ahead (StoreError when unreadable)."""
-        return self.schedule.window(self.clock.utc(), self.default, self._switched())
+        return self.schedule.window(self.clock.utc(), self.default, self._switched(), self._ended_now())
+
+    def ended_at(self) -> datetime | None:
+        """When the event ended, if it has: the instructor's end or EVENT_ENDS_AT, the earlier one (a scheduled
+        end counts at its time on every replica; StoreError when the document cannot be read)."""
+        return self.schedule.ended(self.clock.utc(), self._ended_now())
+
+    def _ended_now(self) -> datetime | None:
+        try:
+            return roster.parse_time(str(self._state()["ended_at"]))
+        except (KeyError, ValueError):
+            return None
+
+    def end(self) -> datetime:
+        """The instructor ends the event now, for every replica (a second end keeps the first's time)."""
+        at = roster.format_time(self.clock.utc())
+        self._change(lambda state: state.setdefault("ended_at", at))
+        return self.ended_at() or roster.parse_time(at)
+
+    def revoking(self) -> dict[str, float]:
+        """The attendees whose OAuth tokens are to be revoked (ended or removed), with since when (epoch)."""
+        found = self._state().get("revoking")
+        names = {}
+        for name, since in (found.items() if isinstance(found, dict) else ()):
+            try:
+                names[str(name)] = float(since)
+            except (TypeError, ValueError):
+                continue
+        return names
+
+    def revoke_tokens(self, usernames: set[str]) -> None:
+        """Ask every replica to revoke these attendees' tokens until their logins' end is served."""
+        if usernames - set(self.revoking()):
+            now = int(self.clock.now())
+            self._change(lambda state: [state.setdefault("revoking", {}).setdefault(name, now) for name in usernames])
+
+    def tokens_revoked(self, usernames: set[str]) -> None:
+        if usernames & set(self.revoking()):
+            self._change(lambda state: [state.get("revoking", {}).pop(name, None) for name in usernames])
 
     def _switched(self) -> tuple[bool, datetime] | None:
         """The instructor's last switch and when it happened (a switch without a time: long ago)."""

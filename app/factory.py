@@ -16,7 +16,7 @@ import dash
 import flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import activation, files
+from app import activation, ending, files
 from app.admin import AdminService
 from app.claims import ClaimService, NonceExpiry
 from app.clock import SYSTEM, Clock
@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None, clock: Clock = SYSTEM) -> dash.
     for name, step in store.refresher.loops():
         runtime.loop(name, step)
     handover = make_handover(store, runtime)
+    for name, step in ending.loops(store, handover, clock):
+        runtime.loop(name, step)
     runtime.loop("seat-nonces", NonceExpiry(store.documents, settings.refresh_interval, clock).step)
     reserver = runtime.add(Reserver(store.documents, Limits.for_settings(settings), settings.commit_timeout, clock,
                                     on_reserved=handover.wake))

@@ -60,6 +60,14 @@ class Handover(Protocol):
     def problems(self) -> list[str]:
         """Why logins cannot reach OpenShift as they should right now (for /readyz and /admin)."""
 
+    def served(self) -> bool:
+        """Whether OpenShift serves the last write of the logins as read now (a line taken out no longer logs
+        in); StoreError when they cannot be read."""
+
+
+def _ended(reading, username: str) -> bool:
+    return any(r.username == username and r.ended_at for r in reading.records)
+
 
 class HTPasswdHandover:
     instant = False
@@ -83,6 +91,8 @@ class HTPasswdHandover:
         reading = self.documents.latest()
         found = line_in(reading, username)
         record = next((r for r in reading.records if r.username == username), None)
+        if record is not None and record.ended_at:
+            return activation.ENDED
         if found is None or record is None:
             return activation.PENDING
         return activation.activations([(record, found[1])], activation.unconfirmed(reading.logins.notes),
@@ -100,6 +110,9 @@ class HTPasswdHandover:
 
     def publish(self) -> None:
         self.publisher.step()
+
+    def served(self) -> bool:
+        return self.watch.settled(self.documents.read().logins)  # not this process's copy: it may be older
 
     def problems(self) -> list[str]:
         found = [self.watch.problem()]
@@ -127,11 +140,17 @@ class BasicAuthHandover:
 
     def activations(self, now: float | None = None) -> dict[str, str]:
         reading = self.documents.latest()
-        return {record.username: activation.ACTIVE
-                for record, _ in ledger.registered(reading.logins.content, reading.records)}
+        return {record.username: activation.ENDED if line == ledger.Line.ENDED else activation.ACTIVE
+                for record, line in ledger.registered(reading.logins.content, reading.records)}
 
     def activation(self, username: str) -> str:
-        return activation.ACTIVE if line_in(self.documents.latest(), username) else activation.PENDING
+        reading = self.documents.latest()
+        if _ended(reading, username):
+            return activation.ENDED
+        return activation.ACTIVE if line_in(reading, username) else activation.PENDING
+
+    def served(self) -> bool:
+        return True  # OpenShift asks the app at every login
 
     def status(self, now: float | None = None) -> Status:
         return self.publisher.status(now)
@@ -178,7 +197,7 @@ def make_handover(store, runtime: Runtime, provision: bool = True) -> Handover:
         pace = dataclasses.replace(Pace.for_settings(settings), grace=0.0, unseen_interval=0.0)
         watch = OAuthWatch(_NoRollouts(), pace, clock)
         publisher = Publisher(store.documents, watch, dataclasses.replace(Policy.for_store(store), pace=pace),
-                              clock, notices, listeners)
+                              clock, notices, listeners, ended=store.state.ended_at)
         seen = LoginLog(store.state, clock, interval=max(settings.refresh_interval, 1.0))
         runtime.loop("logins-seen", seen.step)
         answers = PodAnswers(files.runtime_dir(settings.data_dir) / "logins.sqlite3", clock)  # the pod's workers'
@@ -186,11 +205,13 @@ def make_handover(store, runtime: Runtime, provision: bool = True) -> Handover:
         # group commit here, and with exactly the share the cores idle between checks: measured, make
         # bench): a flood of guesses over many names leaves registrations theirs.
         checking = threading.BoundedSemaphore(settings.hashing_slots + 1)
-        remote = Remote(store.documents, LoginGuard(clock, shared=answers), seen, checking, clock)
+        remote = Remote(store.documents, LoginGuard(clock, shared=answers), seen, checking, clock,
+                        ended=store.state.ended_at)
         return BasicAuthHandover(store.documents, store.state, publisher, remote,
                                  wake=runtime.loop("publisher", publisher.step).wake, settings=settings)
     watch = OAuthWatch(store.oauth, Pace.for_settings(settings), clock, notices)
-    publisher = Publisher(store.documents, watch, Policy.for_store(store), clock, notices, listeners)
+    publisher = Publisher(store.documents, watch, Policy.for_store(store), clock, notices, listeners,
+                          ended=store.state.ended_at)
     loop = runtime.loop("publisher", publisher.step)
     runtime.loop("history", BatchHistory(store.documents, watch, store.state, settings.refresh_interval, clock).step)
     return HTPasswdHandover(store.documents, store.state, watch, publisher, wake=loop.wake)

@@ -64,6 +64,11 @@ def entries(content: bytes) -> Mapping[str, bytes]:
     return MappingProxyType(found)
 
 
+def names(content: bytes) -> list[str]:
+    """The exact user name of every line the OAuth server reads, in order (one per line)."""
+    return [name for name in map(_name, content.split(b"\n")) if name is not None]
+
+
 def line_of(content: bytes, username: str) -> bytes | None:
     """The effective line of exactly this user name (the last one, as the OAuth server reads it), or None."""
     found = None
@@ -85,7 +90,12 @@ def append(content: bytes, new_entries: list[bytes]) -> bytes:
 def remove(content: bytes, username: str) -> bytes:
     """The content without the lines of exactly this user name; every other line kept byte for byte (a
     hand-added `Alice:` is another user than our `alice`, for the OAuth server as here)."""
-    return b"\n".join(line for line in content.split(b"\n") if _name(line) != username)
+    return without(content, {username})
+
+
+def without(content: bytes, usernames: set[str]) -> bytes:
+    """The content without the lines of exactly these user names (one pass), every other byte kept."""
+    return b"\n".join(line for line in content.split(b"\n") if _name(line) not in usernames)
 
 
 def replace(content: bytes, username: str, entry: bytes) -> bytes:

@@ -11,7 +11,8 @@ The truth is two documents: the logins (htpasswd content, what the OAuth server 
 
 A login never exists without its row, and a pending row is never dropped while it waits. Rows are
 normalised on every roster write: a published row drops its pending login (the hash); a row whose name
-got someone else's line, or whose login was removed, is dropped.
+got someone else's line, or whose login was removed, is dropped. A row the event's end took the login of
+(marked `ended_at`, app.ending) is kept as a record, whatever the logins hold, and never published.
 
 Seats are rows the instructor makes, published like any other, with no email until an attendee claims
 one (app.seats decides the claims): an unclaimed seat holds no email here.
@@ -27,7 +28,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from app import htpasswd, roster
-from app.errors import AlreadyTaken, RegistrationError, RegistrationFull
+from app.errors import AlreadyTaken, EventEnded, RegistrationError, RegistrationFull
 from app.roster import Registration
 from app.rules import email_key
 
@@ -37,6 +38,7 @@ SECRET_MAX_BYTES = 1024 * 1024
 # claim: a reload, a lost answer; afterwards its nonce is gone and nobody can see that password. (A
 # registration comes back at any time with its username and password: app.service.)
 AGAIN_WINDOW = timedelta(minutes=10)
+ENDED_MARK = len("2026-12-01T17:00:00Z")  # what the event's end adds to each row (app.ending)
 USERNAME_TAKEN = "This username is taken. Please choose another."
 EMAIL_TAKEN = "This email address is already registered. Each attendee registers once."
 
@@ -62,6 +64,7 @@ class Line(enum.Enum):
     WRITTEN = "written"  # in the logins; the row no longer carries the line
     CLOBBERED = "clobbered"  # another line took the name before this one was written
     REMOVED = "removed"  # the row says written, but the logins have no line for the name
+    ENDED = "ended"  # the event ended: the row is a record, its line is (or is being) taken out of the logins
 
 
 @dataclasses.dataclass
@@ -77,6 +80,8 @@ class RosterPlan:
 
 def line_of(record: Registration, names: Mapping[str, bytes]) -> Line:
     """Where the record's line stands, given the logins' lines by name (htpasswd.entries)."""
+    if record.ended_at is not None:
+        return Line.ENDED
     line = names.get(record.username.casefold())
     if not record.pending_login:
         return Line.WRITTEN if line is not None else Line.REMOVED
@@ -89,14 +94,14 @@ LIVE = (Line.PENDING, Line.JUST_WRITTEN, Line.WRITTEN)
 
 
 def registered(logins: bytes, records: Sequence[Registration]) -> list[tuple[Registration, Line]]:
-    """Every registration with its line pending or written (never a hash): what users.csv shows."""
+    """Every registration with its line pending, written or ended (never a hash): what users.csv shows."""
     names = htpasswd.entries(logins)
     found = []
     for record in records:
         state = line_of(record, names)
-        if state in LIVE:
+        if state in LIVE or state == Line.ENDED:
             found.append((dataclasses.replace(record, pending_login="") if record.pending_login else record,
-                          Line.PENDING if state == Line.PENDING else Line.WRITTEN))
+                          Line.WRITTEN if state == Line.JUST_WRITTEN else state))
     return found
 
 
@@ -118,8 +123,10 @@ def normalise(logins: bytes, records: Sequence[Registration]) -> list[Registrati
         state = line_of(record, names)
         if state in (Line.WRITTEN, Line.PENDING):
             kept.append(record)
-        elif state == Line.JUST_WRITTEN:
+        elif state in (Line.JUST_WRITTEN, Line.ENDED) and record.pending_login:
             kept.append(dataclasses.replace(record, pending_login=""))
+        elif state == Line.ENDED:
+            kept.append(record)
     return kept
 
 
@@ -144,8 +151,8 @@ def refusal(candidate: Registration, holdings: Holdings, limits: Limits) -> Regi
         return AlreadyTaken({"email": EMAIL_TAKEN})
     if key in holdings.held:
         return AlreadyTaken({"username": USERNAME_TAKEN})
-    if ((limits.max_users and holdings.rows >= limits.max_users)
-            or holdings.roster_bytes + _row_size(candidate) > limits.max_bytes
+    if ((limits.max_users and holdings.rows >= limits.max_users)  # with room left for the end's marks:
+            or holdings.roster_bytes + _row_size(candidate) + (holdings.rows + 1) * ENDED_MARK > limits.max_bytes
             or holdings.logins_bytes + len(candidate.pending_login) + 2 > limits.max_bytes):
         return RegistrationFull()
     return None
@@ -163,18 +170,14 @@ class _Tally:
     logins_bytes: int
 
 
-def plan_roster(
-    logins: bytes,
-    records: Sequence[Registration],
-    candidates: Sequence[Registration],
-    limits: Limits,
-    stored_size: int | None = None,
-) -> RosterPlan:
+def plan_roster(logins: bytes, records: Sequence[Registration], candidates: Sequence[Registration], limits: Limits,
+                stored_size: int | None = None) -> RosterPlan:
     """Reserve a row for each candidate (a registration with its pending line), earlier ones first.
 
     A name or an email held by any row, pending or not, is taken: a pending registration is never
     replaced (the same attendee registering again is recognised before, by their password). A candidate
-    whose row is already stored (a retry after a lost answer) counts as reserved, or as written.
+    whose row is already stored (a retry after a lost answer) counts as reserved, or as written. Once the
+    event's end has marked the rows, every newcomer is refused (replicas learn of the end at their pace).
     stored_size is the stored roster's length in bytes when the caller has it (rendering 10,000 rows to
     measure them costs tens of milliseconds); normalising only ever shrinks it.
     """
@@ -187,6 +190,7 @@ def plan_roster(
     written: list[int] = []
     refused: dict[int, RegistrationError] = {}
     group: set[str] = set()  # names reserved by this group: a second attempt at one of them loses
+    ended = next((r.ended_at for r in kept if r.ended_at), None)  # the end marks every row: none joins after
 
     for number, candidate in enumerate(candidates):
         key = candidate.username.casefold()
@@ -198,7 +202,7 @@ def plan_roster(
             reserved.append(number)  # this very attempt, stored before its answer was lost
             group.add(key)
             continue
-        error = refusal(candidate, tally, limits)
+        error = EventEnded(ended) if ended else refusal(candidate, tally, limits)
         if error is not None:
             refused[number] = error
             continue
@@ -256,6 +260,7 @@ def plan_logins(logins: bytes, records: Sequence[Registration], limits: Limits) 
         key = record.username.casefold()
         if (
             record.pending_login
+            and record.ended_at is None
             and key not in names
             and size + len(record.pending_login) + 1 <= limits.max_bytes
         ):

@@ -93,8 +93,9 @@ class Publisher:
     """Publishes every pending login in one write when the OAuth server can take it."""
 
     def __init__(self, documents: Documents, watch: OAuthWatch, policy: Policy, clock: Clock = SYSTEM,
-                 notices: Notices | None = None, listeners: Sequence[Listener] = ()):
+                 notices: Notices | None = None, listeners: Sequence[Listener] = (), ended=lambda: None):
         self.documents = documents
+        self.ended = ended  # when the event ended: from then on, no login is written (app.ending)
         self.watch = watch
         self.policy = policy
         self.clock = clock
@@ -109,7 +110,7 @@ class Publisher:
             reading = self.documents.latest()
             waiting = ledger.pending(reading.logins.content, reading.records)
             metrics.PENDING_LOGINS.set(len(waiting))
-            if not waiting or self.blocked(reading):
+            if not waiting or self.blocked(reading) or self.ended() is not None:
                 return self.policy.idle
             oauth = self.watch.observe(now)
             decision = self._decide(now, reading, waiting, oauth)
@@ -175,6 +176,8 @@ class Publisher:
         superseded = activation.unconfirmed(reading.logins.notes) if not self.watch.settled(reading.logins, now) \
             else set()
         notes.update(activation.note(added, superseded))
+        if self.documents.roster.version() != reading.roster.version:
+            return random.uniform(0, 0.05)  # the roster moved on since (an end, a removal): decide again on it
         try:
             written = metrics.counted_write(self.documents.logins, "logins", reading.logins, content, notes=notes)
         except Conflict:

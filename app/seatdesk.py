@@ -26,6 +26,10 @@ class SeatsRefused(ValueError):
     """The seats asked for cannot be made (a name taken or not valid, too many): nothing was changed."""
 
 
+class EventOver(ValueError):
+    """The event has ended: an ended login is not reset or handed out again (its record stays as it is)."""
+
+
 class SeatDesk:
     """Mixed into AdminService, whose documents, settings, key, _registered, reset_password and _refresh it
     uses."""
@@ -88,6 +92,8 @@ class SeatDesk:
         released = []
         for username in usernames:
             record = self._registered(username)
+            if record.ended_at:
+                raise EventOver(f"the event has ended: {username}'s seat is a record now")
             if not record.seat or record.unclaimed:
                 continue
 

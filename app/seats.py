@@ -25,7 +25,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from app import passwords, roster
-from app.errors import AlreadyTaken, RegistrationError, SeatsTaken
+from app.errors import AlreadyTaken, EventEnded, RegistrationError, SeatsTaken
 from app.ledger import EMAIL_TAKEN
 from app.roster import Registration
 from app.rules import email_key
@@ -135,7 +135,11 @@ def plan_claims(records: Sequence[Registration], claims: Sequence[Claim], again_
     free = (i for i, r in enumerate(kept) if r.unclaimed and r.seat_nonce)
     claimed: dict[int, Claimed] = {}
     refused: dict[int, RegistrationError] = {}
+    ended = next((r.ended_at for r in kept if r.ended_at), None)  # the end marks every row: no claim after it
     for number, claim in enumerate(claims):
+        if ended:
+            refused[number] = EventEnded(ended)
+            continue
         held = holder.get(email_key(claim.email))
         if held is not None:
             seat = kept[held]

@@ -21,6 +21,7 @@ from app import htpasswd, ledger, metrics, roster, rules, schedule
 from app.errors import (
     FORM,
     AlreadyTaken,
+    EventEnded,
     NotOffered,
     NotRecognised,
     RateLimited,
@@ -76,13 +77,17 @@ class RegistrationService:
         self._decoy = htpasswd.decoy(settings.bcrypt_rounds)
 
     def closure(self) -> RegistrationClosed | None:
-        """Why attendees may not register now (the switch, the schedule, REGISTRATION_OPEN), or None."""
+        """Why attendees may not register now (the switch, the schedule, REGISTRATION_OPEN, the event's end:
+        EventEnded), or None."""
         try:
             window = self.store.state.window()
         except StoreError:
-            return None if self.settings.registration_open else RegistrationClosed()
+            ended = self.settings.schedule.ended(self.store.clock.utc())  # EVENT_ENDS_AT needs no reading
+            return EventEnded(ended) if ended else None if self.settings.registration_open else RegistrationClosed()
         if window.open:
             return None
+        if window.ended:
+            return EventEnded(window.ended)
         return RegistrationClosed(schedule.moment(window.opens_at), window.opens_at) if window.opens_at else \
             RegistrationClosed()
 
@@ -118,11 +123,14 @@ class RegistrationService:
         """An attendee back (a closed tab, another device): their username and password, with the access
         code, bring back their registration at any time, open or closed. After the rate limit and the code,
         one bcrypt check, for an unknown name too (against a decoy), and the same answer for either: names
-        cannot be told apart here."""
+        cannot be told apart here. Not after the event's end: its logins no longer work."""
         started = time.monotonic()
         username = "-"
         try:
             self.limiter.check(client)
+            closed = self.closure()
+            if isinstance(closed, EventEnded):
+                raise closed
             if not rules.access_code_matches(form.get("access_code"), self.settings):
                 raise rules.wrong_access_code()
             username, _ = rules.check_username(form.get("username"), self.settings)

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -46,6 +47,8 @@ class Settings:
     registration_open: bool = True
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
+    event_ends_at: datetime | None = None
+    attendee_group: str = ""
     seats: bool = False
     self_registration: bool = True
     reserved_usernames: frozenset[str] = DEFAULT_RESERVED
@@ -112,7 +115,7 @@ class Settings:
 
     @property
     def schedule(self) -> Schedule:
-        return Schedule(self.registration_opens_at, self.registration_closes_at)
+        return Schedule(self.registration_opens_at, self.registration_closes_at, self.event_ends_at)
 
     def links_for(self, username: str) -> list[dict[str, str]]:
         """LAB_LINKS for this attendee: `{username}` filled in, URL-encoded."""
@@ -152,6 +155,9 @@ class Settings:
         opens, closes = values["registration_opens_at"], values["registration_closes_at"]
         if opens and closes and closes <= opens:
             problems.append("REGISTRATION_CLOSES_AT must be later than REGISTRATION_OPENS_AT")
+        ends = values["event_ends_at"]
+        if ends and any(at and ends <= at for at in (opens, closes)):
+            problems.append("EVENT_ENDS_AT must be later than REGISTRATION_OPENS_AT and REGISTRATION_CLOSES_AT")
         if not (values["seats"] or values["self_registration"]):
             problems.append("SEATS or SELF_REGISTRATION must be on: the page would offer nothing")
         if bool(values["tls_cert_file"]) != bool(values["tls_key_file"]):
@@ -282,6 +288,13 @@ def moment(value: str) -> datetime:
     if parsed is None or parsed.tzinfo is None:
         raise ValueError("an ISO 8601 time with its zone, e.g. 2026-12-01T09:00+01:00")
     return parsed
+
+
+def group_name(value: str) -> str:
+    """An OpenShift Group's name (a path segment of the API: letters, digits, `.`, `_`, `-`)."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}", value):
+        raise ValueError("a Group name (letters, digits, '.', '_' and '-')")
+    return value
 
 
 def project_template(value: str) -> str:
@@ -428,6 +441,13 @@ DECLARED: tuple[Var, ...] = (
         "the latest of the schedule's times and the switch decides"),
     Var("REGISTRATION_CLOSES_AT", moment, "when registration closes by itself (same format; later than the "
         "opening)"),
+    Var("EVENT_ENDS_AT", moment, "when the event ends by itself (same format; later than the opening and the "
+        "closing): every attendee's login stops working, registration, claims and signing back in are refused, "
+        "the records stay (docs/instructors.md, \"The end of the event\"); the instructor may end it earlier",
+        shown="none (ended by the instructor)"),
+    Var("ATTENDEE_GROUP", group_name, "an OpenShift Group the app keeps equal to the attendees whose logins "
+        "work, for one RoleBinding to the whole room (needs openshift/extras/attendee-group, which sets it)",
+        shown="none (off)"),
     Var("SEATS", boolean, "`true`: attendees claim a seat the instructor made (`python -m app seats create`) "
         "with their email (and the access code), and see its username and password once; the page offers it "
         "first, above self-registration when that is on too"),

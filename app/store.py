@@ -2,9 +2,10 @@
 
 Local mode (no cluster): DATA_DIR/htpasswd, DATA_DIR/registrations.csv and DATA_DIR/state.json are the
 documents, read afresh whenever asked. Cluster mode: the htpasswd Secret and the registrations Secret
-(keys registrations.csv and state.json) are; a refresher (a worker of app.runtime) keeps the latest
-reading of both and mirrors them to DATA_DIR (app.mirror). Everything else talks to the parts
-`make_store` returns (app.documents, app.eventstate and the interfaces of app.parts).
+(keys registrations.csv and state.json) are, with the attendees' Group and OAuth tokens; a refresher (a
+worker of app.runtime) keeps the latest reading of both and mirrors them to DATA_DIR (app.mirror).
+Everything else talks to the parts `make_store` returns (app.documents, app.eventstate and the
+interfaces of app.parts).
 """
 
 from __future__ import annotations
@@ -24,12 +25,16 @@ from app.files import FileDocument
 from app.mirror import ClusterMirror, LocalMirror
 from app.parts import (
     ClusterInfo,
+    Group,
     NoClusterInfo,
+    NoGroup,
     NoOAuthDeployment,
     NoProjects,
+    NoTokens,
     NoUsers,
     OAuthDeployment,
     Projects,
+    Tokens,
     Users,
 )
 from app.settings import Settings
@@ -99,6 +104,8 @@ class Store:
     info: ClusterInfo = dataclasses.field(default_factory=NoClusterInfo)  # addresses read from the cluster
     oauth: OAuthDeployment = dataclasses.field(default_factory=NoOAuthDeployment)  # the OAuth server's Deployment
     projects: Projects = dataclasses.field(default_factory=NoProjects)  # a project per attendee (PROJECT_TEMPLATE)
+    group: Group = dataclasses.field(default_factory=NoGroup)  # the attendees' Group (ATTENDEE_GROUP)
+    tokens: Tokens = dataclasses.field(default_factory=NoTokens)  # their OAuth access tokens
     # Whether the logins may hold lines this app did not add: a Secret only with HTPASSWD_SECRET_SHARED
     # (whoever holds the app's token could rewrite them); a local file is its operator's own.
     shared_logins: bool = True
@@ -142,7 +149,9 @@ def make_store(settings: Settings, clock: Clock = SYSTEM) -> Store:
                      cluster.SecretDocument(api, namespace, name, KEY),
                      users=cluster.UserDirectory(api, settings.htpasswd_secret_name, settings.identity_provider_name),
                      info=cluster.ClusterInfo(api), oauth=cluster.OAuthRollout(api), projects=projects,
-                     shared_logins=settings.htpasswd_secret_shared, clock=clock)
+                     group=cluster.AttendeeGroup(api, settings.attendee_group) if settings.attendee_group else
+                     NoGroup(),
+                     tokens=cluster.AccessTokens(api), shared_logins=settings.htpasswd_secret_shared, clock=clock)
     logins, roster_file, state = (FileDocument(data_dir / name, lock)
                                   for name in ("htpasswd", ROSTER_FILE, STATE_FILE))
     documents = Documents(logins, roster_file, LocalMirror(data_dir, lock, logins, roster_file), max_age=0, clock=clock)

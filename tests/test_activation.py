@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from app import activation
-from app.activation import ACTIVE, PENDING, REFUSED, Batch
+from app.activation import ACTIVE, ENDED, PENDING, REFUSED, Batch
 from app.ledger import Line
 from app.roster import Registration
 from app.web import admin_views
@@ -42,7 +42,7 @@ def test_a_damaged_note_means_nothing_waits(noted):
 
 def test_the_note_round_trips_and_counts_add_up():
     assert activation.unconfirmed(activation.note(["bob", "alice"], ["carol", "bob"])) == {"alice", "bob", "carol"}
-    assert activation.counts({"a": ACTIVE, "b": PENDING, "c": ACTIVE}) == {PENDING: 1, ACTIVE: 2, REFUSED: 0}
+    assert activation.counts({"a": ACTIVE, "b": PENDING, "c": ACTIVE}) == {PENDING: 1, ACTIVE: 2, REFUSED: 0, ENDED: 0}
 
 
 def test_the_chart_plots_counts_and_rollouts_and_never_a_name():

@@ -69,7 +69,8 @@ def test_reset_and_remove_with_user_objects_deleted(granted, tmp_path):
 
         removed = deployment.cli(tmp_path / "cli", "remove", "attendee-1")
         assert removed.returncode == 0, removed.stderr
-        assert removed.stdout == ""  # nothing left for a cluster admin to do
+        # Nothing left for a cluster admin but the tokens (without openshift/extras/revoke-tokens):
+        assert removed.stdout == "oc delete oauthaccesstokens --field-selector=userName=attendee-1\n"
         assert "User deleted, Identity not found" in removed.stderr  # permitted (a 403 prints commands)
         assert "attendee-1" not in htpasswd.entries(deployment.htpasswd())
         assert "attendee-1" not in {r.username for r in roster.parse_store(deployment.registrations())}
@@ -87,8 +88,9 @@ def test_without_the_grant_remove_prints_the_commands_for_an_admin(deployment, t
     create_user_objects(deployment, "attendee-5")
     removed = deployment.cli(tmp_path / "cli", "remove", "attendee-5")
     assert removed.returncode == 0, removed.stderr
-    assert removed.stdout.strip() == ("oc delete user attendee-5 --ignore-not-found && "
-                                      "oc delete identity workshop:attendee-5 --ignore-not-found")
+    assert removed.stdout.splitlines() == ["oc delete user attendee-5 --ignore-not-found && oc delete identity "
+                                           "workshop:attendee-5 --ignore-not-found",
+                                           "oc delete oauthaccesstokens --field-selector=userName=attendee-5"]
     assert "attendee-5" not in htpasswd.entries(deployment.htpasswd())
     assert exists(deployment, "users", "attendee-5")  # the app may not: least privilege
     assert "stays refused until its User and Identity are gone" in removed.stderr
@@ -147,12 +149,21 @@ def test_cleanup_removes_the_apps_attendees_and_leaves_everyone_else(deployment,
     with gunicorn(deployment.app_env(tmp_path / "data"), workers=2) as base:
         for i in range(4):
             assert requests.post(base + API, json=person(i), timeout=60).status_code == 201
-        published_in_secret(deployment, *(f"attendee-{i}" for i in range(4)))
+        before = published_in_secret(deployment, *(f"attendee-{i}" for i in range(4)))
+    dry = deployment.cli(tmp_path / "cli", "cleanup")  # a dry run first, always
+    assert dry.returncode == 2 and "remove all 4 attendees and seats of this app" in dry.stderr
+    assert "print the oc commands that revoke their OAuth tokens" in dry.stderr and dry.stdout == ""
+    assert deployment.htpasswd() == before and len(roster.parse_store(deployment.registrations())) == 4
     cleanup = deployment.cli(tmp_path / "cli", "cleanup", "--yes")
     assert cleanup.returncode == 0, cleanup.stderr
     assert deployment.htpasswd() == b"# by hand\nteacher:{SHA}x\nadmin:$apr1$y\n"
     assert roster.parse_store(deployment.registrations()) == []
-    assert len(cleanup.stdout.strip().splitlines()) == 4  # one `oc delete` line per attendee, for an admin
+    lines = cleanup.stdout.strip().splitlines()  # for a cluster admin: each attendee's User, Identity, tokens
+    assert sorted(lines) == sorted([f"oc delete user attendee-{i} --ignore-not-found && oc delete identity "
+                                    f"workshop:attendee-{i} --ignore-not-found" for i in range(4)]
+                                   + [f"oc delete oauthaccesstokens --field-selector=userName=attendee-{i}"
+                                      for i in range(4)])
+    assert "sh openshift/setup.sh --remove && oc delete -k openshift/" in cleanup.stderr
     export = deployment.cli(tmp_path / "cli", "export")
     assert export.stdout.strip() == "username,full_name,email,registered_at,seat,claimed_at"
 

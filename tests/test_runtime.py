@@ -33,7 +33,8 @@ def test_building_the_app_and_serving_requests_starts_no_thread(tmp_path):
     runtime = runtime_of(app.server)
     runtime.start()
     try:
-        assert threads() - before == {"publisher", "history", "seat-nonces", "reserver", "body-deadlines"}
+        assert threads() - before == {"publisher", "history", "seat-nonces", "reserver", "body-deadlines",
+                                                 "event-end"}
         assert client.post("/api/v1/registrations", json=GOOD).status_code == 201
     finally:
         runtime.stop()

@@ -21,12 +21,12 @@ from dash import ClientsideFunction, Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
 from app import metrics, rules, seats
-from app.admin import AdminService, NotRegistered, NotYetWritten, SeatsRefused
+from app.admin import AdminService, EventOver, NotRegistered, NotYetWritten, SeatsRefused
 from app.errors import RateLimited, StoreError
 from app.ratelimit import ClientLimiter
 from app.settings import Settings
 from app.web import admin_views as views
-from app.web import bundles, room_page, sessions
+from app.web import bundles, end_section, room_page, sessions
 from app.web.http import callback
 from app.web.page import INDEX_STRING, Dash
 
@@ -49,6 +49,7 @@ def mount(server: flask.Flask, settings: Settings, service: AdminService, sign_i
     server.add_url_rule("/admin", "admin_without_slash", lambda: flask.redirect(sessions.PREFIX))
     server.add_url_rule("/admin/users.csv", "admin_users_csv", page.download)
     page.register(admin)
+    end_section.EndSection(page).register(admin, server)
     server.after_request(page.signed_out_dependencies)
     server.before_request(page.signed_in_bundles)
     return [admin, room_page.mount(server, settings, service, signed, discovery, assets_folder)]
@@ -278,6 +279,8 @@ def _act(action):
     except NotYetWritten as error:
         return dbc.Alert(f"{error.args[0]}'s login is not written to OpenShift yet: reset it once it is (see "
                          "How logins reach OpenShift).", color="warning")
+    except EventOver as error:
+        return dbc.Alert(f"Nothing changed: {error}.", color="warning")
     except StoreError as error:
         return dbc.Alert(f"That did not work: {error.cause}", color="danger")
 

@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
-from app import activation, roster
+from app import activation, roster, schedule
 from app.admin import MAX_SEATS, Overview, Removal
 from app.roster import Registration
 from app.settings import Settings
-from app.web import room_page
+from app.web import end_section, room_page
 from app.web.outcome import copy_button
 
 COLUMNS = [("username", "Username"), ("full_name", "Full name"), ("email", "Email"),
@@ -71,8 +71,7 @@ def _cell(value) -> str:
 
 
 def summary(overview: Overview, streamer: bool = False) -> dbc.Row:
-    """The cards at the top: count, open or closed, last registration, sync state; seats claimed faster
-    than people type, when there are."""
+    """The cards at the top: counts, open or closed, last registration, sync; fast seat claims, if any."""
     limit = f" of {overview.max_users}" if overview.max_users else ""
     now = roster.now()
     last = when(overview.last_registration, now) if overview.last_registration else "none yet"
@@ -86,7 +85,8 @@ def summary(overview: Overview, streamer: bool = False) -> dbc.Row:
          "admin-open-state"),
         ("Last registration (UTC)", last, "admin-last"),
         ("Records", f"{'in the cluster' if sync['mode'] == 'cluster' else 'local files'}: {state}", "admin-sync"),
-        ("Logins", " · ".join(f"{n} {s}" for s, n in counts.items()), "admin-login-counts"),
+        ("Logins", " · ".join(f"{n} {s}" for s, n in counts.items() if n or s != activation.ENDED),
+         "admin-login-counts"),
     ]
     seats_alert = []
     if overview.seats:
@@ -118,7 +118,12 @@ def summary(overview: Overview, streamer: bool = False) -> dbc.Row:
 
 
 def headline(overview: Overview, counts: dict[str, int]) -> html.Div:
-    """The one line an instructor looks at: how many of the room can log in, wait, were refused."""
+    """The one line an instructor looks at: how many of the room can log in, wait, were refused; or that the
+    event has ended."""
+    if overview.ended_at:
+        return html.Div(id="admin-headline", className="fs-4", children=[
+            dbc.Badge(f"The event ended at {schedule.moment(overview.ended_at)}", color="secondary"),
+            html.Span(f" · {len(overview.attendees)} attendees' records kept", className="fs-6 text-body-secondary")])
     return html.Div(id="admin-headline", className="fs-4", children=[
         dbc.Badge(f"{counts[activation.ACTIVE]} of {len(overview.attendees)} can log in", color="success"),
         html.Span(" · ", className="text-body-secondary"),
@@ -128,9 +133,6 @@ def headline(overview: Overview, counts: dict[str, int]) -> html.Div:
         dbc.Badge(f"{counts[activation.REFUSED]} refused", color="danger" if counts[activation.REFUSED] else "light",
                   text_color="white" if counts[activation.REFUSED] else "dark"),
     ])
-
-
-
 
 
 def _bursts(overview: Overview, streamer: bool) -> list:
@@ -220,7 +222,8 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
                   dbc.Button("Sign out", id="sign-out", color="link")], className="d-flex align-items-center mb-3"),
         html.Div(id="admin-summary"),
         dbc.Row([
-            dbc.Col(dbc.Switch(id="registration-open", label="Registration open", value=overview.registration_open)),
+            dbc.Col(dbc.Switch(id="registration-open", label="Registration open", value=overview.registration_open,
+                               disabled=bool(overview.ended_at))),  # nothing reopens an ended event
             dbc.Col(dbc.Switch(id="streamer-mode", label="Streamer mode: hide names and emails", value=streamer)),
             dbc.Col(html.Div([dbc.Label("Show", html_for="login-filter", className="me-2 mb-0"),
                               dbc.Select(id="login-filter", value="all", size="sm", options=[
@@ -250,6 +253,7 @@ def dashboard(settings: Settings, overview: Overview, streamer: bool = True) -> 
                className="small text-body-secondary mb-0"),
         seats_controls(overview.next_seat),
         dcc.Download(id="seats-download"),
+        *end_section.layout(settings, overview),
         html.H2("Registrations and activations", className="h6 mt-4"),
         dcc.Graph(id="admin-chart", config={"displaylogo": False, "responsive": True}, style={"height": "320px"}),
     ])

@@ -14,6 +14,7 @@ from datetime import datetime
 import dash_bootstrap_components as dbc
 from dash import html
 
+from app import schedule
 from app.errors import FORM
 
 STEPS = ("Registered", "Activating", "Ready")
@@ -124,9 +125,13 @@ def error_view(errors: dict[str, str], ident: str = "register-error") -> dbc.Ale
     return dbc.Alert(message, color="danger", id=ident)
 
 
-def closed_view(message: str, opens_at: datetime | None, now: datetime) -> dbc.Alert:
-    """Closed, or not open yet: a neutral panel (nobody did anything wrong), with how long until it opens."""
+def closed_view(message: str, opens_at: datetime | None, now: datetime, ended: datetime | None = None) -> dbc.Alert:
+    """Closed, not open yet or ended: a neutral panel (nobody did anything wrong), with how long until it opens,
+    or when it ended."""
     children = [html.P(message, className="mb-0", id="register-closed-message")]
+    if ended is not None:
+        children.append(html.P(f"It ended at {schedule.moment(ended)}. Your instructor has the list of attendees.",
+                               className="mb-0 small", id="register-ended-at"))
     if opens_at is not None and opens_at > now:
         children.append(html.P(f"That is in {_until(opens_at - now)}.", className="mb-0 small"))
     return dbc.Alert(children, color="secondary", id="register-closed")

@@ -18,6 +18,7 @@ from werkzeug.exceptions import BadRequest
 
 from app import logincheck, roster
 from app.claims import ClaimService
+from app.errors import EventEnded
 from app.handover import Handover
 from app.logincheck import LoginCheck
 from app.service import RegistrationService
@@ -64,6 +65,7 @@ class Page:
     def layout(self) -> html.Main:
         """The whole page as it stands now: open or closed, and how many seats are left."""
         closed = self.service.closure()
+        ended = isinstance(closed, EventEnded)  # nothing to do any more: no way in is shown
         seats_left = self.claims.seats_left()
         ways = [s for s in self.sections if closed is None or s is self.back]
         first = ways[0]
@@ -72,14 +74,15 @@ class Page:
             dcc.Location(id="url", refresh=False),  # the join link's ?code= (assets/joinlink.js)
             html.H1(self.settings.event_name, className="h3 mb-1"),
             html.P(INTRO, className="text-body-secondary mb-4", id="page-intro"),
-            *([] if closed is None else [outcome.closed_view(closed.errors["form"], closed.at, self._now(closed))]),
+            *([] if closed is None else [outcome.closed_view(closed.errors["form"], closed.at, self._now(closed),
+                                                                    closed.ended if ended else None)]),
             # The outcome, above everything: the login's live state (the check's data, with the password,
             # lives only in this tab's memory and is dropped once the answer is known), then the card or error.
             html.Section(id="outcome", children=[
                 html.Div(id="login-status", role="status", className="mb-2", **{"aria-live": "polite"}),
                 html.Div([], id="register-result", role="status", **{"aria-live": "polite"}),
             ]),
-            html.Div(id="ways", children=[
+            html.Div(id="ways", style=forms.HIDDEN if ended else None, children=[
                 *([forms.code_field()] if self.settings.access_code_required else []),
                 # The choice, one section shown at a time (assets/ways.js); there even with one way in, hidden.
                 html.Fieldset(id="way-in-group", className="mb-3", style=None if len(ways) > 1 else forms.HIDDEN,

@@ -84,7 +84,9 @@ def room(settings: Settings, overview, public_url: str | None, code: str | None,
          opens_at=None) -> list:
     """The room screen's content, sized to the screen's height (assets/site.css, .room)."""
     working = activation.counts(overview.attendee_logins())[activation.ACTIVE]
-    if overview.registration_open:
+    if overview.ended_at:
+        state = "The event has ended. Thank you!"
+    elif overview.registration_open:
         state = None
     elif opens_at is not None:
         state = f"Registration opens {moment(opens_at)}"
@@ -93,7 +95,9 @@ def room(settings: Settings, overview, public_url: str | None, code: str | None,
     items = [html.H1(settings.event_name, className="room-title")]
     if state:
         items.append(html.P(state, className="room-state", id="present-state"))
-    if public_url:
+    if overview.ended_at:
+        pass  # nothing to join any more
+    elif public_url:
         items += [
             html.Img(src=qr_image(join_link(public_url, code)), alt=f"QR code for {public_url}/",
                      id="present-qr", className="room-qr"),
@@ -104,8 +108,9 @@ def room(settings: Settings, overview, public_url: str | None, code: str | None,
                             "join link and its QR code.", className="room-state", id="present-no-address"))
     if code and show_code:
         items.append(html.P(["Access code: ", html.Strong(code, id="present-code-shown")], className="room-code"))
-    items.append(html.P(f"{working} of {len(overview.attendees)} can log in", className="room-counts",
-                        id="present-counts"))
+    if not overview.ended_at:
+        items.append(html.P(f"{working} of {len(overview.attendees)} can log in", className="room-counts",
+                            id="present-counts"))
     return items
 
 
