@@ -154,7 +154,6 @@ class EndOfEvent:
             log.warning("event=event_over ended_at=%s (logins ended, records kept)", roster.format_time(at))
         return before
 
-
     def _ended(self, content: bytes, at: datetime) -> bytes:
         """The stored roster with every live row marked ended: normalised first against logins read after it
         (a row whose name another line took, or whose login was removed, is not a record to keep), its

@@ -31,7 +31,7 @@ WAITING_POLL_MS = 5000  # while the login waits to be written, nobody else is as
 class Poll(NamedTuple):
     """One answer to the page's poll: the state to show, and when to ask again (None: stop asking)."""
 
-    state: str  # "waiting", "activating", "ready", "refused", "stuck", "slow" (change nothing, ask less
+    state: str  # "waiting", "activating", "ready", "refused", "stuck", "over", "slow" (change nothing, ask less
     #             often) or "ended" (the data was not ours: show nothing)
     next_ms: int | None
     due_in: float | None = None  # while waiting: seconds until the next batch of logins is written, if known
@@ -93,7 +93,8 @@ class LoginCheck:
             return Poll("slow", MAX_POLL_MS)
         found = self._login(username)
         if found is None:
-            return Poll("stuck", None)
+            over = any(r.username == username and r.ended_at for r in self.documents.latest().records)
+            return Poll("over" if over else "stuck", None)  # over: the event's end took this login
         if found[1] == Line.PENDING:
             due_in, after_rollout = self._due()
             return Poll("waiting", WAITING_POLL_MS, due_in, after_rollout, waited=polls)

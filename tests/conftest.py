@@ -101,6 +101,18 @@ def deployment(kube, tmp_path):
     return Deployment.apply(kube, tmp_path)
 
 
+@pytest.fixture
+def oauth_tokens(kube):
+    """The admin's API for OAuth tokens (stand-in CRD): none when the test starts or after it ends (they are
+    cluster-wide, and the API server is the session's)."""
+    from kubernetes import client
+
+    api = client.CustomObjectsApi(kube.admin())
+    api.delete_collection_cluster_custom_object("oauth.openshift.io", "v1", "oauthaccesstokens")
+    yield api
+    api.delete_collection_cluster_custom_object("oauth.openshift.io", "v1", "oauthaccesstokens")
+
+
 # --- The real browser ------------------------------------------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"

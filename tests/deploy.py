@@ -6,6 +6,7 @@ import base64
 import secrets
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import yaml
@@ -172,3 +173,27 @@ def app_kubeconfig(deployment):
 
 def can_i(kube, kubeconfig, *args) -> str:
     return kube.kubectl("auth", "can-i", *args, kubeconfig=kubeconfig, check=False).stdout.strip()
+
+
+OAUTH_TOKENS = ("oauth.openshift.io", "v1", "oauthaccesstokens")
+
+
+def issue_tokens(api, *users: str) -> dict[str, str]:
+    """What the OAuth server makes at each login: a token per user named (on the stand-in CRD, named
+    `sha256-<hex>`: a custom resource's name cannot hold the real `sha256~`); {token name: userName}."""
+    made = {}
+    for user in users:
+        name = f"sha256-{secrets.token_hex(16)}"
+        api.create_cluster_custom_object(*OAUTH_TOKENS, {
+            "apiVersion": "oauth.openshift.io/v1", "kind": "OAuthAccessToken", "metadata": {"name": name},
+            "userName": user, "userUID": str(uuid.uuid4()), "clientName": "openshift-challenging-client",
+            "scopes": ["user:full"], "expiresIn": 86400,
+            "redirectURI": "https://oauth-openshift.apps.example.com/oauth/token/implicit"})
+        made[name] = user
+    return made
+
+
+def token_names(api) -> dict[str, str]:
+    """Every OAuth token there is: {token name: userName}."""
+    return {item["metadata"]["name"]: item["userName"]
+            for item in api.list_cluster_custom_object(*OAUTH_TOKENS)["items"]}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -22,7 +21,7 @@ from app.runtime import runtime_of
 from app.settings import Settings
 from tests import certs
 from tests.basicauth_standin import BasicAuthClient
-from tests.deploy import Deployment, app_kubeconfig, can_i, deploy
+from tests.deploy import Deployment, app_kubeconfig, can_i, deploy, issue_tokens, token_names
 from tests.fakes import FakeClock
 from tests.helpers import API, person, published_in_secret, register_together, wait_until
 from tests.servers import gunicorn
@@ -30,7 +29,6 @@ from tests.servers import gunicorn
 pytestmark = pytest.mark.cluster
 FOREIGN = b"# by hand\nteacher:{SHA}x\r\nTrainer:$apr1$y$z\n"
 GROUPS = ("user.openshift.io", "v1", "groups")
-TOKENS = ("oauth.openshift.io", "v1", "oauthaccesstokens")
 
 
 def test_the_instructors_end_holds_on_both_replicas_and_keeps_the_records(deployment, tmp_path):
@@ -137,32 +135,15 @@ def test_with_instant_logins_both_replicas_refuse_every_login_from_the_instructo
     assert all(r.ended_at for r in roster.parse_store(deployment.registrations()))
 
 
-@pytest.fixture
-def tokens(kube):
-    """The admin's API for OAuth tokens; none when the test starts or after it ends (they are cluster-wide)."""
-    api = client.CustomObjectsApi(kube.admin())
-    api.delete_collection_cluster_custom_object(*TOKENS)
-    yield api
-    api.delete_collection_cluster_custom_object(*TOKENS)
-
-
-def issue(api, *users: str) -> None:
-    """What the OAuth server makes at each login: a token (named after its hash; `-` here: a CRD name)."""
-    for user in users:
-        api.create_cluster_custom_object(*TOKENS, {
-            "apiVersion": "oauth.openshift.io/v1", "kind": "OAuthAccessToken",
-            "metadata": {"name": f"sha256-{secrets.token_hex(16)}"}, "userName": user, "userUID": str(uuid.uuid4()),
-            "clientName": "openshift-challenging-client", "scopes": ["user:full"], "expiresIn": 86400})
-
-
 def holders(api) -> list[str]:
-    return sorted(item["userName"] for item in api.list_cluster_custom_object(*TOKENS)["items"])
+    return sorted(token_names(api).values())
 
 
-def test_the_group_follows_the_room_and_the_end_revokes_only_the_attendees_tokens(kube, tmp_path, tokens):
+def test_the_group_follows_the_room_and_the_end_revokes_only_the_attendees_tokens(kube, tmp_path, oauth_tokens):
     group = f"attendees-{secrets.token_hex(3)}"
     deployment = deploy(kube, tmp_path, group=group, components=("attendee-group", "revoke-tokens"))
-    wait_until(lambda: can_i(kube, app_kubeconfig(deployment), "list", "oauthaccesstokens.oauth.openshift.io") == "yes")
+    app = app_kubeconfig(deployment)
+    wait_until(lambda: can_i(kube, app, "list", "oauthaccesstokens.oauth.openshift.io") == "yes")
     objects = client.CustomObjectsApi(kube.admin())
     objects.create_cluster_custom_object(*GROUPS, {  # as openshift/setup.sh makes it
         "apiVersion": "user.openshift.io/v1", "kind": "Group", "users": [],
@@ -185,22 +166,22 @@ def test_the_group_follows_the_room_and_the_end_revokes_only_the_attendees_token
             wait_until(lambda: sorted(members()) == expected, timeout=40)
             assert writes() - before <= 3  # batched: not one write per attendee
 
-            issue(tokens, "attendee-0", "attendee-0", "attendee-1", "kube:admin", "attendee-10x")
+            issue_tokens(oauth_tokens, "attendee-0", "attendee-0", "attendee-1", "kube:admin", "attendee-10x")
             removed = deployment.cli(tmp_path / "cli", "remove", "attendee-1", ATTENDEE_GROUP=group)
             assert removed.returncode == 0, removed.stderr
             assert "oauthaccesstokens" not in removed.stdout  # revoked by the app, nothing left for an admin
-            assert holders(tokens) == ["attendee-0", "attendee-0", "attendee-10x", "kube:admin"]
+            assert holders(oauth_tokens) == ["attendee-0", "attendee-0", "attendee-10x", "kube:admin"]
             assert "attendee-1" not in members()
 
             ended = deployment.cli(tmp_path / "cli", "end", "--yes", ATTENDEE_GROUP=group)
             assert ended.returncode == 0, ended.stderr
             assert ended.stdout == "" and "their OAuth tokens are revoked" in ended.stderr
-            assert holders(tokens) == ["attendee-10x", "kube:admin"]
+            assert holders(oauth_tokens) == ["attendee-10x", "kube:admin"]
             assert members() == []
             # A login the OAuth server accepted just before it served the end issues a token after the
             # instructor's first pass: the replicas' loop revokes it too, until the end is served.
-            issue(tokens, "attendee-2")
-            wait_until(lambda: holders(tokens) == ["attendee-10x", "kube:admin"], timeout=60)
+            issue_tokens(oauth_tokens, "attendee-2")
+            wait_until(lambda: holders(oauth_tokens) == ["attendee-10x", "kube:admin"], timeout=60)
             assert members() == []
     finally:
         objects.delete_cluster_custom_object(*GROUPS, group)

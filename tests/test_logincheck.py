@@ -154,3 +154,17 @@ def _candidate(name):
 
     return Registration(name, "A", f"{name}@example.com", roster.now(),
                         pending_login=htpasswd.make_entry(name, PASSWORD, 4).decode())
+
+
+def test_a_tab_still_asking_after_the_end_hears_that_the_event_is_over(poller):
+    from app import roster
+    from app.web import outcome
+
+    check, issuer, _, roster_doc, documents = poller
+    ended = dataclasses.replace(_candidate("alice"), pending_login="", ended_at=roster.now())
+    roster_doc.external_write(roster.render_store([ended]).encode())
+    documents.read()
+    answer = check.poll({"username": "alice", "password": PASSWORD, "ticket": issuer.issue("alice", 1, PASSWORD)},
+                        1, "10.0.0.8")
+    assert answer == logincheck.Poll("over", None)  # not "still not active": nothing to tell the instructor
+    assert "This event has ended" in str(outcome.login_status("over"))

@@ -10,53 +10,21 @@ session's, so each test starts and ends with none.
 from __future__ import annotations
 
 import logging
-import secrets
 import shlex
-import uuid
 
 import pytest
-from kubernetes import client
 
 from app import cluster
 from app.cluster import tokens as tokens_module
 from app.cluster.tokens import AccessTokens
 from app.errors import PermissionDenied
 from app.settings import Settings
-from tests.deploy import Deployment
+from tests.deploy import Deployment, issue_tokens, token_names
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.cluster
-TOKENS = ("oauth.openshift.io", "v1", "oauthaccesstokens")
 RESOURCE = "oauthaccesstokens.oauth.openshift.io"
 OTHERS = ("kube:admin", "attendee-10", "attendee-1x")  # not revoked: names sharing a prefix, a cluster admin
-
-
-@pytest.fixture
-def objects(kube):
-    """The admin's API for tokens; none exist when the test starts or after it ends."""
-    api = client.CustomObjectsApi(kube.admin())
-    api.delete_collection_cluster_custom_object(*TOKENS)
-    yield api
-    api.delete_collection_cluster_custom_object(*TOKENS)
-
-
-def issue(objects, *users: str) -> dict[str, str]:
-    """What the OAuth server makes at each login: a token per user named; {token name: userName}."""
-    made = {}
-    for user in users:
-        name = f"sha256-{secrets.token_hex(16)}"
-        objects.create_cluster_custom_object(*TOKENS, {
-            "apiVersion": "oauth.openshift.io/v1", "kind": "OAuthAccessToken", "metadata": {"name": name},
-            "userName": user, "userUID": str(uuid.uuid4()), "clientName": "openshift-challenging-client",
-            "scopes": ["user:full"], "expiresIn": 86400,
-            "redirectURI": "https://oauth-openshift.apps.example.com/oauth/token/implicit"})
-        made[name] = user
-    return made
-
-
-def remaining(objects) -> dict[str, str]:
-    return {item["metadata"]["name"]: item["userName"]
-            for item in objects.list_cluster_custom_object(*TOKENS)["items"]}
 
 
 def can_i(kube, kubeconfig, *args) -> str:
@@ -105,51 +73,51 @@ def test_only_the_component_lets_the_app_list_and_delete_tokens_and_nothing_more
     assert can_i(kube, plain, "list", RESOURCE) == "no"
 
 
-def test_revoking_deletes_every_token_of_the_named_users_and_no_one_elses(kube, tmp_path, objects, caplog):
+def test_revoking_deletes_every_token_of_the_named_users_and_no_one_elses(kube, tmp_path, oauth_tokens, caplog):
     tokens = with_the_component(kube, tmp_path)
-    made = issue(objects, "attendee-1", "attendee-1", "attendee-2", *OTHERS)
+    made = issue_tokens(oauth_tokens, "attendee-1", "attendee-1", "attendee-2", *OTHERS)
     caplog.set_level(logging.INFO, logger="app.cluster.tokens")
 
     assert tokens.revoke({"attendee-1", "attendee-2"}) == 3
-    assert remaining(objects) == {name: user for name, user in made.items() if user in OTHERS}
+    assert token_names(oauth_tokens) == {name: user for name, user in made.items() if user in OTHERS}
     assert [r.getMessage() for r in caplog.records] == ["event=tokens_revoked count=3 users=2"]
     assert tokens.revoke({"attendee-1", "attendee-2"}) == 0  # again: nothing left to delete
     assert tokens.revoke(set()) == 0
-    assert remaining(objects) == {name: user for name, user in made.items() if user in OTHERS}
+    assert token_names(oauth_tokens) == {name: user for name, user in made.items() if user in OTHERS}
 
 
-def test_a_server_ignoring_the_selector_still_gets_no_one_elses_token_deleted(kube, tmp_path, objects):
+def test_a_server_ignoring_the_selector_still_gets_no_one_elses_token_deleted(kube, tmp_path, oauth_tokens):
     tokens = with_the_component(kube, tmp_path)
-    made = issue(objects, "attendee-1", "attendee-2", *OTHERS)
+    made = issue_tokens(oauth_tokens, "attendee-1", "attendee-2", *OTHERS)
     ignoring = AccessTokens(IgnoringSelectors(tokens.connection.api))
 
     assert ignoring.revoke({"attendee-1"}) == 1
-    assert remaining(objects) == {name: user for name, user in made.items() if user != "attendee-1"}
+    assert token_names(oauth_tokens) == {name: user for name, user in made.items() if user != "attendee-1"}
 
 
-def test_many_names_are_revoked_from_one_paged_list(kube, tmp_path, objects, monkeypatch):
+def test_many_names_are_revoked_from_one_paged_list(kube, tmp_path, oauth_tokens, monkeypatch):
     """More names than field-selector lists are made for (25 > SELECTED): one list of every token, in
     pages (small ones here, so that the continue tokens are followed while tokens are being deleted)."""
     tokens = with_the_component(kube, tmp_path)
     names = {f"attendee-{i}" for i in range(1, 27) if i != 10}  # attendee-10 is one of OTHERS
     assert len(names) == 25 > tokens_module.SELECTED
-    made = issue(objects, *sorted(names), "attendee-1", *OTHERS, "attendee-27", "attendee-100")
+    made = issue_tokens(oauth_tokens, *sorted(names), "attendee-1", *OTHERS, "attendee-27", "attendee-100")
     monkeypatch.setattr(tokens_module, "PAGE", 4)
 
     assert tokens.revoke(names) == 26
-    assert remaining(objects) == {name: user for name, user in made.items() if user not in names}
-    assert set(remaining(objects).values()) == {*OTHERS, "attendee-27", "attendee-100"}
+    assert token_names(oauth_tokens) == {name: user for name, user in made.items() if user not in names}
+    assert set(token_names(oauth_tokens).values()) == {*OTHERS, "attendee-27", "attendee-100"}
 
 
-def test_without_the_component_nothing_is_deleted_and_the_commands_are_given(kube, tmp_path, objects):
+def test_without_the_component_nothing_is_deleted_and_the_commands_are_given(kube, tmp_path, oauth_tokens):
     deployment = Deployment.apply(kube, tmp_path)
     tokens = AccessTokens(app_connection(deployment))
-    made = issue(objects, "attendee-1", "attendee-1", "attendee-2", *OTHERS)
+    made = issue_tokens(oauth_tokens, "attendee-1", "attendee-1", "attendee-2", *OTHERS)
 
     for names in ({"attendee-1"}, {f"attendee-{i}" for i in range(1, 26)}):  # either way of listing
         with pytest.raises(PermissionDenied, match="enable openshift/extras/revoke-tokens, or run the printed oc"):
             tokens.revoke(names)
-    assert remaining(objects) == made
+    assert token_names(oauth_tokens) == made
 
     commands = tokens.commands({"attendee-2", "attendee-1"})
     assert commands == ["oc delete oauthaccesstokens --field-selector=userName=attendee-1",
@@ -158,7 +126,7 @@ def test_without_the_component_nothing_is_deleted_and_the_commands_are_given(kub
         program, *args = shlex.split(command)
         assert program == "oc"
         kube.kubectl(*args)
-    assert remaining(objects) == {name: user for name, user in made.items() if user in OTHERS}
+    assert token_names(oauth_tokens) == {name: user for name, user in made.items() if user in OTHERS}
     assert tokens.commands({"a b", "kube:admin"}) == [
         "oc delete oauthaccesstokens '--field-selector=userName=a b'",
         "oc delete oauthaccesstokens --field-selector=userName=kube:admin"]

@@ -27,6 +27,7 @@ STATUS = {
     "refused": ("OpenShift refused this login: the name belongs to another account on this cluster. Please "
                 "tell your instructor.", None),
     "stuck": ("Your account is still not active. Please tell your instructor.", None),
+    "over": ("This event has ended: this login no longer works. Thank you for taking part!", None),
 }
 
 
