@@ -63,9 +63,10 @@ def test_ending_the_event_from_admin_and_what_everyone_then_sees(page: Page, tmp
         admin.reload()
         expect(admin.locator("#end-event")).to_be_disabled(timeout=15_000)
         expect(admin.locator("#registration-open")).to_be_disabled()
-        admin.set_viewport_size({"width": 1280, "height": 720})
-        admin.locator("#end-state").scroll_into_view_if_needed()
-        admin.screenshot(path=str(shots / "admin-ended.png"))
+        for name, (width, height) in SIZES.items():
+            admin.set_viewport_size({"width": width, "height": height})
+            admin.locator("#end-state").scroll_into_view_if_needed()
+            admin.screenshot(path=str(shots / f"admin-ended-{name}.png"))
         assert browser.axe_violations(admin) == []
 
         attendee = admin.context.new_page()
