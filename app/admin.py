@@ -154,7 +154,7 @@ class AdminService(SeatDesk):
         new nonce, whose password is the new one, so it stays claimable.
         """
         record = self._registered(username)
-        if record.ended_at:
+        if record.ended:
             raise EventOver(f"the event has ended: {username}'s login is not given a new password")
         found = self.documents.line_of(username, fresh=True)
         if found is not None and found[1] == ledger.Line.PENDING:

@@ -21,7 +21,7 @@ from app.activation import Batch
 from app.roster import Registration
 
 HEADER = ("username", "full_name", "email", "seat", "joined_at", "login_works_from", "first_login", "last_login",
-          "login_ended_at", "event_ended_at")
+          "event_ended_at")
 
 
 def rows(registered: Sequence[tuple[Registration, ledger.Line]], batches: Sequence[Batch], instant: bool,
@@ -39,7 +39,7 @@ def rows(registered: Sequence[tuple[Registration, ledger.Line]], batches: Sequen
         found.append([record.username, record.full_name, record.email,
                       ("unclaimed" if record.unclaimed else "claimed") if record.seat else "",
                       "" if record.unclaimed else _time(joined), _time(works), _epoch(first), _epoch(last),
-                      _time(record.ended_at), _time(ended_at)])
+                      _time(ended_at)])
     return found
 
 

@@ -129,7 +129,7 @@ class Remote:
     def _find(self, reading: Reading, username: str) -> tuple[Registration, bytes] | None:
         """The attendee's record and current line (written, or still in its row), or None."""
         record = self._records(reading).get(username)
-        if record is None or record.ended_at:
+        if record is None or record.ended:
             return None
         line = htpasswd.entries(reading.logins.content).get(username.casefold())
         if line is not None and line.split(b":", 1)[0].decode("utf-8", "replace") == username:

@@ -188,7 +188,7 @@ def line_in(reading: Reading, username: str) -> tuple[bytes, ledger.Line] | None
     line = htpasswd.entries(reading.logins.content).get(username)
     for record in reading.records:
         if record.username == username:
-            if record.ended_at:
+            if record.ended:
                 return None  # the event's end took this login away
             if record.pending_login and line is None:
                 return record.pending_login.encode(), ledger.Line.PENDING

@@ -102,7 +102,7 @@ class EndOfEvent:
         logins = reading.logins.content
         kept = ledger.normalise(logins, reading.records)  # the records the end keeps (and whose lines go)
         ours = _lines_of(logins, {r.username for r in kept})
-        return Plan(self.state.ended_at(), len(kept), sum(1 for r in kept if not r.ended_at), ours,
+        return Plan(self.state.ended_at(), len(kept), sum(1 for r in kept if not r.ended), ours,
                     len(htpasswd.names(logins)) - ours, self.documents.logins.label)
 
     def end_now(self) -> Plan:
@@ -137,10 +137,10 @@ class EndOfEvent:
         tokens; each step only when something is left to do. Returns the plan as it stood before."""
         before = self.plan()
         reading = self.documents.latest()
-        if any(not r.ended_at for r in reading.records):
-            update(self.documents.roster, lambda content: self._ended(content, at))
+        if any(not r.ended for r in reading.records):
+            update(self.documents.roster, self._ended)
             reading = self.documents.read()  # the roster first, then the logins: always in this order
-        names = {r.username for r in reading.records if r.ended_at}
+        names = {r.username for r in reading.records if r.ended}
         if _lines_of(reading.logins.content, names):
             update(self.documents.logins, lambda content: htpasswd.without(content, names),
                    notes=self.handover.notes())
@@ -154,13 +154,13 @@ class EndOfEvent:
             log.warning("event=event_over ended_at=%s (logins ended, records kept)", roster.format_time(at))
         return before
 
-    def _ended(self, content: bytes, at: datetime) -> bytes:
+    def _ended(self, content: bytes) -> bytes:
         """The stored roster with every live row marked ended: normalised first against logins read after it
         (a row whose name another line took, or whose login was removed, is not a record to keep), its
         pending line and its seat's nonce dropped (nobody can be shown that password any more)."""
         records: list[Registration] = ledger.normalise(self.documents.logins.read().content, roster_records(content))
-        return roster.render_store([r if r.ended_at else dataclasses.replace(r, pending_login="", seat_nonce="",
-                                                                             ended_at=at) for r in records]).encode()
+        return roster.render_store([r if r.ended else dataclasses.replace(r, pending_login="", seat_nonce="",
+                                                                          ended=True) for r in records]).encode()
 
 
 class TokenRevoker:

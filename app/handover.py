@@ -66,7 +66,7 @@ class Handover(Protocol):
 
 
 def _ended(reading, username: str) -> bool:
-    return any(r.username == username and r.ended_at for r in reading.records)
+    return any(r.username == username and r.ended for r in reading.records)
 
 
 class HTPasswdHandover:
@@ -91,7 +91,7 @@ class HTPasswdHandover:
         reading = self.documents.latest()
         found = line_in(reading, username)
         record = next((r for r in reading.records if r.username == username), None)
-        if record is not None and record.ended_at:
+        if record is not None and record.ended:
             return activation.ENDED
         if found is None or record is None:
             return activation.PENDING

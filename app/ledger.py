@@ -12,7 +12,7 @@ The truth is two documents: the logins (htpasswd content, what the OAuth server 
 A login never exists without its row, and a pending row is never dropped while it waits. Rows are
 normalised on every roster write: a published row drops its pending login (the hash); a row whose name
 got someone else's line, or whose login was removed, is dropped. A row the event's end took the login of
-(marked `ended_at`, app.ending) is kept as a record, whatever the logins hold, and never published.
+(marked `ended`, app.ending) is kept as a record, whatever the logins hold, and never published.
 
 Seats are rows the instructor makes, published like any other, with no email until an attendee claims
 one (app.seats decides the claims): an unclaimed seat holds no email here.
@@ -38,7 +38,7 @@ SECRET_MAX_BYTES = 1024 * 1024
 # claim: a reload, a lost answer; afterwards its nonce is gone and nobody can see that password. (A
 # registration comes back at any time with its username and password: app.service.)
 AGAIN_WINDOW = timedelta(minutes=10)
-ENDED_MARK = len("2026-12-01T17:00:00Z")  # what the event's end adds to each row (app.ending)
+ENDED_MARK = len("yes")  # what the event's end adds to each row (app.ending)
 USERNAME_TAKEN = "This username is taken. Please choose another."
 EMAIL_TAKEN = "This email address is already registered. Each attendee registers once."
 
@@ -80,7 +80,7 @@ class RosterPlan:
 
 def line_of(record: Registration, names: Mapping[str, bytes]) -> Line:
     """Where the record's line stands, given the logins' lines by name (htpasswd.entries)."""
-    if record.ended_at is not None:
+    if record.ended:
         return Line.ENDED
     line = names.get(record.username.casefold())
     if not record.pending_login:
@@ -190,7 +190,7 @@ def plan_roster(logins: bytes, records: Sequence[Registration], candidates: Sequ
     written: list[int] = []
     refused: dict[int, RegistrationError] = {}
     group: set[str] = set()  # names reserved by this group: a second attempt at one of them loses
-    ended = next((r.ended_at for r in kept if r.ended_at), None)  # the end marks every row: none joins after
+    ended = any(r.ended for r in kept)  # the end marks every row: nobody joins after it
 
     for number, candidate in enumerate(candidates):
         key = candidate.username.casefold()
@@ -202,7 +202,7 @@ def plan_roster(logins: bytes, records: Sequence[Registration], candidates: Sequ
             reserved.append(number)  # this very attempt, stored before its answer was lost
             group.add(key)
             continue
-        error = EventEnded(ended) if ended else refusal(candidate, tally, limits)
+        error = EventEnded() if ended else refusal(candidate, tally, limits)
         if error is not None:
             refused[number] = error
             continue
@@ -260,7 +260,7 @@ def plan_logins(logins: bytes, records: Sequence[Registration], limits: Limits) 
         key = record.username.casefold()
         if (
             record.pending_login
-            and record.ended_at is None
+            and not record.ended
             and key not in names
             and size + len(record.pending_login) + 1 <= limits.max_bytes
         ):

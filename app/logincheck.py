@@ -93,7 +93,7 @@ class LoginCheck:
             return Poll("slow", MAX_POLL_MS)
         found = self._login(username)
         if found is None:
-            over = any(r.username == username and r.ended_at for r in self.documents.latest().records)
+            over = any(r.username == username and r.ended for r in self.documents.latest().records)
             return Poll("over" if over else "stuck", None)  # over: the event's end took this login
         if found[1] == Line.PENDING:
             due_in, after_rollout = self._due()

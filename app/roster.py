@@ -11,7 +11,8 @@ The stored roster (registrations.csv, in the registrations Secret or DATA_DIR) h
 `pending_login`, the htpasswd line of a registration whose login is not yet published (emptied once the
 line is in the htpasswd Secret), and `seat_nonce`, from which a seat's password is derived with the key
 the replicas share (app.seats) until shortly after it is claimed, then `claimed_from` (a claim's client
-address) and `ended_at` (when the event's end took the login away: the record stays, app.ending). None of
+address) and `ended` (`yes` once the event's end took the login away: the record stays, app.ending; when,
+the event state says). None of
 them ever appears in users.csv. A roster stored by an earlier release (without some columns) is read as it is.
 """
 
@@ -26,7 +27,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 HEADER = ("username", "full_name", "email", "registered_at", "seat", "claimed_at")
-STORE_HEADER = HEADER + ("pending_login", "seat_nonce", "claimed_from", "ended_at")
+STORE_HEADER = HEADER + ("pending_login", "seat_nonce", "claimed_from", "ended")
 # Stored by earlier releases: before seats existed, before claims kept their client's address, before the end.
 LEGACY_HEADERS = (HEADER[:4], HEADER[:4] + ("pending_login",), HEADER + ("pending_login", "seat_nonce"),
                   STORE_HEADER[:-1])
@@ -51,7 +52,7 @@ class Registration:
     claimed_at: datetime | None = None  # when an attendee claimed this seat (its email is theirs)
     seat_nonce: str = dataclasses.field(default="", repr=False)  # its password's derivation input (app.seats)
     claimed_from: str = dataclasses.field(default="", repr=False)  # the client address of a seat's claim
-    ended_at: datetime | None = None  # when the event's end took this login away (the record stays)
+    ended: bool = False  # the event's end took this login away (the record stays; when: the event state)
 
     @property
     def unclaimed(self) -> bool:
@@ -102,7 +103,7 @@ def render(registrations: Iterable[Registration]) -> str:
 def render_store(registrations: Iterable[Registration]) -> str:
     """The stored roster: users.csv plus each registration's pending login and each seat's nonce."""
     return render_rows(STORE_HEADER, (_cells(r) + [r.pending_login, r.seat_nonce, r.claimed_from,
-                                                   format_time(r.ended_at) if r.ended_at else ""]
+                                                   YES if r.ended else ""]
                                       for r in registrations))
 
 
@@ -150,7 +151,7 @@ def _parse(text: str, headers: tuple[tuple[str, ...], ...]) -> list[Registration
         # are parsed on every new version of the roster).
         seat, claimed_at, pending, nonce, source, ended = (
             found.index(n) if n in found else None
-            for n in ("seat", "claimed_at", "pending_login", "seat_nonce", "claimed_from", "ended_at"))
+            for n in ("seat", "claimed_at", "pending_login", "seat_nonce", "claimed_from", "ended"))
         registrations = []
         for number, row in enumerate(rows, start=2):
             if not row:
@@ -163,11 +164,13 @@ def _parse(text: str, headers: tuple[tuple[str, ...], ...]) -> list[Registration
                 raise RosterError(f"row {number}: seat must be {YES!r} or empty")
             claimed = cells[claimed_at] if claimed_at is not None else ""
             ended_cell = cells[ended] if ended is not None else ""
+            if ended_cell not in ("", YES):
+                raise RosterError(f"row {number}: ended must be {YES!r} or empty")
             registrations.append(Registration(
                 cells[0], cells[1], cells[2], parse_time(cells[3]),
                 cells[pending] if pending is not None else "", is_seat,
                 parse_time(claimed) if claimed else None, cells[nonce] if nonce is not None else "",
-                cells[source] if source is not None else "", parse_time(ended_cell) if ended_cell else None))
+                cells[source] if source is not None else "", ended_cell == YES))
         return registrations
     except (csv.Error, ValueError) as error:
         raise RosterError(str(error)) from error

@@ -92,7 +92,7 @@ class SeatDesk:
         released = []
         for username in usernames:
             record = self._registered(username)
-            if record.ended_at:
+            if record.ended:
                 raise EventOver(f"the event has ended: {username}'s seat is a record now")
             if not record.seat or record.unclaimed:
                 continue

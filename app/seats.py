@@ -135,10 +135,10 @@ def plan_claims(records: Sequence[Registration], claims: Sequence[Claim], again_
     free = (i for i, r in enumerate(kept) if r.unclaimed and r.seat_nonce)
     claimed: dict[int, Claimed] = {}
     refused: dict[int, RegistrationError] = {}
-    ended = next((r.ended_at for r in kept if r.ended_at), None)  # the end marks every row: no claim after it
+    ended = any(r.ended for r in kept)  # the end marks every row: no claim after it
     for number, claim in enumerate(claims):
         if ended:
-            refused[number] = EventEnded(ended)
+            refused[number] = EventEnded()
             continue
         held = holder.get(email_key(claim.email))
         if held is not None:

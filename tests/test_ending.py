@@ -83,7 +83,7 @@ def test_at_event_ends_at_logins_leave_in_one_write_foreign_lines_stay_and_recor
     users = roster.parse((event.data / "users.csv").read_text())
     assert [u.username for u in users] == ["attendee-0", "attendee-1", "attendee-2"]  # the records stay
     stored = roster.parse_store((event.data / "registrations.csv").read_text())
-    assert all(r.ended_at == event.settings.event_ends_at and not r.pending_login for r in stored)
+    assert all(r.ended and not r.pending_login for r in stored)
     service = instructor(make_store(event.settings, event.clock))
     overview = service.overview()
     assert overview.ended_at == event.settings.event_ends_at
@@ -106,7 +106,7 @@ def test_a_login_pending_at_the_end_is_never_written_and_a_row_stored_after_it_i
     handover.publish()  # a publisher that looks now writes nothing
     assert htpasswd.entries(store.documents.read().logins.content) == {}
     (bob,) = store.documents.latest().records
-    assert bob.ended_at == at and bob.pending_login == ""
+    assert bob.ended and bob.pending_login == "" and at == store.state.ended_at()
     assert ledger.pending(b"", [bob]) == [] and ledger.plan_logins(b"", [bob], ledger.Limits()) == b""
 
     # A registration that passed its checks just before the end and was stored just after it:
@@ -118,7 +118,7 @@ def test_a_login_pending_at_the_end_is_never_written_and_a_row_stored_after_it_i
     end.step()
     reading = store.documents.read()
     assert htpasswd.entries(reading.logins.content) == {}
-    assert [(r.username, r.ended_at) for r in reading.records] == [("bob", at), ("carol", at)]
+    assert [(r.username, r.ended) for r in reading.records] == [("bob", True), ("carol", True)]
     assert ledger.normalise(reading.logins.content, reading.records) == reading.records  # kept, as records
 
 
@@ -214,7 +214,7 @@ def test_the_basicauth_remote_refuses_at_the_end_on_every_replica_even_a_login_i
     assert other.login("alice", GOOD["password"]) == 200
     clock.at += 60  # EVENT_ENDS_AT: refused at once, before any row is marked or line removed
     assert other.login("alice", GOOD["password"]) == 401
-    assert other.documents.latest().records[0].ended_at is None
+    assert not other.documents.latest().records[0].ended
 
 
 class Tokens:
@@ -311,7 +311,7 @@ def test_a_publisher_that_read_the_roster_before_the_end_and_the_logins_after_it
     def end_meanwhile(_document):  # between the publisher's read of the roster and of the logins
         reads.append(1)
         if len(reads) == 2:
-            ended = dataclasses.replace(waiting, pending_login="", ended_at=utc(clock.at))
+            ended = dataclasses.replace(waiting, pending_login="", ended=True)
             roster_doc.external_write(roster.render_store([ended]).encode())
     logins.before_read = end_meanwhile
     publisher.step()
@@ -336,7 +336,7 @@ def test_the_end_keeps_someone_elses_line_for_a_name_and_counts_exact_names():
     assert (plan.lines, plan.foreign) == (1, 2)  # alice's goes; someone's bob and Alice stay
     end.carry_out(store.state.end())
     assert store.documents.read().logins.content == b"bob:{SHA}someone-elses\nAlice:{SHA}another-user\n"
-    assert [(r.username, bool(r.ended_at)) for r in store.documents.latest().records] == [("alice", True)]
+    assert [(r.username, r.ended) for r in store.documents.latest().records] == [("alice", True)]
 
 
 def test_after_the_end_no_seat_is_claimed_reset_or_released_even_by_a_replica_that_has_not_heard(tmp_path):
@@ -345,7 +345,7 @@ def test_after_the_end_no_seat_is_claimed_reset_or_released_even_by_a_replica_th
     service.create_seats(2, "user", 1)
     service.end_event()
     records = service.documents.read().records
-    assert all(r.ended_at and not r.seat_nonce for r in records)  # no seat's password can be derived again
+    assert all(r.ended and not r.seat_nonce for r in records)  # no seat's password can be derived again
     plan = seats.plan_claims(records, [seats.Claim("late@example.com", roster.now(), "10.0.0.1")],
                              ledger.AGAIN_WINDOW)
     assert isinstance(plan.refused[0], EventEnded) and not plan.claimed  # a stale replica's claim, refused
@@ -407,7 +407,7 @@ def test_the_group_is_written_only_from_a_fresh_reading_and_is_empty_after_the_e
 
     # Replica 0 ends the event; replica 1 still holds its copy from before.
     replicas[0][1].end()
-    ended = [dataclasses.replace(r, ended_at=utc(clock.at)) for r in rows[:2]]
+    ended = [dataclasses.replace(r, ended=True) for r in rows[:2]]
     roster_doc.external_write(roster.render_store(ended).encode())
     logins.external_write(b"")
     syncs[0].step()

@@ -119,7 +119,7 @@ def test_a_roster_or_logins_over_the_secret_limit_means_full():
     many = plan(b"", [], [cand(f"user{i:03d}") for i in range(10)], roomy)
     assert many.reserved and isinstance(many.refused[max(many.refused)], RegistrationFull)
     # Room is left for the event's end to mark every row (app.ending): the marked roster still fits.
-    ended = [dataclasses.replace(r, pending_login="", ended_at=r.registered_at) for r in many.records]
+    ended = [dataclasses.replace(r, pending_login="", ended=True) for r in many.records]
     assert len(roster.render_store(ended).encode()) <= roomy.max_bytes
 
 

@@ -161,7 +161,7 @@ def test_a_tab_still_asking_after_the_end_hears_that_the_event_is_over(poller):
     from app.web import outcome
 
     check, issuer, _, roster_doc, documents = poller
-    ended = dataclasses.replace(_candidate("alice"), pending_login="", ended_at=roster.now())
+    ended = dataclasses.replace(_candidate("alice"), pending_login="", ended=True)
     roster_doc.external_write(roster.render_store([ended]).encode())
     documents.read()
     answer = check.poll({"username": "alice", "password": PASSWORD, "ticket": issuer.issue("alice", 1, PASSWORD)},

@@ -45,6 +45,18 @@ def test_a_roster_stored_before_seats_existed_is_read_as_it_is():
     assert roster.parse(users_csv)[0].email == "a@example.com"
 
 
+def test_a_roster_stored_before_the_end_existed_is_read_as_it_is_and_an_ended_row_as_a_record():
+    before = ("username,full_name,email,registered_at,seat,claimed_at,pending_login,seat_nonce,claimed_from\r\n"
+              "alice,Alice,a@example.com,2026-11-26T09:30:05Z,,,,,\r\n")
+    (alice,) = roster.parse_store(before)
+    assert not alice.ended
+    ended = roster.render_store([Registration("alice", "Alice", "a@example.com", WHEN, ended=True)])
+    assert ended.endswith(",yes\r\n") and roster.parse_store(ended)[0].ended
+    assert "yes" not in roster.render([roster.parse_store(ended)[0]])  # users.csv shows no such column
+    with pytest.raises(RosterError):
+        roster.parse_store(ended.replace(",yes\r\n", ",2026-12-01T17:00:00Z\r\n"))
+
+
 def test_a_seat_cell_other_than_yes_or_empty_is_refused():
     text = "username,full_name,email,registered_at,seat,claimed_at\r\nuser1,,,2026-11-26T09:30:05Z,maybe,\r\n"
     with pytest.raises(RosterError):
@@ -102,7 +114,8 @@ def test_empty_text_is_an_empty_roster():
 cells = st.text(max_size=30)  # any unicode, including commas, quotes, newlines, NUL
 times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc))
 seconds = times.map(lambda t: t.replace(microsecond=0))
-records = st.builds(Registration, cells, cells, cells, seconds, cells, st.booleans(), st.none() | seconds, cells)
+records = st.builds(Registration, cells, cells, cells, seconds, cells, st.booleans(), st.none() | seconds, cells,
+                    cells, st.booleans())
 
 
 @given(st.lists(records, max_size=8))
