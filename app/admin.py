@@ -128,7 +128,7 @@ class AdminService(SeatDesk):
         """End the event now for every replica (or, not `really`, only say what that does): the sentences, and
         the oc commands left for a cluster admin (the attendees' tokens, without openshift/extras/revoke-tokens)."""
         end = ending.EndOfEvent(self.store, self.handover)
-        plan = end.end_now() if really else end.plan()  # as it stood before
+        plan = end.end_now() if really else end.plan()  # as it stood before (deferred: the replicas go on)
         if really:
             log_action("end")
             ending.TokenRevoker(self.store.state, self.handover, self.store.tokens).step()  # a first pass, now
@@ -138,7 +138,7 @@ class AdminService(SeatDesk):
         commands = [] if revoking else self.store.tokens.commands(names)
         tokens = ending.token_sentences(commands, revoking)
         instant = self.handover.instant or self.store.mode != "cluster"
-        return plan.sentences(instant, tokens, self.store.group.name, done=really), commands
+        return plan.sentences(instant, tokens, self.store.group.name, done=really and not plan.deferred), commands
 
     def attendance_csv(self) -> str:
         """The attendance to keep (app.attendance)."""
@@ -153,10 +153,10 @@ class AdminService(SeatDesk):
         A seat's nonce goes first (its old password can no longer be derived); an unclaimed seat gets a
         new nonce, whose password is the new one, so it stays claimable.
         """
+        found = self.documents.line_of(username, fresh=True)  # read now: the record below is as it is now
         record = self._registered(username)
         if record.ended:
             raise EventOver(f"the event has ended: {username}'s login is not given a new password")
-        found = self.documents.line_of(username, fresh=True)
         if found is not None and found[1] == ledger.Line.PENDING:
             raise NotYetWritten(username)  # before anything changes (a seat keeps its nonce)
         if record.seat_nonce:

@@ -50,11 +50,9 @@ class GroupSync:
         """One look: the members the Group should have, written when they differ; seconds until the next."""
         try:
             if self._wanted(self.store.documents.latest()) != self.group.members():
-                # Written only from documents and a state read now: a process whose copy is older (before the
-                # end, before a removal) never puts back what another one took out.
-                reading = self.store.documents.read()
-                self.store.state.refresh()
-                self.group.set_members(self._wanted(reading))
+                # Written only from documents and a state read after the Group it replaces: a process whose
+                # copy is older (before the end, before a removal) never puts back what another took out.
+                self.group.set_members(self._fresh)
             self._said("ok")
         except PermissionDenied as error:
             if self._said("denied"):
@@ -67,6 +65,11 @@ class GroupSync:
             return retry
         self._backoff.reset()
         return self.interval
+
+    def _fresh(self) -> set[str]:
+        reading = self.store.documents.read()
+        self.store.state.refresh()
+        return self._wanted(reading)
 
     def _wanted(self, reading) -> set[str]:
         if self.store.state.ended_at() is not None:

@@ -151,12 +151,15 @@ class Remote:
     def _fresh(self, reading: Reading, wait: bool = True) -> Reading:
         """The documents as they are now: read again when their versions say they moved on. With `wait`,
         the caller is answered from a look that began after it asked, so a registration stored before the
-        OAuth server asked is always found; without, from one at most PROBE_SECONDS old. Looks are made
+        OAuth server asked is always found; without, from the last look (at most PROBE_SECONDS old, or the one
+        under way: a remembered login never waits behind another caller's read). Looks are made
         one at a time and at most every PROBE_SECONDS; callers that arrive meanwhile share the next one (a
         flood of unknown names costs one look per interval, and waits). When the documents cannot be
         read, the last good reading stands, and the store says why on /readyz and /admin."""
         asked = self.clock.monotonic()
-        with self._probe:
+        if not self._probe.acquire(blocking=wait):
+            return self.documents.latest()
+        try:
             if self._looked_at > asked:  # a look that began after this caller asked has answered
                 return self.documents.latest()
             pause = self._looked_at + PROBE_SECONDS - self.clock.monotonic()
@@ -170,6 +173,8 @@ class Remote:
                 return self.documents.read() if self.documents.changed(latest) else latest
             except StoreError:
                 return latest
+        finally:
+            self._probe.release()
 
 
 def _credentials(authorization: str | None) -> tuple[str, str] | None:

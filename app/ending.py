@@ -135,23 +135,25 @@ class EndOfEvent:
     def carry_out(self, at: datetime) -> Plan:
         """Mark every row ended, then take their lines out of the logins in one write, then queue their
         tokens; each step only when something is left to do. Returns the plan as it stood before."""
-        before = self.plan()
+        if self.notices is not None and self.notices.change("event", "ended", usual="running") is not None:
+            log.warning("event=event_over ended_at=%s (logins ended, records kept)", roster.format_time(at))
         reading = self.documents.latest()
+        if all(r.ended for r in reading.records) and not _lines_of(reading.logins.content,
+                                                                    {r.username for r in reading.records}):
+            return self.plan()  # done: the common case of every look after the end, a pass over the rows only
+        before = self.plan()
         if any(not r.ended for r in reading.records):
             update(self.documents.roster, self._ended)
             reading = self.documents.read()  # the roster first, then the logins: always in this order
         names = {r.username for r in reading.records if r.ended}
+        if _lines_of(reading.logins.content, names) or before.to_mark:
+            self.state.revoke_tokens(names)  # queued first: a failure after this never loses them
         if _lines_of(reading.logins.content, names):
             update(self.documents.logins, lambda content: htpasswd.without(content, names),
                    notes=self.handover.notes())
             log.info("event=logins_ended count=%d kept_foreign=%d logins=%r", before.lines, before.foreign,
                      self.documents.logins.label)
-            self.state.revoke_tokens(names)
             self.documents.read()
-        elif before.to_mark:
-            self.state.revoke_tokens(names)  # no line was left (all were pending): tokens may still exist
-        if self.notices is not None and self.notices.change("event", "ended", usual="running") is not None:
-            log.warning("event=event_over ended_at=%s (logins ended, records kept)", roster.format_time(at))
         return before
 
     def _ended(self, content: bytes) -> bytes:

@@ -78,8 +78,9 @@ class Group(Protocol):
     def members(self) -> set[str]:
         """Its users now (StoreError when it cannot be read; PermissionDenied when not allowed or missing)."""
 
-    def set_members(self, names: set[str]) -> bool:
-        """Make its users exactly `names`, in one write (none when equal); True when it wrote."""
+    def set_members(self, names) -> bool:
+        """Make its users exactly `names` (a set, or a function asked after each read of the Group), in one
+        write (none when equal); True when it wrote."""
 
 
 class Tokens(Protocol):
@@ -170,7 +171,7 @@ class NoGroup:
     def members(self) -> set[str]:
         return set()
 
-    def set_members(self, names: set[str]) -> bool:
+    def set_members(self, names) -> bool:
         return False
 
 

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from app import activation, htpasswd, ledger, metrics, roster
 from app.clock import SYSTEM, Clock
-from app.documents import Documents, Reading
+from app.documents import Documents, Reading, roster_records
 from app.errors import Conflict, StoreError
 from app.files import Notices
 from app.oauthwatch import OBSERVATION_SECONDS, OAuthWatch
@@ -158,6 +158,17 @@ class Publisher:
         return Status(len(waiting), _oldest(waiting), last.at, None if blocked else max(now, decision.at),
                       decision.until_rollout, blocked or decision.why, rollout, oauth.detail, now, blocked)
 
+    def _still_pending(self, reading: Reading, content: bytes, added: list[str]) -> bool:
+        """Whether every line this write adds is still a pending row, not ended, of the roster as it is now: a
+        publisher that read the roster before the event's end (or a removal) and the logins after it would
+        otherwise write a line back. One version look; the roster again only when it moved on."""
+        if self.documents.roster.version() == reading.roster.version:
+            return True
+        rows = {r.username.casefold(): r for r in roster_records(self.documents.roster.read().content)}
+        lines = htpasswd.entries(content)
+        return all(name in rows and not rows[name].ended and rows[name].pending_login.encode() == lines[name]
+                   for name in added)
+
     def _decide(self, now: float, reading: Reading, waiting, oauth: OAuthServer):
         last = LastWrite.from_notes(reading.logins.written_at, reading.logins.notes)
         return next_write(now, _oldest(waiting), last, oauth, self.policy.pace)
@@ -176,8 +187,8 @@ class Publisher:
         superseded = activation.unconfirmed(reading.logins.notes) if not self.watch.settled(reading.logins, now) \
             else set()
         notes.update(activation.note(added, superseded))
-        if self.documents.roster.version() != reading.roster.version:
-            return random.uniform(0, 0.05)  # the roster moved on since (an end, a removal): decide again on it
+        if not self._still_pending(reading, content, added):
+            return random.uniform(0, 0.05)  # an end or a removal took some back since: decide again
         try:
             written = metrics.counted_write(self.documents.logins, "logins", reading.logins, content, notes=notes)
         except Conflict:

@@ -98,8 +98,11 @@ class SeatDesk:
                 continue
 
             def unclaim(content: bytes, name=username) -> bytes:
+                records = roster_records(content)
+                if any(r.username == name and r.ended for r in records):  # ended meanwhile: a record now
+                    raise EventOver(f"the event has ended: {name}'s seat is a record now")
                 records = [dataclasses.replace(r, email="", claimed_at=None, claimed_from="", seat_nonce="")
-                           if r.username == name else r for r in roster_records(content)]
+                           if r.username == name else r for r in records]
                 return roster.render_store(records).encode()
             update(self.documents.roster, unclaim)
             self._refresh()

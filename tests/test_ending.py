@@ -369,7 +369,8 @@ class Group:
     def members(self) -> set[str]:
         return set(self.users)
 
-    def set_members(self, names: set[str]) -> bool:
+    def set_members(self, names) -> bool:
+        names = names() if callable(names) else names
         if names == self.users:
             return False
         self.users = set(names)

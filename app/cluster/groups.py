@@ -12,6 +12,7 @@ blind but answered 409, and the app reads again and writes what it wants on top 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
@@ -36,12 +37,14 @@ class AttendeeGroup:
         """Its users now."""
         return set(self._read().get("users") or [])
 
-    def set_members(self, names: set[str]) -> bool:
-        """Make its users exactly `names` (sorted) in one write, none when they are already; True when it wrote.
-        A 409 (the Group changed since it was read) reads it again, up to ATTEMPTS times."""
-        wanted = sorted(names)
+    def set_members(self, names: set[str] | Callable[[], set[str]]) -> bool:
+        """Make its users exactly `names` (sorted) in one write, none when they are already; True when it
+        wrote. A function is asked after each read of the Group, so that the write rests on what it learnt
+        after the Group it replaces; a 409 (the Group changed since it was read) reads it again, up to
+        ATTEMPTS times."""
         for _ in range(ATTEMPTS):
             group = self._read()
+            wanted = sorted(names() if callable(names) else names)
             if set(group.get("users") or []) == set(wanted):
                 return False
             group["users"] = wanted
