@@ -159,18 +159,21 @@ def _parse(text: str, headers: tuple[tuple[str, ...], ...]) -> list[Registration
             if len(row) != len(found):
                 raise RosterError(f"row {number} has {len(row)} fields instead of {len(found)}")
             cells = [restore(cell) for cell in row]
-            is_seat = seat is not None and cells[seat] == YES
-            if seat is not None and not is_seat and cells[seat]:
-                raise RosterError(f"row {number}: seat must be {YES!r} or empty")
+            is_seat = _flag(cells, seat, "seat", number)
             claimed = cells[claimed_at] if claimed_at is not None else ""
-            ended_cell = cells[ended] if ended is not None else ""
-            if ended_cell not in ("", YES):
-                raise RosterError(f"row {number}: ended must be {YES!r} or empty")
             registrations.append(Registration(
                 cells[0], cells[1], cells[2], parse_time(cells[3]),
                 cells[pending] if pending is not None else "", is_seat,
                 parse_time(claimed) if claimed else None, cells[nonce] if nonce is not None else "",
-                cells[source] if source is not None else "", ended_cell == YES))
+                cells[source] if source is not None else "", _flag(cells, ended, "ended", number)))
         return registrations
     except (csv.Error, ValueError) as error:
         raise RosterError(str(error)) from error
+
+
+def _flag(cells: list[str], index: int | None, column: str, number: int) -> bool:
+    """A yes-or-empty column's value in a row (False when the header has no such column)."""
+    cell = cells[index] if index is not None else ""
+    if cell not in ("", YES):
+        raise RosterError(f"row {number}: {column} must be {YES!r} or empty")
+    return cell == YES
