@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from app import htpasswd, ledger, roster
+from app.attendeegroup import GroupSync
 from app.clock import SYSTEM, Clock
 from app.documents import roster_records, update
 from app.errors import PermissionDenied, StoreError
@@ -107,14 +108,13 @@ class EndOfEvent:
 
     def end_now(self) -> Plan:
         """The instructor's end: recorded for every replica, then carried out here."""
-        before = self.plan()
         at = self.state.end()
         log.info("event=event_ended who=admin at=%s", roster.format_time(at))
         try:
             return self.carry_out(at)
         except StoreError as error:  # ended all the same: every replica's loop carries out the rest
             log.warning("event=end_deferred cause=%r (the replicas take the logins out)", error.cause)
-            return dataclasses.replace(before, deferred=True)
+            return dataclasses.replace(self.plan(), deferred=True)  # what is left, as this process last read
 
     def step(self) -> float:
         """Look whether the event has ended, and carry out what is left; the seconds until the next look."""
@@ -124,7 +124,10 @@ class EndOfEvent:
                 ends = self.store.settings.event_ends_at
                 wait = (ends - self.clock.utc()).total_seconds() if ends else self.interval
                 return max(0.0, min(self.interval, wait))
-            self.carry_out(at)
+            if self.notices is not None and self.notices.change("event", "ended", usual="running") is not None:
+                log.warning("event=event_over ended_at=%s (logins ended, records kept)", roster.format_time(at))
+            if _left(self.documents.latest()):  # after the end, every look: a pass over the rows, no more
+                self.carry_out(at)
         except StoreError as error:
             retry = self._backoff.next()
             log.warning("event=end_deferred cause=%r retry_in=%.1fs", error.cause, retry)
@@ -135,20 +138,16 @@ class EndOfEvent:
     def carry_out(self, at: datetime) -> Plan:
         """Mark every row ended, then take their lines out of the logins in one write, then queue their
         tokens; each step only when something is left to do. Returns the plan as it stood before."""
-        if self.notices is not None and self.notices.change("event", "ended", usual="running") is not None:
-            log.warning("event=event_over ended_at=%s (logins ended, records kept)", roster.format_time(at))
-        reading = self.documents.latest()
-        if all(r.ended for r in reading.records) and not _lines_of(reading.logins.content,
-                                                                    {r.username for r in reading.records}):
-            return self.plan()  # done: the common case of every look after the end, a pass over the rows only
         before = self.plan()
+        reading = self.documents.latest()
         if any(not r.ended for r in reading.records):
             update(self.documents.roster, self._ended)
             reading = self.documents.read()  # the roster first, then the logins: always in this order
         names = {r.username for r in reading.records if r.ended}
-        if _lines_of(reading.logins.content, names) or before.to_mark:
+        lines = _lines_of(reading.logins.content, names)
+        if lines or before.to_mark:
             self.state.revoke_tokens(names)  # queued first: a failure after this never loses them
-        if _lines_of(reading.logins.content, names):
+        if lines:
             update(self.documents.logins, lambda content: htpasswd.without(content, names),
                    notes=self.handover.notes())
             log.info("event=logins_ended count=%d kept_foreign=%d logins=%r", before.lines, before.foreign,
@@ -203,6 +202,12 @@ class TokenRevoker:
             self.state.tokens_revoked(names)
 
 
+def _left(reading) -> bool:
+    """Whether anything of the end is left in this reading: a row not marked, or a line of a marked one."""
+    return any(not r.ended for r in reading.records) or bool(
+        _lines_of(reading.logins.content, {r.username for r in reading.records if r.ended}))
+
+
 def _lines_of(logins: bytes, usernames: set[str]) -> int:
     """How many lines of exactly these names the logins hold (a hand-added `Alice:` is not our `alice`)."""
     return sum(1 for name in htpasswd.names(logins) if name in usernames)
@@ -211,8 +216,6 @@ def _lines_of(logins: bytes, usernames: set[str]) -> int:
 def loops(store, handover, clock: Clock = SYSTEM) -> list[tuple[str, Callable[[], float]]]:
     """The event's life in the background, for app.runtime: its end in every mode; with a cluster, the
     queued tokens' revocation and, with ATTENDEE_GROUP, the attendees' Group."""
-    from app.attendeegroup import GroupSync
-
     notices = Notices(store.settings.data_dir)
     found = [("event-end", EndOfEvent(store, handover, clock, notices).step)]
     if store.mode == "cluster":
