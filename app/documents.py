@@ -183,6 +183,11 @@ class Documents:
         return records
 
 
+def ended_in(records, username: str) -> bool:
+    """Whether this user's row is one the event's end took the login of (a record now)."""
+    return any(r.username == username and r.ended for r in records)
+
+
 def line_in(reading: Reading, username: str) -> tuple[bytes, ledger.Line] | None:
     """The user's htpasswd line in a reading and whether it is written or waits in its row, or None."""
     line = htpasswd.entries(reading.logins.content).get(username)

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from app import activation, files, ledger
 from app.basicauth import Remote
-from app.documents import Documents, line_in
+from app.documents import Documents, ended_in, line_in
 from app.errors import StoreError
 from app.eventstate import EventState
 from app.files import Notices
@@ -63,10 +63,6 @@ class Handover(Protocol):
     def served(self) -> bool:
         """Whether OpenShift serves the last write of the logins as read now (a line taken out no longer logs
         in); StoreError when they cannot be read."""
-
-
-def _ended(reading, username: str) -> bool:
-    return any(r.username == username and r.ended for r in reading.records)
 
 
 class HTPasswdHandover:
@@ -145,7 +141,7 @@ class BasicAuthHandover:
 
     def activation(self, username: str) -> str:
         reading = self.documents.latest()
-        if _ended(reading, username):
+        if ended_in(reading.records, username):
             return activation.ENDED
         return activation.ACTIVE if line_in(reading, username) else activation.PENDING
 

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import NamedTuple
 
-from app.documents import Documents, line_in
+from app.documents import Documents, ended_in, line_in
 from app.errors import RateLimited, StoreError
 from app.ledger import Line
 from app.oauthcheck import Answer, LoginChecker
@@ -93,7 +93,7 @@ class LoginCheck:
             return Poll("slow", MAX_POLL_MS)
         found = self._login(username)
         if found is None:
-            over = any(r.username == username and r.ended for r in self.documents.latest().records)
+            over = ended_in(self.documents.latest().records, username)
             return Poll("over" if over else "stuck", None)  # over: the event's end took this login
         if found[1] == Line.PENDING:
             due_in, after_rollout = self._due()

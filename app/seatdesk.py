@@ -14,7 +14,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from app import htpasswd, ledger, metrics, roster, rules, seats
-from app.documents import roster_records, update
+from app.documents import ended_in, roster_records, update
 from app.errors import Conflict
 from app.settings import usable_cpus
 
@@ -99,7 +99,7 @@ class SeatDesk:
 
             def unclaim(content: bytes, name=username) -> bytes:
                 records = roster_records(content)
-                if any(r.username == name and r.ended for r in records):  # ended meanwhile: a record now
+                if ended_in(records, name):  # ended meanwhile: a record now
                     raise EventOver(f"the event has ended: {name}'s seat is a record now")
                 records = [dataclasses.replace(r, email="", claimed_at=None, claimed_from="", seat_nonce="")
                            if r.username == name else r for r in records]
