@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 
 from app import activation, logs, roster, seats
 from app.admin import AdminService, EventOver, NotRegistered, NotYetWritten, SeatsRefused
@@ -110,7 +109,7 @@ def _run(service: AdminService, args) -> int:
                 + (("LAST LOGGED IN",) if seen else ())] + [
             (r.username, r.full_name, r.email, r.registered_at.strftime("%Y-%m-%dT%H:%M:%SZ"), state)
             + ((("unclaimed" if r.unclaimed else "claimed") if r.seat else "",) if with_seats else ())
-            + ((_moment(seen[r.username][1]) if r.username in seen else "",) if seen else ())
+            + ((roster.format_epoch(seen[r.username][1]) if r.username in seen else "",) if seen else ())
             for r, state in found]
         if not found:
             print(f"no attendee{' whose login is ' + args.state if args.state else ''}", file=sys.stderr)
@@ -218,10 +217,6 @@ def _run(service: AdminService, args) -> int:
 
 
 TEARDOWN = "sh openshift/setup.sh --remove && oc delete -k openshift/"
-
-
-def _moment(epoch: float) -> str:
-    return roster.format_time(datetime.fromtimestamp(epoch, timezone.utc))
 
 
 def _report(removals) -> None:

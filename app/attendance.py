@@ -64,4 +64,4 @@ def _time(moment: datetime | None) -> str:
 
 
 def _epoch(value: float | None) -> str:
-    return roster.format_time(datetime.fromtimestamp(value, timezone.utc)) if value else ""
+    return roster.format_epoch(value) if value else ""

@@ -15,7 +15,6 @@ import dataclasses
 import logging
 import random
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 
 from app import activation, htpasswd, ledger, metrics, roster
 from app.clock import SYSTEM, Clock
@@ -214,4 +213,4 @@ def _oldest(waiting) -> float:
 
 
 def _clock(epoch: float | None) -> str:
-    return roster.format_time(datetime.fromtimestamp(epoch, timezone.utc)) if epoch else "-"
+    return roster.format_epoch(epoch) if epoch else "-"

@@ -71,6 +71,11 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def format_epoch(seconds: float) -> str:
+    """A time in epoch seconds as format_time writes it."""
+    return format_time(datetime.fromtimestamp(seconds, timezone.utc))
+
+
 @functools.lru_cache(maxsize=65536)
 def parse_time(text: str) -> datetime:
     """Read a time written by format_time (or any ISO 8601 with an offset)."""

@@ -14,7 +14,6 @@ import dataclasses
 import logging
 import math
 from collections.abc import Callable
-from datetime import datetime, timezone
 
 from app import files, roster
 from app.clock import SYSTEM, Clock
@@ -162,4 +161,4 @@ def make_store(settings: Settings, clock: Clock = SYSTEM) -> Store:
 
 
 def _moment(epoch: float | None) -> str | None:
-    return roster.format_time(datetime.fromtimestamp(epoch, timezone.utc)) if epoch else None
+    return roster.format_epoch(epoch) if epoch else None
